@@ -1,0 +1,213 @@
+// Package testbin builds the tokenpath binary once per test binary and starts
+// it as a child process on a free loopback port, for tests that need a whole
+// running tokenpath (the web UI's browser tests, the dashboards' query test,
+// the alerting end-to-end test).
+package testbin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// builder holds the result of the one build per test binary. A package-level
+// sync.Once is the only way to share one build between the tests of a package.
+var builder struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Binary returns the path of a freshly built tokenpath binary, building it on
+// the first call. The build uses the module's own go command and build cache.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	builder.once.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			builder.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "tokenpath-testbin-")
+		if err != nil {
+			builder.err = err
+			return
+		}
+		builder.path = filepath.Join(dir, "tokenpath")
+		cmd := exec.Command("go", "build", "-o", builder.path, "./cmd/tokenpath")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			builder.err = fmt.Errorf("go build ./cmd/tokenpath: %w\n%s", err, out)
+		}
+	})
+	if builder.err != nil {
+		tb.Fatalf("building tokenpath: %v", builder.err)
+	}
+	return builder.path
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside the tokenpath module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// FreePort returns a loopback address with a port that was free a moment ago.
+func FreePort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("finding a free port: %v", err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// Process is a running tokenpath.
+type Process struct {
+	URL     string // Base URL, e.g. http://127.0.0.1:41234.
+	Addr    string // host:port it listens on.
+	DataDir string
+	Cmd     *exec.Cmd
+	logs    *syncBuffer
+}
+
+// Logs returns what the process has written to stdout and stderr so far.
+func (p *Process) Logs() string { return p.logs.String() }
+
+// Options for Start.
+type Options struct {
+	Args    []string // Extra flags; --web.listen-address and --storage.tsdb.path are added unless present.
+	DataDir string   // Defaults to a fresh t.TempDir().
+	Env     []string // Extra environment, KEY=VALUE.
+	// ReadyTimeout bounds the wait for /-/ready (default 60s).
+	ReadyTimeout time.Duration
+}
+
+// Start runs tokenpath with the given options, waits until /-/ready answers
+// 200 and stops the process (SIGTERM, then SIGKILL) in t.Cleanup.
+func Start(tb testing.TB, o Options) *Process {
+	tb.Helper()
+	bin := Binary(tb)
+	if o.DataDir == "" {
+		o.DataDir = tb.TempDir()
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 60 * time.Second
+	}
+	args := append([]string(nil), o.Args...)
+	addr := ""
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--web.listen-address="); ok {
+			addr = v
+		}
+	}
+	if addr == "" {
+		addr = FreePort(tb)
+		args = append(args, "--web.listen-address="+addr)
+	}
+	if !hasFlag(args, "--storage.tsdb.path") {
+		args = append(args, "--storage.tsdb.path="+o.DataDir)
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cleanEnv(), o.Env...)
+	cmd.Stdout = logs
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("starting tokenpath: %v", err)
+	}
+	p := &Process{URL: "http://" + addr, Addr: addr, DataDir: o.DataDir, Cmd: cmd, logs: logs}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if tb.Failed() {
+			tb.Logf("tokenpath logs:\n%s", logs.String())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), o.ReadyTimeout)
+	defer cancel()
+	for {
+		select {
+		case <-exited:
+			tb.Fatalf("tokenpath exited before it was ready:\n%s", logs.String())
+		case <-ctx.Done():
+			tb.Fatalf("tokenpath not ready after %s:\n%s", o.ReadyTimeout, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/-/ready", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+	}
+}
+
+// cleanEnv drops the seed's variables from the parent environment so that a
+// developer's shell cannot change what a test starts.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "VLLM_ENDPOINT", "TGI_ENDPOINT", "PROMETHEUS_PORT", "GRAFANA_PORT", "SCRAPE_INTERVAL":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
