@@ -1,0 +1,409 @@
+// Command tokenpath watches the token path of LLM inference — queue,
+// prefill, first token, every later token — next to the GPUs doing the work,
+// in one process: scraping, an embedded Prometheus TSDB, rules, alerts, the
+// Prometheus HTTP API and a web UI.
+//
+// This file holds the flags and the wiring, following Prometheus'
+// cmd/prometheus/main.go: construct everything, then run it in one
+// oklog/run group; scraping and rules stop before the TSDB closes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+
+	"github.com/ritwikareddykancharla/token-path-observability/rules"
+	"github.com/ritwikareddykancharla/token-path-observability/scrape"
+	"github.com/ritwikareddykancharla/token-path-observability/server"
+	"github.com/ritwikareddykancharla/token-path-observability/storage"
+)
+
+// serveFlags are the flags of the server (the default command). Names follow
+// Prometheus' where the meaning is the same, so a user can swap binaries.
+type serveFlags struct {
+	configFile       string
+	listenAddress    string
+	webConfigFile    string
+	externalURL      string
+	enableLifecycle  bool
+	enableAdminAPI   bool
+	enableRWReceiver bool
+	tsdbPath         string
+	retentionTime    model.Duration
+	retentionSize    units.Base2Bytes
+	queryTimeout     model.Duration
+	queryMaxSamples  int
+	queryConcurrency int
+	lookbackDelta    model.Duration
+	alertmanagerURLs []string
+	scrapeInterval   model.Duration
+	vllmEndpoints    []string
+	tgiEndpoints     []string
+	demo             bool
+	extra            extraFlags
+	promslog         promslog.Config
+}
+
+func main() {
+	if err := runMain(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "tokenpath:", err)
+		os.Exit(1)
+	}
+}
+
+func runMain(args []string) error {
+	app := kingpin.New("tokenpath", "Watches the token path of LLM inference next to the GPUs doing the work.")
+	app.Version(version.Print("tokenpath"))
+	app.HelpFlag.Short('h')
+
+	serve := app.Command("serve", "Run the tokenpath server (the default).").Default()
+	var f serveFlags
+	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it, targets come from VLLM_ENDPOINT and TGI_ENDPOINT.").StringVar(&f.configFile)
+	serve.Flag("web.listen-address", "Address to listen on for the UI, API and telemetry. Default :9090, or :$PROMETHEUS_PORT.").StringVar(&f.listenAddress)
+	serve.Flag("web.config.file", "[EXPERIMENTAL] Path to a configuration file that can enable TLS or authentication (exporter-toolkit format, as Prometheus).").StringVar(&f.webConfigFile)
+	serve.Flag("web.external-url", "The URL under which tokenpath is externally reachable (used in alert links).").StringVar(&f.externalURL)
+	serve.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST /-/reload).").BoolVar(&f.enableLifecycle)
+	serve.Flag("web.enable-admin-api", "Enable API endpoints for admin control actions.").BoolVar(&f.enableAdminAPI)
+	serve.Flag("web.enable-remote-write-receiver", "Enable the API endpoint accepting remote write requests (/api/v1/write, RW 1.0 and 2.0).").BoolVar(&f.enableRWReceiver)
+	serve.Flag("storage.tsdb.path", "Base path for metrics storage.").Default("data/").StringVar(&f.tsdbPath)
+	serve.Flag("storage.tsdb.retention.time", "How long to retain samples in storage.").Default("15d").SetValue(&f.retentionTime)
+	serve.Flag("storage.tsdb.retention.size", "Maximum number of bytes that can be stored for blocks (e.g. 512MB); 0 means no limit.").Default("0").BytesVar(&f.retentionSize)
+	serve.Flag("query.timeout", "Maximum time a query may take before being aborted.").Default("2m").SetValue(&f.queryTimeout)
+	serve.Flag("query.max-samples", "Maximum number of samples a single query can load into memory.").Default("50000000").IntVar(&f.queryMaxSamples)
+	serve.Flag("query.max-concurrency", "Maximum number of queries executed concurrently.").Default("20").IntVar(&f.queryConcurrency)
+	serve.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").Default("5m").SetValue(&f.lookbackDelta)
+	serve.Flag("alertmanager.url", "Alertmanager to send alerts to, in addition to the configuration's alerting section (repeatable).").StringsVar(&f.alertmanagerURLs)
+	serve.Flag("scrape.interval", "Default scrape interval; overrides SCRAPE_INTERVAL and the file's global scrape_interval.").SetValue(&f.scrapeInterval)
+	serve.Flag("vllm.endpoint", "vLLM server to scrape and probe (repeatable); overrides VLLM_ENDPOINT.").StringsVar(&f.vllmEndpoints)
+	serve.Flag("tgi.endpoint", "TGI server to scrape and probe (repeatable); overrides TGI_ENDPOINT.").StringsVar(&f.tgiEndpoints)
+	serve.Flag("demo", "Start simulated vLLM and TGI servers and a simulated GPU in-process and watch them.").BoolVar(&f.demo)
+	f.extra.register(serve)
+	flag.AddFlags(app, &f.promslog)
+
+	subcommands := registerSubcommands(app)
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		return err
+	}
+	if cmd == serve.FullCommand() {
+		return runServer(f, serve)
+	}
+	return subcommands.run(cmd)
+}
+
+// listenAddress applies PROMETHEUS_PORT when the flag is not given.
+func (f *serveFlags) resolveListenAddress() error {
+	if f.listenAddress != "" {
+		return nil
+	}
+	f.listenAddress = ":9090"
+	if p := os.Getenv("PROMETHEUS_PORT"); p != "" {
+		if _, err := net.LookupPort("tcp", p); err != nil {
+			return fmt.Errorf("PROMETHEUS_PORT=%q: %w", p, err)
+		}
+		f.listenAddress = ":" + p
+	}
+	return nil
+}
+
+func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
+	logger := promslog.New(&f.promslog)
+	if err := f.resolveListenAddress(); err != nil {
+		return err
+	}
+	apiAddr, err := hostPort(f.listenAddress)
+	if err != nil {
+		return err
+	}
+	extURL, err := externalURL(f.externalURL, apiAddr)
+	if err != nil {
+		return err
+	}
+	logger.Info("Starting tokenpath", "version", version.Info())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("tokenpath"),
+	)
+
+	// Construct every component; nothing runs yet.
+	store := storage.New(storage.Options{
+		Path:       f.tsdbPath,
+		Retention:  time.Duration(f.retentionTime),
+		MaxBytes:   int64(f.retentionSize),
+		Logger:     logger,
+		Registerer: reg,
+	})
+	scrapeMgr, err := scrape.New(scrape.Options{Logger: logger, Registerer: reg, Appendable: store.Fanout()})
+	if err != nil {
+		return err
+	}
+	store.SetScrapeManager(scrapeMgr)
+	extras, err := f.extra.build(logger, reg, f.demo)
+	if err != nil {
+		return err
+	}
+	ruleMgr, err := rules.NewManager(rules.ManagerOptions{
+		Logger:           logger,
+		Registerer:       reg,
+		Storage:          store.Fanout(),
+		ExternalURL:      extURL,
+		DataDir:          f.tsdbPath,
+		QueryTimeout:     time.Duration(f.queryTimeout),
+		MaxSamples:       f.queryMaxSamples,
+		MaxConcurrency:   f.queryConcurrency,
+		LookbackDelta:    time.Duration(f.lookbackDelta),
+		EmbeddedRules:    extras.embeddedRules,
+		AlertmanagerURLs: f.alertmanagerURLs,
+		SDMetrics:        scrapeMgr.SDMetrics(),
+	})
+	if err != nil {
+		return err
+	}
+	self, err := server.NewSelfScrape(reg)
+	if err != nil {
+		return err
+	}
+
+	srv, err := server.New(server.Options{
+		Logger:          logger,
+		Registry:        reg,
+		ListenAddress:   f.listenAddress,
+		WebConfigFile:   f.webConfigFile,
+		EnableLifecycle: f.enableLifecycle,
+		API: server.APIOptions{
+			Engine:                    ruleMgr.Engine(),
+			Storage:                   store.Fanout(),
+			Exemplar:                  store.Exemplars(),
+			Receiver:                  store.Local(),
+			Admin:                     store.Admin(),
+			DataDir:                   f.tsdbPath,
+			Scrape:                    scrapeMgr.Scrape(),
+			Rules:                     ruleMgr.Rules(),
+			Notifier:                  ruleMgr.Notifier(),
+			Flags:                     flagMap(cmd),
+			ListenAddress:             apiAddr,
+			ExternalURL:               extURL,
+			Version:                   buildVersion(),
+			Retention:                 f.retentionTime.String(),
+			EnableAdmin:               f.enableAdminAPI,
+			EnableRemoteWriteReceiver: f.enableRWReceiver,
+			LookbackDelta:             time.Duration(f.lookbackDelta),
+			QueryTimeout:              time.Duration(f.queryTimeout),
+		},
+		UI:     extras.ui,
+		Mounts: extras.mounts,
+	})
+	if err != nil {
+		return err
+	}
+	if err := extras.attach(srv); err != nil {
+		return err
+	}
+
+	sources := server.Sources{
+		ConfigFile:         f.configFile,
+		Getenv:             os.Getenv,
+		VLLMEndpoints:      f.vllmEndpoints,
+		TGIEndpoints:       f.tgiEndpoints,
+		ScrapeInterval:     time.Duration(f.scrapeInterval),
+		ExtraScrapeConfigs: append([]string{self.ScrapeConfig(apiAddr)}, extras.scrapeConfigs...),
+		DefaultVLLM:        []string{"http://localhost:8000"},
+		DefaultTGI:         []string{"http://localhost:8080"},
+	}
+	if extras.demoEndpoints != nil {
+		sources.DefaultVLLM, sources.DefaultTGI = extras.demoEndpoints()
+	}
+	configs := server.NewConfigManager(sources, logger, reg, srv.ApplyConfig,
+		server.Reloader{Name: "remote_storage", Apply: func(c *server.Config) error { return store.ApplyConfig(c.Prometheus) }},
+		server.Reloader{Name: "scrape", Apply: func(c *server.Config) error { return scrapeMgr.ApplyConfig(c.Prometheus) }},
+		server.Reloader{Name: "rules", Apply: func(c *server.Config) error { return ruleMgr.ApplyConfig(c.Prometheus) }},
+		server.Reloader{Name: "probes", Apply: func(c *server.Config) error { return extras.applyProbes(c, sources) }},
+	)
+	srv.SetReload(configs.Reload)
+
+	// A bad configuration is reported before any port is bound.
+	if _, err := server.LoadConfig(sources, logger); err != nil {
+		return err
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	logger.Info("Listening", "address", addr.String(), "ui", extURL.String())
+
+	var g run.Group
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	{
+		// Termination: SIGINT/SIGTERM stop everything. SIGHUP reloads.
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		done := make(chan struct{})
+		g.Add(func() error {
+			for {
+				select {
+				case s := <-term:
+					logger.Warn("Received an OS signal, exiting gracefully...", "signal", s.String())
+					return nil
+				case <-hup:
+					if err := configs.Reload(); err != nil {
+						logger.Error("Error reloading config", "err", err)
+					}
+				case <-done:
+					return nil
+				}
+			}
+		}, func(error) {
+			srv.SetReady(false)
+			close(done)
+			signal.Stop(term)
+			signal.Stop(hup)
+		})
+	}
+	// Background collectors and simulators (GPU, probes, the demo).
+	for _, a := range extras.actors {
+		g.Add(a.execute, a.interrupt)
+	}
+	{
+		// Storage first opens, then the configuration is applied and the
+		// server marked ready; scrape and rules wait for that.
+		initDone := make(chan struct{})
+		initCtx, initCancel := context.WithCancel(ctx)
+		g.Add(func() error {
+			if err := store.Open(); err != nil {
+				return err
+			}
+			if err := configs.Reload(); err != nil {
+				return fmt.Errorf("loading configuration: %w", err)
+			}
+			close(initDone)
+			srv.SetReady(true)
+			logger.Info("Server is ready to receive web requests.")
+			<-initCtx.Done()
+			return nil
+		}, func(error) { initCancel() })
+
+		g.Add(func() error {
+			select {
+			case <-initDone:
+			case <-initCtx.Done():
+				return nil
+			}
+			logger.Info("Starting scrape manager...")
+			err := scrapeMgr.Run()
+			logger.Info("Scrape manager stopped")
+			return err
+		}, func(error) {
+			logger.Info("Stopping scrape manager...")
+			scrapeMgr.Stop()
+		})
+		g.Add(func() error {
+			select {
+			case <-initDone:
+			case <-initCtx.Done():
+				return nil
+			}
+			logger.Info("Starting rule manager...")
+			err := ruleMgr.Run()
+			logger.Info("Rule manager stopped")
+			return err
+		}, func(error) {
+			logger.Info("Stopping rule manager...")
+			ruleMgr.Stop()
+		})
+	}
+	{
+		selfCtx, selfCancel := context.WithCancel(ctx)
+		g.Add(func() error { return self.Run(selfCtx) }, func(error) { selfCancel() })
+	}
+	{
+		webCtx, webCancel := context.WithCancel(ctx)
+		g.Add(func() error { return srv.Run(webCtx) }, func(error) { webCancel() })
+	}
+	{
+		// Storage closes last: every actor above is interrupted first.
+		closeStore := make(chan struct{})
+		g.Add(func() error {
+			<-closeStore
+			return nil
+		}, func(error) { close(closeStore) })
+	}
+	err = func() error { return g.Run() }()
+	if cerr := store.Close(); cerr != nil {
+		logger.Error("Error closing storage", "err", cerr)
+	}
+	if err != nil {
+		logger.Error("Fatal error", "err", err)
+		return err
+	}
+	logger.Info("See you next time!")
+	return nil
+}
+
+// hostPort turns the listen address into host:port for the API (targets'
+// scrape URLs need a port), defaulting the host to localhost.
+func hostPort(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("--web.listen-address=%q: %w", listen, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func externalURL(raw, apiAddr string) (*url.URL, error) {
+	if raw == "" {
+		return &url.URL{Scheme: "http", Host: apiAddr, Path: "/"}, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("--web.external-url=%q: not an absolute URL", raw)
+	}
+	return u, nil
+}
+
+// flagMap is /api/v1/status/flags: every flag with its effective value.
+func flagMap(cmd *kingpin.CmdClause) map[string]string {
+	m := map[string]string{}
+	for _, fl := range cmd.Model().Flags {
+		m[fl.Name] = fl.Value.String()
+	}
+	return m
+}
+
+func buildVersion() server.Version {
+	return server.Version{
+		Version:   version.Version,
+		Revision:  version.Revision,
+		Branch:    version.Branch,
+		BuildUser: version.BuildUser,
+		BuildDate: version.BuildDate,
+		GoVersion: runtime.Version(),
+	}
+}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/grafana/regexp"
+	"github.com/prometheus/client_golang/exp/api/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/route"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/notifier"
+	"github.com/prometheus/prometheus/promql"
+	promrules "github.com/prometheus/prometheus/rules"
+	promscrape "github.com/prometheus/prometheus/scrape"
+	promstorage "github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/features"
+	"github.com/prometheus/prometheus/util/notifications"
+	apiv1 "github.com/prometheus/prometheus/web/api/v1"
+)
+
+// Version is what /api/v1/status/buildinfo reports.
+type Version = apiv1.PrometheusVersion
+
+// APIOptions are what Prometheus' web/api/v1 needs from the rest of
+// tokenpath.
+type APIOptions struct {
+	Engine   promql.QueryEngine
+	Storage  promstorage.SampleAndChunkQueryable
+	Exemplar promstorage.ExemplarQueryable
+	// Receiver takes remote-write pushes (the local TSDB).
+	Receiver promstorage.AppendableV2
+	Admin    apiv1.TSDBAdminStats
+	DataDir  string
+	Scrape   *promscrape.Manager
+	Rules    *promrules.Manager
+	Notifier *notifier.Manager
+
+	Flags         map[string]string
+	ListenAddress string // host:port
+	ExternalURL   *url.URL
+	Version       apiv1.PrometheusVersion
+	Retention     string
+
+	EnableAdmin               bool
+	EnableRemoteWriteReceiver bool
+	LookbackDelta             time.Duration
+	QueryTimeout              time.Duration
+}
+
+// runtimeState is what /status/runtimeinfo and /status/config report.
+type runtimeState struct {
+	mtx            sync.RWMutex
+	start          time.Time
+	cfg            *promconfig.Config
+	reloadSuccess  bool
+	lastConfigTime time.Time
+}
+
+func (r *runtimeState) config() promconfig.Config {
+	r.mtx.RLock()
+	defer r.mtx.RUnlock()
+	if r.cfg == nil {
+		return promconfig.Config{}
+	}
+	return *r.cfg
+}
+
+func (r *runtimeState) setConfig(cfg *promconfig.Config, ok bool) {
+	r.mtx.Lock()
+	defer r.mtx.Unlock()
+	r.reloadSuccess = ok
+	if ok {
+		r.cfg = cfg
+		r.lastConfigTime = time.Now()
+	}
+}
+
+func (r *runtimeState) info(retention string) (apiv1.RuntimeInfo, error) {
+	r.mtx.RLock()
+	defer r.mtx.RUnlock()
+	cwd, _ := os.Getwd()
+	host, _ := os.Hostname()
+	return apiv1.RuntimeInfo{
+		StartTime:           r.start,
+		CWD:                 cwd,
+		Hostname:            host,
+		ServerTime:          time.Now().UTC(),
+		ReloadConfigSuccess: r.reloadSuccess,
+		LastConfigTime:      r.lastConfigTime,
+		GoroutineCount:      runtime.NumGoroutine(),
+		GOMAXPROCS:          runtime.GOMAXPROCS(0),
+		GOMEMLIMIT:          debug.SetMemoryLimit(-1),
+		GOGC:                os.Getenv("GOGC"),
+		GODEBUG:             os.Getenv("GODEBUG"),
+		StorageRetention:    retention,
+	}, nil
+}
+
+// buildAPI wraps Prometheus' own v1 API, whose constructor takes 44
+// positional arguments; this is the one place that calls it. The returned
+// handler serves paths under /api/v1.
+func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) http.HandlerFunc, reg *prometheus.Registry, s *Server) http.Handler {
+	host := o.ExternalURL.Host
+	notes := notifications.NewNotifications(16, reg)
+	version := o.Version
+	api := apiv1.NewAPI(
+		o.Engine,
+		o.Storage,
+		o.Receiver,
+		o.Exemplar,
+		func(context.Context) apiv1.ScrapePoolsRetriever { return o.Scrape },
+		func(context.Context) apiv1.TargetRetriever { return o.Scrape },
+		func(context.Context) apiv1.AlertmanagerRetriever { return o.Notifier },
+		state.config,
+		o.Flags,
+		apiv1.GlobalURLOptions{ListenAddress: o.ListenAddress, Host: host, Scheme: o.ExternalURL.Scheme},
+		ready,
+		o.Admin,
+		o.DataDir,
+		o.EnableAdmin,
+		false, // search API
+		0,
+		s.logger.With("component", "api"),
+		func(context.Context) apiv1.RulesRetriever { return o.Rules },
+		0,       // remote read sample limit: remote read is not served
+		1,       // remote read concurrency
+		1048576, // remote read frame size
+		false,   // agent mode
+		regexp.MustCompile(".*"),
+		func() (apiv1.RuntimeInfo, error) { return state.info(o.Retention) },
+		&version,
+		notes.Get,
+		notes.Sub,
+		reg,
+		reg,
+		nil,
+		o.EnableRemoteWriteReceiver,
+		remote.MessageTypes{remote.WriteV1MessageType, remote.WriteV2MessageType},
+		false, false, false, // OTLP
+		o.LookbackDelta,
+		false, // type and unit labels
+		false, // append metadata
+		nil,
+		features.NewRegistry(),
+		apiv1.OpenAPIOptions{},
+		nil,
+		false,
+		o.QueryTimeout,
+	)
+	r := route.New().WithPrefix("/api/v1")
+	api.Register(r)
+	return r
+}

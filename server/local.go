@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// LocalClient returns a client of tokenpath's own /api/v1 that answers
+// in-process, without a network round trip or the listener's auth. The web
+// UI and the exporters use it: they speak the same API as Grafana.
+func (s *Server) LocalClient() promv1.API {
+	c, err := promapi.NewClient(promapi.Config{
+		Address:      "http://tokenpath.invalid",
+		RoundTripper: handlerTransport{s.api},
+	})
+	if err != nil {
+		// NewClient fails only on an unparsable address, which is a constant.
+		panic(fmt.Sprintf("building the in-process API client: %v", err))
+	}
+	return promv1.NewAPI(c)
+}
+
+// handlerTransport is an http.RoundTripper that serves requests with a
+// handler.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// SelfScrape serves the internal registry on a loopback port of its own, so
+// that the built-in scrape job reads it without the main listener's TLS and
+// basic auth.
+type SelfScrape struct {
+	listener net.Listener
+	srv      *http.Server
+}
+
+// NewSelfScrape listens on 127.0.0.1 with a free port.
+func NewSelfScrape(g prometheus.Gatherer) (*SelfScrape, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening for the self-scrape endpoint: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	return &SelfScrape{listener: l, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// ScrapeConfig is the built-in scrape job, as YAML. The instance label is
+// the public listen address, not the internal port, which changes at every
+// start and would otherwise split the series on each restart.
+func (s *SelfScrape) ScrapeConfig(instance string) string {
+	return fmt.Sprintf("- job_name: tokenpath\n  static_configs:\n  - targets: [%q]\n    labels:\n      server: other\n      instance: %q\n",
+		s.listener.Addr().String(), instance)
+}
+
+// Run serves until ctx is done.
+func (s *SelfScrape) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.listener) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(shutdown)
+}

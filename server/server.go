@@ -1,0 +1,236 @@
+// Package server owns tokenpath's HTTP side: configuration loading, the echo
+// instance, Prometheus' own /api/v1, /federate, /metrics, the lifecycle
+// endpoints, TLS and basic auth from a web config file, and graceful
+// shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Options configure the Server.
+type Options struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// ListenAddress is --web.listen-address (default ":9090").
+	ListenAddress string
+	// WebConfigFile is --web.config.file (TLS and basic auth).
+	WebConfigFile   string
+	EnableLifecycle bool
+	API             APIOptions
+	// Reload applies the configuration again; /-/reload calls it.
+	Reload func() error
+	// UI serves every path not claimed by the API and lifecycle endpoints.
+	UI http.Handler
+	// Mounts are extra handlers by path prefix, e.g. "/export/" and "/grafana/".
+	Mounts map[string]http.Handler
+	// ShutdownTimeout bounds the drain of open requests (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+// Server is tokenpath's HTTP server.
+type Server struct {
+	opts   Options
+	logger *slog.Logger
+	echo   *echo.Echo
+	api    http.Handler
+	state  *runtimeState
+	ready  atomic.Bool
+	fed    *federation
+
+	mtx      sync.Mutex
+	listener net.Listener
+}
+
+// New builds the server. Nothing listens until Run.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		return nil, errors.New("server: no registry")
+	}
+	if o.ListenAddress == "" {
+		o.ListenAddress = ":9090"
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.API.LookbackDelta == 0 {
+		o.API.LookbackDelta = 5 * time.Minute
+	}
+	if o.WebConfigFile != "" {
+		if err := web.Validate(o.WebConfigFile); err != nil {
+			return nil, fmt.Errorf("invalid web config (--web.config.file=%q): %w", o.WebConfigFile, err)
+		}
+	}
+	s := &Server{
+		opts:   o,
+		logger: o.Logger.With("component", "web"),
+		state:  &runtimeState{start: time.Now()},
+	}
+	s.api = buildAPI(o.API, s.state, s.readyFunc, o.Registry, s)
+	s.fed = newFederation(s.logger, o.API.Storage, o.API.LookbackDelta, s.externalLabels, o.Registry)
+	s.echo = s.routes()
+	return s, nil
+}
+
+// SetReload sets what /-/reload calls (the configuration manager, which is
+// built after the server because it reports to it).
+func (s *Server) SetReload(reload func() error) { s.opts.Reload = reload }
+
+// SetReady marks the server ready (storage open, configuration applied) or
+// not (shutting down).
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// ApplyConfig records the configuration in effect for /status/config,
+// /federate's external labels and /status/runtimeinfo. ok=false records a
+// failed reload, keeping the previous configuration.
+func (s *Server) ApplyConfig(cfg *Config, ok bool) {
+	if cfg == nil {
+		s.state.setConfig(nil, false)
+		return
+	}
+	s.state.setConfig(cfg.Prometheus, ok)
+}
+
+func (s *Server) externalLabels() labels.Labels {
+	return s.state.config().GlobalConfig.ExternalLabels
+}
+
+// readyFunc holds API requests with 503 until the server is ready, as
+// Prometheus' testReady does.
+func (s *Server) readyFunc(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.ready.Load() {
+			f(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprint(w, "Service Unavailable")
+	}
+}
+
+// APIHandler serves /api/v1 in-process, for the UI's and exporters' client.
+func (s *Server) APIHandler() http.Handler { return s.api }
+
+// Handler is the whole HTTP surface, without TLS and auth (tests and the
+// in-process client use it).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.Use(middleware.Recover())
+	e.GET("/-/healthy", func(c *echo.Context) error {
+		return c.String(http.StatusOK, "tokenpath is Healthy.\n")
+	})
+	e.HEAD("/-/healthy", func(c *echo.Context) error { return c.NoContent(http.StatusOK) })
+	readyHandler := func(c *echo.Context) error {
+		if !s.ready.Load() {
+			return c.String(http.StatusServiceUnavailable, "Service Unavailable")
+		}
+		return c.String(http.StatusOK, "tokenpath is Ready.\n")
+	}
+	e.GET("/-/ready", readyHandler)
+	e.HEAD("/-/ready", readyHandler)
+	reload := func(c *echo.Context) error {
+		if !s.opts.EnableLifecycle {
+			return c.String(http.StatusForbidden, "Lifecycle API is not enabled.")
+		}
+		if s.opts.Reload == nil {
+			return c.String(http.StatusServiceUnavailable, "reload is not available")
+		}
+		if err := s.opts.Reload(); err != nil {
+			return c.String(http.StatusInternalServerError, fmt.Sprintf("failed to reload config: %s", err))
+		}
+		return c.NoContent(http.StatusOK)
+	}
+	e.POST("/-/reload", reload)
+	e.PUT("/-/reload", reload)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+		Registry:          s.opts.Registry,
+	})))
+	e.Any("/federate", echo.WrapHandler(http.HandlerFunc(s.readyFunc(s.fed.ServeHTTP))))
+	// The v1 API compresses its own answers: no gzip middleware here.
+	e.Any("/api/v1/*", echo.WrapHandler(s.api))
+	for prefix, h := range s.opts.Mounts {
+		e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
+	}
+	if s.opts.UI != nil {
+		e.Any("/*", echo.WrapHandler(s.opts.UI))
+		e.Any("/", echo.WrapHandler(s.opts.UI))
+	}
+	return e
+}
+
+// Listen binds the listen address. Call it before Run so that a port
+// conflict is reported before anything else starts.
+func (s *Server) Listen() (net.Addr, error) {
+	l, err := net.Listen("tcp", s.opts.ListenAddress)
+	if err != nil {
+		return nil, fmt.Errorf("listening on --web.listen-address=%q: %w", s.opts.ListenAddress, err)
+	}
+	s.mtx.Lock()
+	s.listener = l
+	s.mtx.Unlock()
+	return l.Addr(), nil
+}
+
+// Run serves until ctx is cancelled, then drains open requests for at most
+// the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	s.mtx.Lock()
+	l := s.listener
+	s.mtx.Unlock()
+	if l == nil {
+		return errors.New("server: Run before Listen")
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 30 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+	}
+	systemd := false
+	file := s.opts.WebConfigFile
+	addrs := []string{s.opts.ListenAddress}
+	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &file}
+	errc := make(chan error, 1)
+	go func() {
+		s.logger.Info("Listening on", "address", l.Addr().String())
+		errc <- web.ServeMultiple([]net.Listener{l}, srv, flags, s.logger)
+	}()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	s.SetReady(false)
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drain); err != nil {
+		return fmt.Errorf("draining HTTP: %w", err)
+	}
+	return nil
+}
