@@ -1,0 +1,64 @@
+# tokenpath — see README.md. Targets follow Prometheus' Makefile.common.
+
+GO        ?= go
+BIN       ?= tokenpath
+PKG       := github.com/ritwikareddykancharla/token-path-observability
+# go-nvml's header marks many NVML calls deprecated; the warnings are noise.
+export CGO_CFLAGS ?= -Wno-deprecated-declarations
+# Packages whose tests exercise in-process concurrency run under the race
+# detector; the rest (mostly whole-process integration tests that already
+# pay for a Prometheus-sized link) run without it to keep CI inside its budget.
+RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./export/...
+TEST_TIMEOUT ?= 40m
+GOLANGCI_LINT_VERSION ?= v2.7.2
+
+.PHONY: all build build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tokenpath
+
+# Portability check: everything but the NVML adapter builds without cgo.
+build-nocgo:
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/tokenpath
+
+run: build
+	./$(BIN)
+
+demo: build
+	./$(BIN) --demo
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(sim|gpu|scrape|storage|server|export)(/|$$)')
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+
+fmt:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) fmt ./...
+	$(GO) tool templ fmt web
+
+generate: templ web
+
+templ:
+	$(GO) tool templ generate -path web
+
+# The JS/CSS bundle (uPlot + glue) is committed; this rebuilds it.
+web:
+	cd web/ui && npm ci --no-audit --no-fund && npm run build
+
+# Regenerate everything generated and fail if the committed copy differs.
+check-generated: generate
+	git diff --exit-code -- web
+
+clean:
+	rm -f $(BIN)
