@@ -10,7 +10,7 @@ export CGO_CFLAGS ?= -Wno-deprecated-declarations
 # pay for a Prometheus-sized link) run without it to keep CI inside its budget.
 RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./export/...
 TEST_TIMEOUT ?= 40m
-GOLANGCI_LINT_VERSION ?= v2.7.2
+GOLANGCI_LINT_VERSION ?= v2.15.0
 
 .PHONY: all build build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
 
