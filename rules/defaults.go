@@ -1,0 +1,290 @@
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// The templates use [[ ]] so that Prometheus' own {{ }} alert templates pass
+// through unchanged.
+//
+//go:embed defaults/*.yml.tmpl
+var defaultTemplates embed.FS
+
+// Names of the embedded rule files returned by DefaultRuleFiles.
+const (
+	// TokenPathRuleFile holds the unified tokenpath:* recording rules.
+	TokenPathRuleFile = "token_path.rules.yml"
+	// GPURuleFile holds the GPU ratios and the tokenpath:gpu_state state set.
+	GPURuleFile = "gpu.rules.yml"
+	// AlertRuleFile holds the seed's alerts.
+	AlertRuleFile = "alerts.rules.yml"
+)
+
+// tokenPathServers are the servers whose percentiles and means the token-path
+// group derives; the prober derives its own in its own file, and deriving them
+// twice would write the same series from two rules.
+const tokenPathServers = "vllm|tgi|sglang"
+
+// Thresholds are the overridable numbers in the embedded rules. A zero field
+// takes its default (DefaultThresholds); a zero per-alert `for` duration takes
+// For.
+type Thresholds struct {
+	// TTFTWarning fires HighTTFT when p99 time to first token is above it.
+	TTFTWarning time.Duration
+	// TTFTCritical fires CriticalTTFT when p99 time to first token is above it.
+	TTFTCritical time.Duration
+	// ITLWarning fires HighITL when p99 inter-token latency is above it.
+	ITLWarning time.Duration
+
+	// VRAMHighRatio (0–1) is MemoryBound's VRAM condition.
+	VRAMHighRatio float64
+	// ComputeLowRatio (0–1) is MemoryBound's SM-activity condition.
+	ComputeLowRatio float64
+	// VRAMCriticalRatio (0–1) fires GPUMemoryExhaustion.
+	VRAMCriticalRatio float64
+
+	// For is how long a condition must hold before an alert fires, for every
+	// alert whose own duration below is zero.
+	For time.Duration
+	// HighTTFTFor overrides For for HighTTFT.
+	HighTTFTFor time.Duration
+	// CriticalTTFTFor overrides For for CriticalTTFT.
+	CriticalTTFTFor time.Duration
+	// HighITLFor overrides For for HighITL.
+	HighITLFor time.Duration
+	// MemoryBoundFor overrides For for MemoryBound.
+	MemoryBoundFor time.Duration
+	// GPUMemoryExhaustionFor overrides For for GPUMemoryExhaustion.
+	GPUMemoryExhaustionFor time.Duration
+
+	// GPUBusyRatio (0–1): a GPU whose SM activity or memory bandwidth reaches
+	// it has work even when no scraped server on its host reports running
+	// requests.
+	GPUBusyRatio float64
+	// GPUSaturatedRatio (0–1): the bandwidth (or SM activity) a GPU with work
+	// needs to be memory_bound (or compute_bound).
+	GPUSaturatedRatio float64
+	// GPUDominanceMargin (0–1): how far bandwidth must lead SM activity (or the
+	// reverse) for memory_bound (compute_bound); closer than that is balanced.
+	GPUDominanceMargin float64
+}
+
+// DefaultThresholds returns the seed's thresholds: HighTTFT 5 s, CriticalTTFT
+// 10 s, HighITL 100 ms, MemoryBound VRAM > 90% with compute < 50%,
+// GPUMemoryExhaustion VRAM > 95%; `for` 5m, except CriticalTTFT 2m and
+// MemoryBound 10m. GPU state: busy at 10%, saturated at 50%, margin 10 points.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		TTFTWarning:       5 * time.Second,
+		TTFTCritical:      10 * time.Second,
+		ITLWarning:        100 * time.Millisecond,
+		VRAMHighRatio:     0.90,
+		ComputeLowRatio:   0.50,
+		VRAMCriticalRatio: 0.95,
+		For:               5 * time.Minute,
+		// A p99 TTFT over 10 s means users are timing out: page sooner.
+		CriticalTTFTFor: 2 * time.Minute,
+		// Memory-boundness follows the traffic mix; only a lasting one is news.
+		MemoryBoundFor:     10 * time.Minute,
+		GPUBusyRatio:       0.10,
+		GPUSaturatedRatio:  0.50,
+		GPUDominanceMargin: 0.10,
+	}
+}
+
+// withDefaults fills zero fields from DefaultThresholds and resolves the
+// per-alert `for` durations.
+func (t Thresholds) withDefaults() Thresholds {
+	d := DefaultThresholds()
+	setDuration := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setRatio := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDuration(&t.TTFTWarning, d.TTFTWarning)
+	setDuration(&t.TTFTCritical, d.TTFTCritical)
+	setDuration(&t.ITLWarning, d.ITLWarning)
+	setRatio(&t.VRAMHighRatio, d.VRAMHighRatio)
+	setRatio(&t.ComputeLowRatio, d.ComputeLowRatio)
+	setRatio(&t.VRAMCriticalRatio, d.VRAMCriticalRatio)
+	setRatio(&t.GPUBusyRatio, d.GPUBusyRatio)
+	setRatio(&t.GPUSaturatedRatio, d.GPUSaturatedRatio)
+	setRatio(&t.GPUDominanceMargin, d.GPUDominanceMargin)
+	// The per-alert defaults apply only while For is the default too: a user
+	// who sets For alone means it for every alert.
+	if t.For == 0 {
+		t.For = d.For
+		setDuration(&t.CriticalTTFTFor, d.CriticalTTFTFor)
+		setDuration(&t.MemoryBoundFor, d.MemoryBoundFor)
+	}
+	setDuration(&t.HighTTFTFor, t.For)
+	setDuration(&t.CriticalTTFTFor, t.For)
+	setDuration(&t.HighITLFor, t.For)
+	setDuration(&t.MemoryBoundFor, t.For)
+	setDuration(&t.GPUMemoryExhaustionFor, t.For)
+	return t
+}
+
+// Validate reports thresholds that cannot make sense: negative durations,
+// ratios outside 0–1, NaN, and durations finer than a millisecond (rule
+// files count in milliseconds). Zero fields are valid: they take defaults.
+func (t Thresholds) Validate() error {
+	var errs []error
+	durations := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"TTFTWarning", t.TTFTWarning}, {"TTFTCritical", t.TTFTCritical}, {"ITLWarning", t.ITLWarning},
+		{"For", t.For}, {"HighTTFTFor", t.HighTTFTFor}, {"CriticalTTFTFor", t.CriticalTTFTFor},
+		{"HighITLFor", t.HighITLFor}, {"MemoryBoundFor", t.MemoryBoundFor},
+		{"GPUMemoryExhaustionFor", t.GPUMemoryExhaustionFor},
+	}
+	for _, d := range durations {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative (%s)", d.name, d.v))
+		}
+		if d.v%time.Millisecond != 0 {
+			errs = append(errs, fmt.Errorf("%s (%s) is not a whole number of milliseconds", d.name, d.v))
+		}
+	}
+	ratios := []struct {
+		name string
+		v    float64
+	}{
+		{"VRAMHighRatio", t.VRAMHighRatio}, {"ComputeLowRatio", t.ComputeLowRatio},
+		{"VRAMCriticalRatio", t.VRAMCriticalRatio}, {"GPUBusyRatio", t.GPUBusyRatio},
+		{"GPUSaturatedRatio", t.GPUSaturatedRatio}, {"GPUDominanceMargin", t.GPUDominanceMargin},
+	}
+	for _, r := range ratios {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
+			errs = append(errs, fmt.Errorf("%s is %v, want a ratio between 0 and 1", r.name, r.v))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("rules/defaults.go: invalid thresholds: %w", err)
+	}
+	return nil
+}
+
+// templateData is what the templates see: the resolved thresholds plus the
+// constants the token-path template needs.
+type templateData struct {
+	Thresholds
+	Servers string
+}
+
+// DefaultRuleFiles renders the embedded rule files with t (zero fields take
+// their defaults) and returns file name → rule YAML: TokenPathRuleFile,
+// GPURuleFile and AlertRuleFile. Every file is checked with rulefmt.Parse
+// before it is returned, so the rule manager never receives a file that it
+// would reject.
+func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers}
+
+	tmpl, err := template.New("defaults").Delims("[[", "]]").Option("missingkey=error").
+		Funcs(templateFuncs()).ParseFS(defaultTemplates, "defaults/*.yml.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("rules/defaults.go: parsing the embedded rule templates: %w", err)
+	}
+	p := parser.NewParser(parser.Options{})
+	logger := slog.New(slog.DiscardHandler)
+	files := make(map[string][]byte, 3)
+	for _, name := range []string{TokenPathRuleFile, GPURuleFile, AlertRuleFile} {
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, name+".tmpl", data); err != nil {
+			return nil, fmt.Errorf("rules/defaults.go: rendering %s: %w", name, err)
+		}
+		if _, errs := rulefmt.Parse(buf.Bytes(), false, model.UTF8Validation, p, logger); len(errs) > 0 {
+			return nil, fmt.Errorf("rules/defaults.go: rendered %s is not a valid rule file: %w", name, errors.Join(errs...))
+		}
+		files[name] = buf.Bytes()
+	}
+	return files, nil
+}
+
+// pair is a key and a value for ranging over small tables in templates.
+type pair struct{ Key, Value string }
+
+// templateFuncs are the helpers the rule templates call.
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"list": func(v ...any) []any { return v },
+		"pair": func(k, v string) pair { return pair{k, v} },
+		// ternary a b cond: a when cond, else b (pipe-friendly: cond comes last).
+		"ternary": func(a, b string, cond bool) string {
+			if cond {
+				return a
+			}
+			return b
+		},
+		"agg":  aggregate,
+		"host": hostLabel,
+		// seconds renders a duration as a PromQL number of seconds.
+		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) },
+		// promDuration renders a duration the way rule files write `for`.
+		"promDuration": func(d time.Duration) string { return model.Duration(d).String() },
+		// human renders a duration for annotations ("5s", "100ms", "2m").
+		"human": func(d time.Duration) string { return model.Duration(d).String() },
+		// percent renders a 0–1 ratio as a percentage for annotations.
+		"percent": func(r float64) string { return strconv.FormatFloat(r*100, 'g', -1, 64) + "%" },
+	}
+}
+
+// aggregate brings a server's series down to the four unified labels
+// (instance, job, model, plus by, e.g. "le"), using op (sum or max).
+//
+//   - vllm: model_name becomes model; engine (data-parallel rank) and every other
+//     label are aggregated away.
+//   - sglang: as vllm, but tensor/pipeline ranks (which may each report the same
+//     numbers) are first collapsed with max so they are not counted twice.
+//   - tgi, llamacpp: no model label of their own; a `model` target label from
+//     the scrape config is kept, otherwise model is empty.
+func aggregate(server, op, by, expr string) (string, error) {
+	if op != "sum" && op != "max" {
+		return "", fmt.Errorf("rules/defaults.go: agg: unknown aggregation %q", op)
+	}
+	labels := "instance, job, model"
+	if by != "" {
+		labels += ", " + by
+	}
+	const withModel = `label_replace(%s, "model", "$1", "model_name", "(.+)")`
+	switch server {
+	case "vllm":
+		return fmt.Sprintf("%s by (%s) (%s)", op, labels, fmt.Sprintf(withModel, expr)), nil
+	case "sglang":
+		return fmt.Sprintf("%s by (%s) (max without (tp_rank, pp_rank, attn_tp_rank, moe_ep_rank) (%s))",
+			op, labels, fmt.Sprintf(withModel, expr)), nil
+	case "tgi", "llamacpp":
+		return fmt.Sprintf("%s by (%s) (%s)", op, labels, expr), nil
+	default:
+		return "", fmt.Errorf("rules/defaults.go: agg: unknown server %q", server)
+	}
+}
+
+// hostLabel adds a `host` label to expr: the instance without its port, with
+// the loopback spellings folded into "localhost" so that a GPU exported by
+// tokenpath on localhost:9090 matches a vLLM scraped at 127.0.0.1:8000.
+func hostLabel(expr string) string {
+	inner := fmt.Sprintf("label_replace(%s, \"host\", \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr)
+	return fmt.Sprintf("label_replace(%s, \"host\", \"localhost\", \"host\", `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner)
+}
