@@ -3,22 +3,35 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
 )
 
 // extraFlags are the flags of the parts of tokenpath beyond a Prometheus
-// server: the token-path rules, GPUs, probes.
+// server: the token-path rules and alerts, GPUs, probes, the demo.
 type extraFlags struct {
 	rulesDefaults bool
+	thresholds    rules.Thresholds
 }
 
 func (e *extraFlags) register(cmd *kingpin.CmdClause) {
+	d := rules.DefaultThresholds()
 	cmd.Flag("rules.defaults", "Load the embedded token-path recording rules and the seed's alerts (--no-rules.defaults turns them off).").Default("true").BoolVar(&e.rulesDefaults)
+	cmd.Flag("alert.ttft-warning", "HighTTFT fires when p99 time to first token is above this.").Default(d.TTFTWarning.String()).DurationVar(&e.thresholds.TTFTWarning)
+	cmd.Flag("alert.ttft-critical", "CriticalTTFT fires when p99 time to first token is above this.").Default(d.TTFTCritical.String()).DurationVar(&e.thresholds.TTFTCritical)
+	cmd.Flag("alert.itl-warning", "HighITL fires when p99 inter-token latency is above this.").Default(d.ITLWarning.String()).DurationVar(&e.thresholds.ITLWarning)
+	cmd.Flag("alert.vram-high", "MemoryBound's VRAM condition, as a ratio of total VRAM (0-1).").Default(ratio(d.VRAMHighRatio)).Float64Var(&e.thresholds.VRAMHighRatio)
+	cmd.Flag("alert.compute-low", "MemoryBound's SM-activity condition (0-1).").Default(ratio(d.ComputeLowRatio)).Float64Var(&e.thresholds.ComputeLowRatio)
+	cmd.Flag("alert.vram-critical", "GPUMemoryExhaustion fires above this ratio of total VRAM (0-1).").Default(ratio(d.VRAMCriticalRatio)).Float64Var(&e.thresholds.VRAMCriticalRatio)
+	cmd.Flag("alert.for", "How long a condition must hold before the seed's alerts fire (0: each alert's default).").Default("0s").DurationVar(&e.thresholds.For)
 }
+
+func ratio(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // actor is one member of the run group.
 type actor struct {
@@ -28,16 +41,36 @@ type actor struct {
 
 // extras is what the optional parts add to the server's wiring.
 type extras struct {
+	flags         *extraFlags
+	logger        *slog.Logger
 	ui            http.Handler
 	mounts        map[string]http.Handler
 	scrapeConfigs []string
 	actors        []actor
-	embeddedRules func() (map[string][]byte, error)
 	demoEndpoints func() (vllm, tgi []string)
 }
 
 func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool) (*extras, error) {
-	return &extras{mounts: map[string]http.Handler{}}, nil
+	if err := e.thresholds.Validate(); err != nil {
+		return nil, err
+	}
+	return &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}}, nil
+}
+
+// embeddedRules are the rule files compiled into the binary: the token-path
+// rules and the seed's alerts.
+func (x *extras) embeddedRules() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	if x.flags.rulesDefaults {
+		defaults, err := rules.DefaultRuleFiles(x.flags.thresholds)
+		if err != nil {
+			return nil, err
+		}
+		for name, content := range defaults {
+			files[name] = content
+		}
+	}
+	return files, nil
 }
 
 // attach gives the parts that read tokenpath's own API (the UI, the
@@ -45,3 +78,4 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 func (x *extras) attach(srv *server.Server) error { return nil }
 
 func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error { return nil }
+
