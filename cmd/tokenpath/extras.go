@@ -78,4 +78,3 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 func (x *extras) attach(srv *server.Server) error { return nil }
 
 func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error { return nil }
-
