@@ -91,6 +91,9 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	}
 	cfg, err := promconfig.Load(string(content), logger)
 	if err != nil {
+		if strings.Contains(err.Error(), "_sd_configs not found") {
+			err = fmt.Errorf("%w (tokenpath registers only static_configs and file_sd_configs service discovery)", err)
+		}
 		if src.ConfigFile != "" {
 			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
 		}
