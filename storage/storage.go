@@ -5,6 +5,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
 	promscrape "github.com/prometheus/prometheus/scrape"
 	promstorage "github.com/prometheus/prometheus/storage"
 	promremote "github.com/prometheus/prometheus/storage/remote"
@@ -135,8 +137,20 @@ func (s *Storage) Local() promstorage.Storage { return s.local }
 // Exemplars answers exemplar queries from the TSDB.
 func (s *Storage) Exemplars() promstorage.ExemplarQueryable { return s.local }
 
+// AdminStats is what the v1 API's status and admin endpoints need from the
+// TSDB (web/api/v1.TSDBAdminStats, declared again so callers need no import
+// of the API package).
+type AdminStats interface {
+	CleanTombstones() error
+	Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error
+	Snapshot(dir string, withHead bool) error
+	Stats(statsByLabelName string, limit int) (*promtsdb.Stats, error)
+	WALReplayStatus() (promtsdb.WALReplayStatus, error)
+	BlockMetas() ([]promtsdb.BlockMeta, error)
+}
+
 // Admin answers the TSDB status and admin endpoints of the v1 API.
-func (s *Storage) Admin() *readyStorage { return s.local }
+func (s *Storage) Admin() AdminStats { return s.local }
 
 // Path is the TSDB directory.
 func (s *Storage) Path() string { return s.opts.Path }
