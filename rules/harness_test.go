@@ -149,7 +149,7 @@ func (h *ruleHarness) alerts(name string) map[string]*promrules.Alert {
 			}
 			found = true
 			for _, a := range ar.ActiveAlerts() {
-				out[a.Labels.DropReserved(func(n string) bool { return n == "alertname" || n == "severity" }).String()] = a
+				out[labels.NewBuilder(a.Labels).Del("alertname", "severity").Labels().String()] = a
 			}
 		}
 	}
