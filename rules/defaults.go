@@ -243,8 +243,13 @@ func templateFuncs() template.FuncMap {
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) },
 		// promDuration renders a duration the way rule files write `for`.
 		"promDuration": func(d time.Duration) string { return model.Duration(d).String() },
-		// human renders a duration for annotations ("5s", "100ms", "2m").
-		"human": func(d time.Duration) string { return model.Duration(d).String() },
+		// human renders a duration for annotations ("5s", "100ms", "2m", "2.5s").
+		"human": func(d time.Duration) string {
+			if d > time.Second && d%time.Second != 0 {
+				return d.String()
+			}
+			return model.Duration(d).String()
+		},
 		// percent renders a 0–1 ratio as a percentage for annotations.
 		"percent": func(r float64) string { return strconv.FormatFloat(r*100, 'g', -1, 64) + "%" },
 	}
