@@ -162,7 +162,7 @@ func newTestCollector(t *testing.T, srv nvml.Interface, dcgm bool) (*Collector, 
 	return c, reg
 }
 
-func TestCollectorGolden(t *testing.T) {
+func TestGPUCollectorGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		dcgm   bool
@@ -194,7 +194,7 @@ func TestCollectorGolden(t *testing.T) {
 	}
 }
 
-func TestCollectorDegrades(t *testing.T) {
+func TestGPUCollectorDegrades(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		setup  func(*server.Server)
@@ -374,7 +374,7 @@ gpu_compute_utilization{gpu="7",name="NVIDIA H100 80GB HBM3",pci_bus_id="0000000
 	}
 }
 
-func TestCollectorWithoutNVML(t *testing.T) {
+func TestGPUCollectorWithoutNVML(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ret  nvml.Return
@@ -401,9 +401,9 @@ tokenpath_gpu_up 0
 	}
 }
 
-// TestCollectorRun covers the background loop: Init retried until it works, XID events
+// TestGPUCollectorRun covers the background loop: Init retried until it works, XID events
 // counted, a lost GPU re-initialised, and Shutdown on cancellation.
-func TestCollectorRun(t *testing.T) {
+func TestGPUCollectorRun(t *testing.T) {
 	srv := newDGX(t)
 	var mu sync.Mutex
 	initFails := 2
@@ -492,9 +492,9 @@ gpu_xid_last_timestamp_seconds{gpu="5",name="NVIDIA H100 80GB HBM3",pci_bus_id="
 	require.Len(t, srv.ShutdownCalls(), 2)
 }
 
-// TestMetricNamesLint runs promtool's checks (promlint) over every series; only DCGM's own
+// TestGPUMetricNamesLint runs promtool's checks (promlint) over every series; only DCGM's own
 // names and labels, kept for its dashboard, may break them.
-func TestMetricNamesLint(t *testing.T) {
+func TestGPUMetricNamesLint(t *testing.T) {
 	c, reg := newTestCollector(t, newDGX(t), true)
 	c.recordEvent(Event{Kind: EventXID, UUID: "GPU-00000000-0000-4000-8000-000000000000", XID: 31})
 	_, err := reg.Gather()
@@ -528,7 +528,7 @@ func TestMetricNamesLint(t *testing.T) {
 	}
 }
 
-func TestSimulated(t *testing.T) {
+func TestGPUSimulated(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		load float64
@@ -582,9 +582,9 @@ gpu_clock_throttle_active{gpu="0",name="NVIDIA H100 80GB HBM3",pci_bus_id="00000
 	}
 }
 
-// TestSimulatedFollowsLoad checks that the simulated GPU's moving series rise with load and
+// TestGPUSimulatedFollowsLoad checks that the simulated GPU's moving series rise with load and
 // VRAM does not.
-func TestSimulatedFollowsLoad(t *testing.T) {
+func TestGPUSimulatedFollowsLoad(t *testing.T) {
 	read := func(load float64) map[string]float64 {
 		c, err := NewCollector(CollectorOptions{Library: NewSimulated(func() float64 { return load }), Hostname: "demo"})
 		require.NoError(t, err)
