@@ -53,6 +53,10 @@ type Sources struct {
 	DefaultVLLM, DefaultTGI []string
 }
 
+// defaultScrapeInterval is the seed's SCRAPE_INTERVAL default, used when
+// there is no file (Prometheus' own default is 1m).
+const defaultScrapeInterval = 15 * time.Second
+
 const (
 	envVLLM           = "VLLM_ENDPOINT"
 	envTGI            = "TGI_ENDPOINT"
@@ -108,6 +112,9 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 		t := true
 		cfg.GlobalConfig.ScrapeNativeHistograms = &t
 		cfg.GlobalConfig.AlwaysScrapeClassicHistograms = true
+		if interval == 0 {
+			interval = defaultScrapeInterval
+		}
 	}
 	if interval > 0 {
 		setScrapeInterval(cfg, interval)
@@ -203,13 +210,16 @@ func endpointJob(job string, endpoints []string) (string, error) {
 		byScheme[u.Scheme] = append(byScheme[u.Scheme], u.Host)
 	}
 	var b strings.Builder
-	for _, s := range schemes {
-		fmt.Fprintf(&b, "- job_name: %q\n  scheme: %s\n  static_configs:\n  - targets:\n", job, s)
+	for i, s := range schemes {
+		name := job
+		if i > 0 {
+			// One job has one scheme: the second scheme gets a job of its own.
+			name = job + "-" + s
+		}
+		fmt.Fprintf(&b, "- job_name: %q\n  scheme: %s\n  static_configs:\n  - targets:\n", name, s)
 		for _, h := range byScheme[s] {
 			fmt.Fprintf(&b, "    - %q\n", h)
 		}
-		// Two schemes in one job would collide on the job name.
-		job += "-" + s
 	}
 	return b.String(), nil
 }
