@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
 )
 
@@ -17,6 +18,8 @@ type subcommands struct {
 
 	checkConfig     *kingpin.CmdClause
 	checkConfigFile string
+	checkRules      *kingpin.CmdClause
+	checkRuleFiles  []string
 }
 
 func registerSubcommands(app *kingpin.Application) *subcommands {
@@ -24,6 +27,8 @@ func registerSubcommands(app *kingpin.Application) *subcommands {
 	check := app.Command("check", "Check configuration and rule files, as promtool does.")
 	s.checkConfig = check.Command("config", "Check a configuration file: Prometheus' loader plus the tokenpath: section.")
 	s.checkConfig.Arg("file", "configuration file").Required().ExistingFileVar(&s.checkConfigFile)
+	s.checkRules = check.Command("rules", "Check rule files, as promtool check rules does.")
+	s.checkRules.Arg("files", "rule files").Required().ExistingFilesVar(&s.checkRuleFiles)
 	return s
 }
 
@@ -31,6 +36,8 @@ func (s *subcommands) run(cmd string) error {
 	switch cmd {
 	case s.checkConfig.FullCommand():
 		return s.runCheckConfig()
+	case s.checkRules.FullCommand():
+		return rules.CheckRuleFiles(s.out, s.checkRuleFiles...)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
