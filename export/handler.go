@@ -178,7 +178,9 @@ func (h *exporterHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // slogErrorLog adapts slog to promhttp's ErrorLog.
 type slogErrorLog struct{ l *slog.Logger }
 
-func (s slogErrorLog) Println(v ...any) { s.l.Error("Serving exported metrics failed", "err", fmt.Sprint(v...)) }
+func (s slogErrorLog) Println(v ...any) {
+	s.l.Error("Serving exported metrics failed", "err", fmt.Sprint(v...))
+}
 
 // collector queries every family once per scrape, all at the same time stamp
 // so that the exported series describe one instant.

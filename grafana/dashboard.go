@@ -143,7 +143,7 @@ func render(s dashboardSpec) ([]byte, error) {
 	vars := []obj{{
 		"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
 		"current": obj{"text": "tokenpath", "value": DatasourceUID},
-		"hide": 0, "includeAll": false, "multi": false, "options": []obj{}, "refresh": 1, "regex": "",
+		"hide":    0, "includeAll": false, "multi": false, "options": []obj{}, "refresh": 1, "regex": "",
 	}}
 	for _, v := range s.Vars {
 		sel := v.Metric
@@ -257,7 +257,7 @@ func panelJSON(p panels.Panel) (obj, error) {
 		defaults["custom"] = obj{"scaleDistribution": obj{"type": "linear"}, "hideFrom": obj{"legend": false, "tooltip": false, "viz": false}}
 		out["options"] = obj{
 			"calculate": false, "cellGap": 1,
-			"color": obj{"mode": "scheme", "scheme": "Oranges", "scale": "exponential", "exponent": 0.5, "steps": 64, "fill": "dark-orange", "reverse": false},
+			"color":        obj{"mode": "scheme", "scheme": "Oranges", "scale": "exponential", "exponent": 0.5, "steps": 64, "fill": "dark-orange", "reverse": false},
 			"filterValues": obj{"le": 1e-9},
 			"legend":       obj{"show": true},
 			"rowsFrame":    obj{"layout": "auto"},
