@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
 )
@@ -17,6 +20,9 @@ import (
 type extraFlags struct {
 	rulesDefaults bool
 	thresholds    rules.Thresholds
+	gpuEnabled    bool
+	gpuDCGMNames  bool
+	nvmlLibrary   string
 }
 
 func (e *extraFlags) register(cmd *kingpin.CmdClause) {
@@ -28,6 +34,9 @@ func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("alert.vram-high", "MemoryBound's VRAM condition, as a ratio of total VRAM (0-1).").Default(ratio(d.VRAMHighRatio)).Float64Var(&e.thresholds.VRAMHighRatio)
 	cmd.Flag("alert.compute-low", "MemoryBound's SM-activity condition (0-1).").Default(ratio(d.ComputeLowRatio)).Float64Var(&e.thresholds.ComputeLowRatio)
 	cmd.Flag("alert.vram-critical", "GPUMemoryExhaustion fires above this ratio of total VRAM (0-1).").Default(ratio(d.VRAMCriticalRatio)).Float64Var(&e.thresholds.VRAMCriticalRatio)
+	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
+	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
+	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&e.nvmlLibrary)
 	cmd.Flag("alert.for", "How long a condition must hold before the seed's alerts fire (0: each alert's default).").Default("0s").DurationVar(&e.thresholds.For)
 }
 
@@ -54,7 +63,63 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 	if err := e.thresholds.Validate(); err != nil {
 		return nil, err
 	}
-	return &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}}, nil
+	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}}
+	var gpuLoad func() float64
+	if demo {
+		d, err := newDemo(logger)
+		if err != nil {
+			return nil, err
+		}
+		x.actors = append(x.actors, d.actor())
+		x.demoEndpoints = d.endpoints
+		gpuLoad = d.gpuLoad
+	}
+	if e.gpuEnabled {
+		if err := x.addGPU(reg, gpuLoad); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// addGPU registers the GPU collector on the internal registry (the built-in
+// scrape job stores it) and runs its background loop. With gpuLoad set (the
+// demo) the GPUs are go-nvml's simulated DGX H100, driven by that load.
+func (x *extras) addGPU(reg prometheus.Registerer, gpuLoad func() float64) error {
+	lib := gpu.NewNVML(x.logger.With("component", "nvml"), x.flags.nvmlLibrary)
+	if gpuLoad != nil {
+		lib = gpu.NewSimulated(gpuLoad)
+	}
+	opts := gpu.DefaultCollectorOptions()
+	opts.Library = lib
+	opts.Logger = x.logger
+	opts.DCGMNames = x.flags.gpuDCGMNames
+	c, err := gpu.NewCollector(opts)
+	if err != nil {
+		return fmt.Errorf("creating the GPU collector: %w", err)
+	}
+	if err := reg.Register(c); err != nil {
+		return fmt.Errorf("registering the GPU collector: %w", err)
+	}
+	x.actors = append(x.actors, contextActor("GPU collector", x.logger, c.Run))
+	return nil
+}
+
+// contextActor runs f until the group is interrupted.
+func contextActor(name string, logger *slog.Logger, f func(context.Context) error) actor {
+	ctx, cancel := context.WithCancel(context.Background())
+	return actor{
+		execute: func() error {
+			logger.Info("Starting " + name)
+			err := f(ctx)
+			logger.Info(name + " stopped")
+			return err
+		},
+		interrupt: func(error) {
+			logger.Info("Stopping " + name + "...")
+			cancel()
+		},
+	}
 }
 
 // embeddedRules are the rule files compiled into the binary: the token-path

@@ -1,0 +1,402 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+		// The keep-alive goroutines of idle HTTP/1 server connections in httptest.
+		goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
+	)
+}
+
+// proc is a tokenpath child process under the test's control: unlike
+// testbin.Start it exposes the exit status, waits for readiness with
+// credentials, and can be started on an existing data directory.
+type proc struct {
+	t       testing.TB
+	URL     string
+	Addr    string
+	DataDir string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan struct{}
+	state   *os.ProcessState // set before done is closed
+	user    string
+	pass    string
+}
+
+type procOpts struct {
+	args    []string
+	dataDir string // default: a fresh temp dir
+	addr    string // default: a free loopback port
+	env     []string
+	// user and pass are sent with every request when set (basic auth).
+	user, pass string
+	// keepRules keeps the embedded default rules (off otherwise, so that rule
+	// evaluation noise stays out of the core tests).
+	keepRules bool
+}
+
+// launch starts tokenpath and returns at once.
+func launch(t testing.TB, o procOpts) *proc {
+	t.Helper()
+	bin := testbin.Binary(t)
+	if o.dataDir == "" {
+		o.dataDir = t.TempDir()
+	}
+	if o.addr == "" {
+		o.addr = testbin.FreePort(t)
+	}
+	args := append([]string{"--web.listen-address=" + o.addr, "--storage.tsdb.path=" + o.dataDir}, o.args...)
+	if !o.keepRules {
+		args = append(args, "--no-rules.defaults")
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cleanEnv(), o.env...)
+	cmd.Stdout = logs
+	cmd.Stderr = logs
+	require.NoError(t, cmd.Start(), "starting tokenpath")
+	p := &proc{t: t, URL: "http://" + o.addr, Addr: o.addr, DataDir: o.dataDir, cmd: cmd, logs: logs, done: make(chan struct{}), user: o.user, pass: o.pass}
+	go func() {
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop(syscall.SIGTERM, 20*time.Second)
+		if t.Failed() {
+			t.Logf("tokenpath %s logs:\n%s", p.Addr, tail(logs.String(), 20000))
+		}
+	})
+	return p
+}
+
+// start launches tokenpath with the given flags and waits until it is ready.
+func start(t testing.TB, o procOpts) *proc {
+	t.Helper()
+	p := launch(t, o)
+	p.waitReady(60 * time.Second)
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// stop signals the process and waits at most d for it to exit, then kills
+// it. It returns the exit code (-1 for a death by signal).
+func (p *proc) stop(sig syscall.Signal, d time.Duration) int {
+	select {
+	case <-p.done:
+		return p.state.ExitCode()
+	default:
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	return p.state.ExitCode()
+}
+
+// waitExit waits at most d for the process to exit by itself.
+func (p *proc) waitExit(d time.Duration) (exited bool, code int) {
+	select {
+	case <-p.done:
+		return true, p.state.ExitCode()
+	case <-time.After(d):
+		return false, 0
+	}
+}
+
+func (p *proc) Logs() string { return p.logs.String() }
+
+func (p *proc) waitReady(d time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
+	for i := 0; time.Now().Before(deadline) && i < 1000; i++ {
+		select {
+		case <-p.done:
+			p.t.Fatalf("tokenpath exited (%v) before it was ready:\n%s", p.state, p.Logs())
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := p.do(http.MethodGet, "/-/ready", nil, nil)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	p.t.Fatalf("tokenpath not ready after %s:\n%s", d, p.Logs())
+}
+
+// do sends a request with the process' credentials.
+func (p *proc) do(method, path string, body io.Reader, hdr http.Header) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	req, err := http.NewRequestWithContext(ctx, method, p.URL+path, body)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	maps(req.Header, hdr)
+	if p.user != "" {
+		req.SetBasicAuth(p.user, p.pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+func maps(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// get returns the status and body of a request.
+func (p *proc) get(path string, hdr http.Header) (int, []byte) {
+	p.t.Helper()
+	return p.send(http.MethodGet, path, nil, hdr)
+}
+
+func (p *proc) send(method, path string, body io.Reader, hdr http.Header) (int, []byte) {
+	p.t.Helper()
+	resp, err := p.do(method, path, body, hdr)
+	require.NoError(p.t, err, "%s %s", method, path)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(p.t, err)
+	return resp.StatusCode, b
+}
+
+// apiResponse is the envelope of every /api/v1 answer.
+type apiResponse struct {
+	Status    string          `json:"status"`
+	Data      json.RawMessage `json:"data"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+}
+
+func (p *proc) apiGet(path string) (int, apiResponse) {
+	p.t.Helper()
+	code, body := p.get(path, nil)
+	var r apiResponse
+	require.NoErrorf(p.t, json.Unmarshal(body, &r), "GET %s: %d %s", path, code, body)
+	return code, r
+}
+
+// api is a client_golang API client of the process.
+func (p *proc) api() promv1.API {
+	p.t.Helper()
+	var rt http.RoundTripper = promapi.DefaultRoundTripper
+	if p.user != "" {
+		rt = basicAuthRT{user: p.user, pass: p.pass, next: rt}
+	}
+	c, err := promapi.NewClient(promapi.Config{Address: p.URL, RoundTripper: rt})
+	require.NoError(p.t, err)
+	return promv1.NewAPI(c)
+}
+
+type basicAuthRT struct {
+	user, pass string
+	next       http.RoundTripper
+}
+
+func (b basicAuthRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(b.user, b.pass)
+	return b.next.RoundTrip(r)
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond every 250ms until it holds, at most d. cond returns a
+// description of the current state for the failure message.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	last := ""
+	for i := 0; i < 10000; i++ {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s; last state: %s", d, what, last)
+}
+
+// instant runs an instant query and returns the vector.
+func instant(t testing.TB, api promv1.API, q string, ts time.Time) model.Vector {
+	t.Helper()
+	v, _, _, err := api.Query(ctxT(t), q, ts)
+	require.NoError(t, err, "query %s", q)
+	vec, ok := v.(model.Vector)
+	require.Truef(t, ok, "query %s: %T, want a vector", q, v)
+	return vec
+}
+
+// waitValue waits until q returns one sample with value want.
+func waitValue(t testing.TB, api promv1.API, q string, want float64, d time.Duration) {
+	t.Helper()
+	waitFor(t, d, fmt.Sprintf("%s == %g", q, want), func() (bool, string) {
+		v, _, _, err := api.Query(ctxT(t), q, time.Now())
+		if err != nil {
+			return false, err.Error()
+		}
+		vec, ok := v.(model.Vector)
+		if !ok || len(vec) != 1 {
+			return false, fmt.Sprint(v)
+		}
+		return float64(vec[0].Value) == want, vec.String()
+	})
+}
+
+// waitAtLeast waits until the scalar result of q is at least min.
+func waitAtLeast(t testing.TB, api promv1.API, q string, min float64, d time.Duration) {
+	t.Helper()
+	waitFor(t, d, fmt.Sprintf("%s >= %g", q, min), func() (bool, string) {
+		v, _, _, err := api.Query(ctxT(t), q, time.Now())
+		if err != nil {
+			return false, err.Error()
+		}
+		vec, ok := v.(model.Vector)
+		if !ok || len(vec) != 1 {
+			return false, fmt.Sprint(v)
+		}
+		return float64(vec[0].Value) >= min, vec.String()
+	})
+}
+
+// target returns the active target of a job (fails unless exactly one).
+func target(t testing.TB, api promv1.API, job string) promv1.ActiveTarget {
+	t.Helper()
+	res, err := api.Targets(ctxT(t))
+	require.NoError(t, err)
+	var found []promv1.ActiveTarget
+	for _, at := range res.Active {
+		if string(at.Labels["job"]) == job {
+			found = append(found, at)
+		}
+	}
+	require.Lenf(t, found, 1, "active targets of job %q in %+v", job, res.Active)
+	return found[0]
+}
+
+// hostOf is the host:port of an httptest server.
+func hostOf(srv *httptest.Server) string { return strings.TrimPrefix(srv.URL, "http://") }
+
+// writeFile writes a file in dir and returns its path.
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+// serveRegistry serves a registry like an instrumented application, with
+// content negotiation (protobuf for native histograms and exemplars).
+func serveRegistry(t testing.TB, reg *prometheus.Registry) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// cleanEnv drops the seed's variables from the environment.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "VLLM_ENDPOINT", "TGI_ENDPOINT", "PROMETHEUS_PORT", "GRAFANA_PORT", "SCRAPE_INTERVAL":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// queryURL builds a path with query parameters.
+func queryURL(path string, params url.Values) string { return path + "?" + params.Encode() }
+
+var errNoSample = errors.New("no sample")
