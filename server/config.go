@@ -14,6 +14,8 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	yamlv2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 )
 
 // Config is a loaded configuration: Prometheus' own configuration plus
@@ -31,7 +33,7 @@ type Config struct {
 // (keeping line numbers) before the rest is handed to it.
 type Extensions struct {
 	// Probes are streaming probes of OpenAI-compatible endpoints.
-	Probes []yaml.Node `yaml:"probes"` // TODO(probe): probe.Config
+	Probes []probe.Config `yaml:"probes"`
 }
 
 // Sources are the places settings come from besides the file. Flags win over

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
+	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
 )
 
@@ -20,6 +22,7 @@ import (
 type extraFlags struct {
 	rulesDefaults bool
 	thresholds    rules.Thresholds
+	probesEnabled bool
 	gpuEnabled    bool
 	gpuDCGMNames  bool
 	nvmlLibrary   string
@@ -34,6 +37,7 @@ func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("alert.vram-high", "MemoryBound's VRAM condition, as a ratio of total VRAM (0-1).").Default(ratio(d.VRAMHighRatio)).Float64Var(&e.thresholds.VRAMHighRatio)
 	cmd.Flag("alert.compute-low", "MemoryBound's SM-activity condition (0-1).").Default(ratio(d.ComputeLowRatio)).Float64Var(&e.thresholds.ComputeLowRatio)
 	cmd.Flag("alert.vram-critical", "GPUMemoryExhaustion fires above this ratio of total VRAM (0-1).").Default(ratio(d.VRAMCriticalRatio)).Float64Var(&e.thresholds.VRAMCriticalRatio)
+	cmd.Flag("probe.enable", "Probe the VLLM_ENDPOINT/TGI_ENDPOINT servers (and the demo's) with real streaming requests (--no-probe.enable turns the default probes off; configured probes still run).").Default("true").BoolVar(&e.probesEnabled)
 	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
 	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
 	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&e.nvmlLibrary)
@@ -57,6 +61,7 @@ type extras struct {
 	scrapeConfigs []string
 	actors        []actor
 	demoEndpoints func() (vllm, tgi []string)
+	probes        *probe.Manager
 }
 
 func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool) (*extras, error) {
@@ -79,6 +84,12 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 			return nil, err
 		}
 	}
+	probes, err := probe.NewManager(probe.Options{Logger: logger, Registerer: reg})
+	if err != nil {
+		return nil, fmt.Errorf("creating the prober: %w", err)
+	}
+	x.probes = probes
+	x.actors = append(x.actors, contextActor("prober", logger, probes.Run))
 	return x, nil
 }
 
@@ -142,4 +153,24 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 // exporters) their in-process client.
 func (x *extras) attach(srv *server.Server) error { return nil }
 
-func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error { return nil }
+// applyProbes gives the prober the configured probes plus, unless turned
+// off, one for every VLLM_ENDPOINT and TGI_ENDPOINT server (the demo's
+// simulators included).
+func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
+	cfgs := append([]probe.Config(nil), cfg.Tokenpath.Probes...)
+	if x.flags.probesEnabled {
+		configured := map[string]bool{}
+		for _, c := range cfgs {
+			configured[strings.TrimSuffix(c.Endpoint, "/")] = true
+		}
+		vllm, tgi := src.Endpoints()
+		for kind, endpoints := range map[string][]string{"vllm": vllm, "tgi": tgi} {
+			for _, e := range endpoints {
+				if !configured[strings.TrimSuffix(e, "/")] {
+					cfgs = append(cfgs, probe.Config{Endpoint: e, Server: kind})
+				}
+			}
+		}
+	}
+	return x.probes.ApplyConfig(cfgs)
+}
