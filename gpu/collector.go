@@ -80,6 +80,21 @@ type deviceState struct {
 	// gpm is nil until support was checked; then true or false.
 	gpm     *bool
 	prevGPM GPMSample
+	// lost is set while the GPU does not answer, so the loss is logged once.
+	lost bool
+}
+
+// setLost records whether the GPU answers and logs the changes.
+func (c *Collector) setLost(index int, st *deviceState, lost bool, err error) {
+	if lost {
+		c.reinit.Store(true)
+		if !st.lost {
+			c.logger.Warn("GPU lost; reporting tokenpath_gpu_device_up 0", "gpu", index, "uuid", st.id.UUID, "err", err)
+		}
+	} else if st.lost {
+		c.logger.Info("GPU answers again", "gpu", index, "uuid", st.id.UUID)
+	}
+	st.lost = lost
 }
 
 // NewCollector builds a collector and tries NVML Init once. It does not fail when NVML is
@@ -140,12 +155,14 @@ func (c *Collector) initLocked() error {
 
 // shutdownLocked frees GPM samples and shuts NVML down. c.mu must be held.
 func (c *Collector) shutdownLocked() {
+	// Identities survive a restart, so a GPU that stays lost keeps its labels; GPM state does
+	// not, because samples and support answers belong to the old NVML session.
 	for _, st := range c.devices {
 		if st.prevGPM != nil {
 			_ = st.prevGPM.Free()
 		}
+		st.prevGPM, st.gpm = nil, nil
 	}
-	c.devices = map[int]*deviceState{}
 	if c.available.Swap(false) {
 		if err := c.lib.Shutdown(); err != nil {
 			c.logger.Debug("NVML shutdown failed", "err", err)
@@ -200,7 +217,8 @@ func (c *Collector) restart() {
 		return
 	}
 	if wasUp {
-		c.logger.Info("NVML re-initialised")
+		// Debug, not info: with a GPU that stays lost this repeats every RetryInterval.
+		c.logger.Debug("NVML re-initialised")
 	} else {
 		c.logger.Info("NVML initialised; GPU metrics are on", "driver_version", c.driverVersion)
 	}
@@ -389,12 +407,11 @@ func (c *Collector) collectDevice(index int, st *deviceState) []prometheus.Metri
 	}
 	nat := []string{idx, st.id.UUID, st.id.Name, st.id.PCIBusID}
 	if err != nil {
-		lvl := slog.LevelDebug
 		if errors.Is(err, ErrGPULost) {
-			lvl = slog.LevelWarn
-			c.reinit.Store(true)
+			c.setLost(index, st, true, err)
+		} else {
+			c.logger.Debug("GPU not answering", "gpu", index, "uuid", st.id.UUID, "err", err)
 		}
-		c.logger.Log(context.Background(), lvl, "GPU not answering", "gpu", index, "uuid", st.id.UUID, "err", err)
 		return []prometheus.Metric{prometheus.MustNewConstMetric(c.n.deviceUp, prometheus.GaugeValue, 0, nat...)}
 	}
 	device := ""
@@ -404,9 +421,8 @@ func (c *Collector) collectDevice(index int, st *deviceState) []prometheus.Metri
 	dc := &deviceCollection{c: c, st: st, nat: nat,
 		dcgm: []string{idx, st.id.UUID, device, st.id.Name, c.hostname, st.id.PCIBusID, c.driverVersion}}
 	dc.collect(dev)
+	c.setLost(index, st, dc.lost, ErrGPULost)
 	if dc.lost {
-		c.logger.Warn("GPU lost during collection", "gpu", index, "uuid", st.id.UUID)
-		c.reinit.Store(true)
 		return []prometheus.Metric{prometheus.MustNewConstMetric(c.n.deviceUp, prometheus.GaugeValue, 0, nat...)}
 	}
 	return append([]prometheus.Metric{

@@ -221,6 +221,8 @@ DCGM_FI_DEV_FB_USED{DCGM_FI_DRIVER_VERSION="580.65.06",Hostname="stub-host",UUID
 				stubFamily("gpu_vram_used_bytes", "gauge", used, "4.294967296e+10", "4.4023414784e+10")),
 				"tokenpath_gpu_up", "tokenpath_gpu_device_up", "gpu_vram_used_bytes") == nil
 		}, 10*time.Second, 10*time.Millisecond)
+		require.Equal(t, 1, strings.Count(logs.String(), "GPU lost;"), "the loss is logged once, not every scrape")
+		require.Contains(t, logs.String(), "GPU answers again")
 
 	case "symbol missing":
 		require.True(t, c.Available())
