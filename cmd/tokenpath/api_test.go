@@ -133,7 +133,8 @@ scrape_configs:
 `, hostOf(am.Server), hostOf(app)))
 	p := start(t, procOpts{args: []string{"--config.file=" + cfgFile, "--web.enable-admin-api", "--web.enable-remote-write-receiver"}})
 	api := p.api()
-	waitAtLeast(t, api, `count_over_time(app_temperature_celsius{server="other"}[1m])`, 3, 60*time.Second)
+	// Six scrapes of the labelled series: query_range below looks 4s back.
+	waitAtLeast(t, api, `count_over_time(app_temperature_celsius{server="other"}[1m])`, 6, 60*time.Second)
 	appLabels := model.LabelSet{"job": "app", "instance": model.LabelValue(hostOf(app)), "server": "other"}
 	with := func(ls model.LabelSet, kv ...string) model.LabelSet {
 		out := ls.Clone()
@@ -320,7 +321,7 @@ scrape_configs:
 		rec, ok := g.Rules[0].(promv1.RecordingRule)
 		require.True(t, ok, "%T", g.Rules[0])
 		require.Equal(t, "job:app_requests:sum", rec.Name)
-		require.Equal(t, promv1.RuleHealthGood, rec.Health)
+		require.Equal(t, promv1.RuleHealth(promv1.RuleHealthGood), rec.Health)
 		alert, ok := g.Rules[1].(promv1.AlertingRule)
 		require.True(t, ok, "%T", g.Rules[1])
 		require.Equal(t, "AlwaysFiring", alert.Name)
@@ -353,7 +354,7 @@ scrape_configs:
 
 	t.Run("query_exemplars", func(t *testing.T) {
 		now := time.Now()
-		res, err := api.QueryExemplars(ctxT(t), `app_requests_total`, now.Add(-time.Hour), now)
+		res, err := api.QueryExemplars(ctxT(t), `app_requests_total{server="other"}`, now.Add(-time.Hour), now)
 		require.NoError(t, err)
 		require.Len(t, res, 1, "only code=200 has an exemplar: %+v", res)
 		require.Equal(t, "200", string(res[0].SeriesLabels["code"]))
@@ -363,9 +364,15 @@ scrape_configs:
 	})
 
 	t.Run("format_query", func(t *testing.T) {
-		got, err := api.FormatQuery(ctxT(t), `sum(rate(app_requests_total[5m]))by(job)`)
-		require.NoError(t, err)
+		// Raw HTTP: client_golang's FormatQuery returns the JSON string still quoted.
+		code, r := p.apiGet(queryURL("/api/v1/format_query", url.Values{"query": {`sum(rate(app_requests_total[5m]))by(job)`}}))
+		require.Equal(t, http.StatusOK, code)
+		var got string
+		require.NoError(t, json.Unmarshal(r.Data, &got))
 		require.Equal(t, `sum by (job) (rate(app_requests_total[5m]))`, got)
+		code, r = p.apiGet(queryURL("/api/v1/format_query", url.Values{"query": {`sum(`}}))
+		require.Equal(t, http.StatusBadRequest, code)
+		require.Equal(t, "bad_data", r.ErrorType)
 	})
 
 	t.Run("parse_query", func(t *testing.T) {
@@ -450,7 +457,7 @@ scrape_configs:
 	})
 
 	t.Run("status/tsdb", func(t *testing.T) {
-		st, err := api.TSDB(ctxT(t))
+		st, err := api.TSDB(ctxT(t), promv1.WithLimit(1000))
 		require.NoError(t, err)
 		require.Positive(t, st.HeadStats.NumSeries)
 		counts := map[string]uint64{}
@@ -600,7 +607,7 @@ func testFederate(t *testing.T, p *proc, api promv1.API) {
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		require.Equal(t, string(format), resp.Header.Get("Content-Type"))
+		require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), string(format)), resp.Header.Get("Content-Type"))
 		dec := expfmt.NewDecoder(resp.Body, format)
 		var fams []*dto.MetricFamily
 		for i := 0; i < 1000; i++ {
