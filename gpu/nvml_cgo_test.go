@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 )
 
@@ -246,5 +247,50 @@ gpu_xid_errors_total{gpu="1",name="NVIDIA Stub GPU",pci_bus_id="00000000:42:00.0
 
 	default:
 		t.Fatalf("unknown case %q", tc)
+	}
+}
+
+// TestGPURealDriver runs the collector against the machine's own driver. It skips where
+// NVML cannot initialise (no GPU), so it only ever runs on a GPU host.
+func TestGPURealDriver(t *testing.T) {
+	if os.Getenv(stubCaseEnv) != "" {
+		t.Skip("the child process runs TestGPURealNVMLChild only")
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := NewCollector(CollectorOptions{Library: NewNVML(logger, ""), Logger: logger, DCGMNames: true})
+	require.NoError(t, err)
+	if !c.Available() {
+		t.Skipf("NVML does not initialise here (no NVIDIA driver?):\n%s", logs)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		t.Logf("collector logs:\n%s", logs)
+	})
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(c))
+	_, err = reg.Gather() // primes GPM
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond) // GPM needs samples more than 100 ms apart
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	byName := map[string]int{}
+	for _, mf := range mfs {
+		byName[mf.GetName()] = len(mf.GetMetric())
+	}
+	out, err := testutil.CollectAndFormat(c, expfmt.TypeTextPlain)
+	require.NoError(t, err)
+	t.Logf("exposition:\n%s", out)
+	n := byName["tokenpath_gpu_device_up"]
+	require.Positive(t, n)
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(
+		"# HELP tokenpath_gpu_up "+upHelp+"\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 1\n"), "tokenpath_gpu_up"))
+	for _, name := range []string{"gpu_info", "gpu_vram_total_bytes", "gpu_vram_used_bytes", "gpu_temperature_celsius",
+		"gpu_power_draw_watts", "gpu_sm_clock_hertz", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_GPU_TEMP"} {
+		require.Equal(t, n, byName[name], "%s: one series per GPU", name)
 	}
 }
