@@ -20,7 +20,7 @@ const DatasourceUID = "tokenpath"
 // dsRef is how every panel and target names its data source: the dashboard's
 // datasource variable, so a user can point the dashboard at any Prometheus
 // that holds tokenpath's series (a central one fed by federation, say).
-var dsRef = map[string]string{"type": "prometheus", "uid": "${datasource}"}
+func dsRef() map[string]string { return map[string]string{"type": "prometheus", "uid": "${datasource}"} }
 
 // dashboardSpec lays out one dashboard: rows of panels from package panels.
 type dashboardSpec struct {
@@ -152,7 +152,7 @@ func render(s dashboardSpec) ([]byte, error) {
 		}
 		q := "label_values(" + sel + ", " + v.Label + ")"
 		vars = append(vars, obj{
-			"name": v.Name, "label": v.Title, "type": "query", "datasource": dsRef,
+			"name": v.Name, "label": v.Title, "type": "query", "datasource": dsRef(),
 			"definition": q,
 			"query":      obj{"qryType": 1, "query": q, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
 			// allValue .* (not Grafana's default alternation of the listed
@@ -211,7 +211,7 @@ func panelJSON(p panels.Panel) (obj, error) {
 	var overrides []obj
 	for i, q := range p.Queries {
 		targets = append(targets, obj{
-			"datasource": dsRef, "editorMode": "code", "expr": q.Expr, "format": format,
+			"datasource": dsRef(), "editorMode": "code", "expr": q.Expr, "format": format,
 			"legendFormat": q.Legend, "range": true, "instant": false, "refId": refID(i),
 		})
 		if q.RightAxis {
@@ -237,7 +237,7 @@ func panelJSON(p panels.Panel) (obj, error) {
 	}
 	out := obj{
 		"type": string(p.Kind), "title": p.Title, "description": p.Description,
-		"datasource": dsRef, "targets": targets,
+		"datasource": dsRef(), "targets": targets,
 		"fieldConfig": obj{"defaults": defaults, "overrides": overrides},
 	}
 	legend := obj{"showLegend": true, "displayMode": "list", "placement": "bottom", "calcs": []string{}}
