@@ -172,13 +172,27 @@ func (s *Server) routes() *echo.Echo {
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
 	for prefix, h := range s.opts.Mounts {
-		e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
+		mount(e, prefix, h)
 	}
 	if s.opts.UI != nil {
-		e.Any("/*", echo.WrapHandler(s.opts.UI))
-		e.Any("/", echo.WrapHandler(s.opts.UI))
+		s.SetUI(s.opts.UI)
 	}
 	return e
+}
+
+// Mount serves every path under prefix (e.g. "/export/") with h. Call it
+// before Run; it is for the parts built after the server because they read
+// its in-process API client.
+func (s *Server) Mount(prefix string, h http.Handler) { mount(s.echo, prefix, h) }
+
+// SetUI serves every path not claimed otherwise with h.
+func (s *Server) SetUI(h http.Handler) {
+	s.echo.Any("/*", echo.WrapHandler(h))
+	s.echo.Any("/", echo.WrapHandler(h))
+}
+
+func mount(e *echo.Echo, prefix string, h http.Handler) {
+	e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
 }
 
 // Listen binds the listen address. Call it before Run so that a port

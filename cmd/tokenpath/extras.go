@@ -11,7 +11,9 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
+	"github.com/ritwikareddykancharla/token-path-observability/grafana"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
@@ -151,7 +153,16 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 
 // attach gives the parts that read tokenpath's own API (the UI, the
 // exporters) their in-process client.
-func (x *extras) attach(srv *server.Server) error { return nil }
+func (x *extras) attach(srv *server.Server) error {
+	api := srv.LocalClient()
+	exporters, err := export.NewHandler(export.Options{Logger: x.logger.With("component", "export"), API: api})
+	if err != nil {
+		return fmt.Errorf("creating the exporter endpoints: %w", err)
+	}
+	srv.Mount("/export/", exporters)
+	srv.Mount("/grafana/", grafana.Handler())
+	return nil
+}
 
 // applyProbes gives the prober the configured probes plus, unless turned
 // off, one for every VLLM_ENDPOINT and TGI_ENDPOINT server (the demo's
