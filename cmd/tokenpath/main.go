@@ -98,7 +98,7 @@ func runMain(args []string) error {
 	f.extra.register(serve)
 	flag.AddFlags(app, &f.promslog)
 
-	subcommands := registerSubcommands(app)
+	subcommands := registerSubcommands(app, &f.promslog)
 
 	cmd, err := app.Parse(args)
 	if err != nil {

@@ -1,13 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
 
+	"github.com/ritwikareddykancharla/token-path-observability/export"
+	"github.com/ritwikareddykancharla/token-path-observability/gpu"
+	"github.com/ritwikareddykancharla/token-path-observability/grafana"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
 )
@@ -20,15 +29,40 @@ type subcommands struct {
 	checkConfigFile string
 	checkRules      *kingpin.CmdClause
 	checkRuleFiles  []string
+
+	exportGPU     *kingpin.CmdClause
+	exportGPUOpts export.GPUExporterOptions
+	nvmlLibrary   string
+	exportSimGPU  bool
+
+	grafanaExport        *kingpin.CmdClause
+	grafanaDir           string
+	grafanaDatasourceURL string
+
+	logConfig *promslog.Config
 }
 
-func registerSubcommands(app *kingpin.Application) *subcommands {
-	s := &subcommands{out: os.Stdout}
+func registerSubcommands(app *kingpin.Application, logConfig *promslog.Config) *subcommands {
+	s := &subcommands{out: os.Stdout, logConfig: logConfig}
 	check := app.Command("check", "Check configuration and rule files, as promtool does.")
 	s.checkConfig = check.Command("config", "Check a configuration file: Prometheus' loader plus the tokenpath: section.")
 	s.checkConfig.Arg("file", "configuration file").Required().ExistingFileVar(&s.checkConfigFile)
 	s.checkRules = check.Command("rules", "Check rule files, as promtool check rules does.")
 	s.checkRules.Arg("files", "rule files").Required().ExistingFilesVar(&s.checkRuleFiles)
+
+	exp := app.Command("export", "Run one of tokenpath's exporters on its own.")
+	s.exportGPU = exp.Command("gpu", "Serve the GPU collector alone at /metrics, for a host that already runs Prometheus (a drop-in for dcgm-exporter).")
+	s.exportGPU.Flag("listen", "Address to listen on.").Default(":9400").StringVar(&s.exportGPUOpts.Listen)
+	s.exportGPU.Flag("dcgm-names", "Also serve dcgm-exporter's names and labels.").Default("true").BoolVar(&s.exportGPUOpts.DCGMNames)
+	s.exportGPU.Flag("web.config.file", "TLS and basic auth, exporter-toolkit format.").StringVar(&s.exportGPUOpts.WebConfigFile)
+	s.exportGPU.Flag("go-collectors", "Also serve the exporter's own go_* and process_* metrics.").BoolVar(&s.exportGPUOpts.GoCollectors)
+	s.exportGPU.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&s.nvmlLibrary)
+	s.exportGPU.Flag("simulate", "Serve go-nvml's simulated DGX H100 instead of the real driver (for trying it out).").BoolVar(&s.exportSimGPU)
+
+	gr := app.Command("grafana", "Grafana dashboards and provisioning.")
+	s.grafanaExport = gr.Command("export", "Write the provisioning tree (datasource, dashboard provider, dashboards) to a directory.")
+	s.grafanaExport.Flag("dir", "Directory to write to (created if missing).").Required().StringVar(&s.grafanaDir)
+	s.grafanaExport.Flag("datasource-url", "URL of tokenpath (or of a Prometheus that federates it) for the datasource.").Default("http://localhost:9090").StringVar(&s.grafanaDatasourceURL)
 	return s
 }
 
@@ -38,6 +72,14 @@ func (s *subcommands) run(cmd string) error {
 		return s.runCheckConfig()
 	case s.checkRules.FullCommand():
 		return rules.CheckRuleFiles(s.out, s.checkRuleFiles...)
+	case s.exportGPU.FullCommand():
+		return s.runExportGPU()
+	case s.grafanaExport.FullCommand():
+		if err := grafana.WriteProvisioning(s.grafanaDir, s.grafanaDatasourceURL); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "Wrote Grafana provisioning for %s to %s\n", s.grafanaDatasourceURL, s.grafanaDir)
+		return nil
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
@@ -52,4 +94,19 @@ func (s *subcommands) runCheckConfig() error {
 	fmt.Fprintf(s.out, "  SUCCESS: %d scrape configs, %d rule files, %d probes\n",
 		len(cfg.Prometheus.ScrapeConfigs), len(cfg.Prometheus.RuleFiles), len(cfg.Tokenpath.Probes))
 	return nil
+}
+
+func (s *subcommands) runExportGPU() error {
+	logger := promslog.New(s.logConfig)
+	o := s.exportGPUOpts
+	o.Logger = logger
+	o.Library = gpu.NewNVML(logger.With("component", "nvml"), s.nvmlLibrary)
+	if s.exportSimGPU {
+		start := time.Now()
+		// A slow load cycle, so the simulated GPUs show something moving.
+		o.Library = gpu.NewSimulated(func() float64 { return 0.5 + 0.45*math.Sin(time.Since(start).Seconds()/30) })
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return export.ServeGPUExporter(ctx, o)
 }
