@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -28,6 +29,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated tables of export/README.md")
@@ -314,6 +317,47 @@ func queryBuckets(t *testing.T, a promv1.API, q string) map[string]float64 {
 	return out
 }
 
+// checkNamesAndLabels requires the exposition to hold only documented
+// families (all of them when all is set), each with its documented type,
+// help and labels.
+func checkNamesAndLabels(t *testing.T, e exporter, exp exposition, all bool) {
+	t.Helper()
+	docs := documented(t, e.name)
+	got := map[string]bool{}
+	for _, s := range exp.samples {
+		got[exp.family(s)] = true
+	}
+	if all {
+		require.ElementsMatch(t, slices.Collect(mapKeys(docs)), slices.Collect(mapKeys(got)))
+	} else {
+		for name := range got {
+			require.Contains(t, docs, name, "undocumented family")
+		}
+	}
+	for _, f := range e.families {
+		if !got[f.Name] {
+			continue
+		}
+		require.Equal(t, f.Kind.String(), string(exp.types[f.Name]), f.Name)
+		require.Equal(t, f.Help, exp.helps[f.Name], f.Name)
+	}
+	for _, s := range exp.samples {
+		want := slices.Clone(docs[exp.family(s)])
+		if !strings.HasSuffix(s.name, "_bucket") {
+			want = slices.DeleteFunc(want, func(l string) bool { return l == "le" })
+		}
+		// An empty label is absent in the exposition (TGI without a model).
+		for _, l := range want {
+			if _, ok := s.labels[l]; !ok {
+				require.Equal(t, "model", l, "%s lacks label %s", s.name, l)
+			}
+		}
+		for l := range s.labels {
+			require.Contains(t, want, l, "%s has undocumented label %s", s.name, l)
+		}
+	}
+}
+
 // documented reads the names and labels of one generated README table.
 func documented(t *testing.T, exporter string) map[string][]string {
 	t.Helper()
@@ -410,37 +454,10 @@ func TestExportedEndpoints(t *testing.T) {
 			status, body := scrape(t, h, e.path)
 			require.Equal(t, http.StatusOK, status, string(body))
 			exp := parseExposition(t, body)
-			docs := documented(t, e.name)
-
-			// Exactly the documented families, each with its documented type and help.
-			got := map[string]bool{}
-			for _, s := range exp.samples {
-				got[exp.family(s)] = true
-			}
-			require.ElementsMatch(t, slices.Collect(mapKeys(docs)), slices.Collect(mapKeys(got)))
-			for _, f := range e.families {
-				require.Equal(t, f.Kind.String(), string(exp.types[f.Name]), f.Name)
-				require.Equal(t, f.Help, exp.helps[f.Name], f.Name)
-			}
-			// Exactly the documented labels on every sample.
-			for _, s := range exp.samples {
-				want := slices.Clone(docs[exp.family(s)])
-				if !strings.HasSuffix(s.name, "_bucket") {
-					want = slices.DeleteFunc(want, func(l string) bool { return l == "le" })
-				}
-				// An empty label is absent in the exposition (TGI without a model).
-				var gotLabels []string
-				for l := range s.labels {
-					gotLabels = append(gotLabels, l)
-				}
-				for _, l := range want {
-					if !slices.Contains(gotLabels, l) {
-						require.Equal(t, "model", l, "%s lacks label %s", s.name, l)
-					}
-				}
-				for _, l := range gotLabels {
-					require.Contains(t, want, l, "%s has undocumented label %s", s.name, l)
-				}
+			// The fixtures feed every family: the output has exactly the documented ones.
+			checkNamesAndLabels(t, e, exp, true)
+			if e.name != "gpu" {
+				checkHistogramsWellFormed(t, exp)
 			}
 		})
 
@@ -508,6 +525,99 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 			if !yield(k) {
 				return
 			}
+		}
+	}
+}
+
+// TestExportFromDemo points the endpoints at a whole tokenpath running
+// --demo, the way the binary serves them: every endpoint must carry the core
+// families, only documented names and labels, and well-formed histograms.
+func TestExportFromDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole tokenpath; not in -short")
+	}
+	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
+	client, err := api.NewClient(api.Config{Address: p.URL})
+	require.NoError(t, err)
+	h, err := NewHandler(Options{API: promv1.NewAPI(client)})
+	require.NoError(t, err)
+
+	core := map[string][]string{
+		"vllm": {"vllm_ttft_seconds", "vllm_itl_seconds", "vllm_tokens_generated_total", "vllm_requests_running", "vllm_kv_cache_usage_ratio"},
+		"tgi":  {"tgi_time_per_token_seconds", "tgi_batch_size", "tgi_queue_length", "tgi_requests_total"},
+		// gpu_memory_bound_flag needs the rules to have run once.
+		"gpu": {"gpu_vram_used_bytes", "gpu_compute_utilization", "gpu_memory_bound_flag"},
+	}
+	for _, e := range exporters() {
+		t.Run(e.name, func(t *testing.T) {
+			var exp exposition
+			var missing []string
+			deadline := time.Now().Add(90 * time.Second)
+			for {
+				status, body := scrape(t, h, e.path)
+				require.Equal(t, http.StatusOK, status, string(body))
+				exp = parseExposition(t, body)
+				missing = missing[:0]
+				for _, name := range core[e.name] {
+					if _, ok := exp.types[name]; !ok || !slices.ContainsFunc(exp.samples, func(s sample) bool { return exp.family(s) == name }) {
+						missing = append(missing, name)
+					}
+				}
+				if len(missing) == 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(2 * time.Second)
+			}
+			require.Empty(t, missing, "families without data from the demo")
+			checkNamesAndLabels(t, e, exp, false)
+			checkHistogramsWellFormed(t, exp)
+		})
+	}
+}
+
+// checkHistogramsWellFormed requires cumulative buckets that never decrease
+// and a +Inf bucket equal to the count, for every exported histogram series.
+func checkHistogramsWellFormed(t *testing.T, exp exposition) {
+	t.Helper()
+	type series struct {
+		les    []float64
+		counts map[float64]float64
+		count  float64
+	}
+	all := map[string]*series{}
+	keyOf := func(s sample) string {
+		ls := maps.Clone(s.labels)
+		delete(ls, "le")
+		return exp.family(s) + fmt.Sprint(ls)
+	}
+	get := func(k string) *series {
+		if all[k] == nil {
+			all[k] = &series{counts: map[float64]float64{}}
+		}
+		return all[k]
+	}
+	for _, s := range exp.samples {
+		if exp.types[exp.family(s)] != model.MetricTypeHistogram {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(s.name, "_bucket"):
+			le, err := strconv.ParseFloat(s.labels["le"], 64)
+			require.NoError(t, err)
+			h := get(keyOf(s))
+			h.les = append(h.les, le)
+			h.counts[le] = s.value
+		case strings.HasSuffix(s.name, "_count"):
+			get(keyOf(s)).count = s.value
+		}
+	}
+	require.NotEmpty(t, all)
+	for k, h := range all {
+		slices.Sort(h.les)
+		require.True(t, math.IsInf(h.les[len(h.les)-1], +1), "%s has no +Inf bucket", k)
+		require.Equal(t, h.count, h.counts[math.Inf(+1)], "%s: +Inf bucket differs from the count", k)
+		for i := 1; i < len(h.les); i++ {
+			require.GreaterOrEqual(t, h.counts[h.les[i]], h.counts[h.les[i-1]], "%s: buckets decrease at le=%g", k, h.les[i])
 		}
 	}
 }
