@@ -121,6 +121,12 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	if interval > 0 {
 		setScrapeInterval(cfg, interval)
 	}
+	if src.ConfigFile == "" {
+		// Prometheus' default evaluation interval is 1m; without a file the
+		// token-path rules follow the scrape interval, so a fresh start shows
+		// the unified series within a minute.
+		cfg.GlobalConfig.EvaluationInterval = cfg.GlobalConfig.ScrapeInterval
+	}
 
 	var extra []string
 	extra = append(extra, src.ExtraScrapeConfigs...)
@@ -287,24 +293,23 @@ func splitExtensions(raw []byte) ([]byte, Extensions, error) {
 	}
 	m := root.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		key, val := m.Content[i], m.Content[i+1]
+		key := m.Content[i]
 		if key.Value != "tokenpath" {
 			continue
 		}
-		if err := val.Decode(&ext); err != nil {
-			return nil, ext, fmt.Errorf("tokenpath section: %w", err)
+		// Decode the whole document strictly, so that an unknown field in
+		// the section is an error with the file's own line number; the inline
+		// map takes Prometheus' keys, which its loader checks.
+		var doc struct {
+			Tokenpath Extensions     `yaml:"tokenpath"`
+			Rest      map[string]any `yaml:",inline"`
 		}
-		var strict bytes.Buffer
-		enc := yaml.NewEncoder(&strict)
-		if err := enc.Encode(val); err != nil {
-			return nil, ext, err
-		}
-		dec := yaml.NewDecoder(&strict)
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
-		var check Extensions
-		if err := dec.Decode(&check); err != nil {
+		if err := dec.Decode(&doc); err != nil {
 			return nil, ext, fmt.Errorf("tokenpath section (line %d): %w", key.Line, err)
 		}
+		ext = doc.Tokenpath
 		start := key.Line
 		end := -1 // Last line of the section: the line before the next top-level key.
 		if i+2 < len(m.Content) {

@@ -223,8 +223,8 @@ func TestLoadConfigTokenpathSection(t *testing.T) {
 	}{
 		{name: "first", probes: 2, jobs: []string{"a"}, content: `tokenpath:
   probes:
-  - url: http://127.0.0.1:8000
-  - url: http://127.0.0.1:8001
+  - endpoint: http://127.0.0.1:8000
+  - endpoint: http://127.0.0.1:8001
 scrape_configs:
 - job_name: a
   static_configs:
@@ -234,7 +234,7 @@ scrape_configs:
   scrape_interval: 5s
 tokenpath:
   probes:
-  - url: http://127.0.0.1:8000
+  - endpoint: http://127.0.0.1:8000
 scrape_configs:
 - job_name: a
   static_configs:
@@ -246,7 +246,7 @@ scrape_configs:
   - targets: ['127.0.0.1:9100']
 tokenpath:
   probes:
-  - url: http://127.0.0.1:8000
+  - endpoint: http://127.0.0.1:8000
 `},
 		{name: "absent", probes: 0, jobs: []string{"a"}, content: `scrape_configs:
 - job_name: a
@@ -278,7 +278,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}{
 		{name: "unknown field below the tokenpath section", content: `tokenpath:
   probes:
-  - url: http://127.0.0.1:8000
+  - endpoint: http://127.0.0.1:8000
 global:
   scrape_interval: 5s
 scrape_configs:
@@ -328,7 +328,7 @@ tokenpath:
 // TestSplitExtensionsKeepsLineNumbers: the cut-out section becomes blank
 // lines, so every other line keeps its number.
 func TestSplitExtensionsKeepsLineNumbers(t *testing.T) {
-	raw := "global:\n  scrape_interval: 5s\ntokenpath:\n  probes:\n  - url: http://127.0.0.1:8000\nscrape_configs: []\n"
+	raw := "global:\n  scrape_interval: 5s\ntokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\nscrape_configs: []\n"
 	out, ext, err := splitExtensions([]byte(raw))
 	require.NoError(t, err)
 	require.Len(t, ext.Probes, 1)
