@@ -58,6 +58,9 @@ type Collector struct {
 	available atomic.Bool
 	// reinit asks Run to re-initialise NVML (a GPU was lost, or NVML stopped answering).
 	reinit atomic.Bool
+	// lostStreak counts re-inits in a row that did not bring every GPU back; it backs the
+	// re-inits off, because each one also re-primes GPM on the healthy GPUs.
+	lostStreak atomic.Int32
 
 	// mu serialises collections with Init/Shutdown and guards the fields below.
 	mu            sync.Mutex
@@ -186,8 +189,9 @@ func (c *Collector) Run(ctx context.Context) error {
 		if c.available.Load() && !c.reinit.Load() {
 			c.watchEvents(ctx)
 			if c.reinit.Load() {
-				// Give a lost GPU time before re-initialising.
-				sleep(ctx, c.retry)
+				// Give a lost GPU time before re-initialising: RetryInterval, doubling while
+				// re-inits do not help, up to 32 times RetryInterval.
+				sleep(ctx, c.retry<<min(c.lostStreak.Add(1)-1, 5))
 			}
 			continue
 		}
@@ -351,6 +355,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		wg.Go(func() { outs[i] = c.collectDevice(i, st) })
 	}
 	wg.Wait()
+	if !c.reinit.Load() {
+		c.lostStreak.Store(0) // every GPU answered
+	}
 	for _, ms := range outs {
 		for _, m := range ms {
 			ch <- m
