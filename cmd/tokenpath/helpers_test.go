@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -343,6 +342,25 @@ func target(t testing.TB, api promv1.API, job string) promv1.ActiveTarget {
 	return found[0]
 }
 
+// findTarget returns the active target of a job, if there is exactly one.
+func findTarget(t testing.TB, api promv1.API, job string) (promv1.ActiveTarget, bool) {
+	t.Helper()
+	res, err := api.Targets(ctxT(t))
+	if err != nil {
+		return promv1.ActiveTarget{}, false
+	}
+	var found []promv1.ActiveTarget
+	for _, at := range res.Active {
+		if string(at.Labels["job"]) == job {
+			found = append(found, at)
+		}
+	}
+	if len(found) != 1 {
+		return promv1.ActiveTarget{}, false
+	}
+	return found[0], true
+}
+
 // hostOf is the host:port of an httptest server.
 func hostOf(srv *httptest.Server) string { return strings.TrimPrefix(srv.URL, "http://") }
 
@@ -398,5 +416,3 @@ func (b *syncBuffer) String() string {
 
 // queryURL builds a path with query parameters.
 func queryURL(path string, params url.Values) string { return path + "?" + params.Encode() }
-
-var errNoSample = errors.New("no sample")
