@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -91,7 +92,7 @@ func ServeGPUExporter(ctx context.Context, o GPUExporterOptions) error {
 	}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(gpuExporterLanding))
+		_, _ = io.WriteString(w, gpuExporterLanding)
 	})
 	srv := &http.Server{
 		Handler:           mux,
@@ -113,7 +114,7 @@ func ServeGPUExporter(ctx context.Context, o GPUExporterOptions) error {
 	runDone := make(chan error, 1)
 	go func() { runDone <- c.Run(runCtx) }()
 
-	logger.Info("Starting GPU exporter", "address", l.Addr().String(), "gpu_metrics", c.Available())
+	logger.InfoContext(ctx, "Starting GPU exporter", "address", l.Addr().String(), "gpu_metrics", c.Available())
 	serveDone := make(chan error, 1)
 	go func() {
 		serveDone <- web.Serve(l, srv, &web.FlagConfig{WebConfigFile: &o.WebConfigFile}, logger)
@@ -122,7 +123,7 @@ func ServeGPUExporter(ctx context.Context, o GPUExporterOptions) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		logger.Info("Stopping GPU exporter...")
+		logger.InfoContext(ctx, "Stopping GPU exporter...")
 		// A fresh, bounded context: the cancelled one would cut the drain short.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
 		err := srv.Shutdown(sctx)
@@ -140,6 +141,6 @@ func ServeGPUExporter(ctx context.Context, o GPUExporterOptions) error {
 	if err := <-runDone; err != nil {
 		serveErr = errors.Join(serveErr, err)
 	}
-	logger.Info("GPU exporter stopped")
+	logger.InfoContext(ctx, "GPU exporter stopped")
 	return serveErr
 }

@@ -21,7 +21,7 @@ import (
 // gpuExporterScrape fetches /metrics and parses it with expfmt.
 func gpuExporterScrape(t *testing.T, base string) map[string]*dto.MetricFamily {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/metrics", http.NoBody)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -71,24 +71,24 @@ func TestServeGPUExporter(t *testing.T) {
 			name: "simulated DGX H100 with DCGM names",
 			opts: GPUExporterOptions{Library: simulated(), DCGMNames: true, Hostname: "edge-1"},
 			check: func(t *testing.T, mfs map[string]*dto.MetricFamily) {
-				require.Equal(t, 1.0, mfs["tokenpath_gpu_up"].GetMetric()[0].GetGauge().GetValue())
+				require.InDelta(t, 1.0, mfs["tokenpath_gpu_up"].GetMetric()[0].GetGauge().GetValue(), 0)
 				require.Len(t, mfs["tokenpath_gpu_device_up"].GetMetric(), 8)
 				for _, idx := range []string{"0", "7"} {
-					require.Equal(t, 1.0, gpuExporterValue(t, mfs, "tokenpath_gpu_device_up", idx))
+					require.InDelta(t, 1.0, gpuExporterValue(t, mfs, "tokenpath_gpu_device_up", idx), 0)
 					total := gpuExporterValue(t, mfs, "gpu_vram_total_bytes", idx)
-					require.Equal(t, float64(81920<<20), total)
+					require.InDelta(t, float64(81920<<20), total, 0)
 					// vLLM-like: 90% of VRAM allocated whatever the load.
 					require.InDelta(t, 0.9, gpuExporterValue(t, mfs, "gpu_vram_used_bytes", idx)/total, 0.001)
-					require.Equal(t, float64(81920*9/10), gpuExporterValue(t, mfs, "DCGM_FI_DEV_FB_USED", idx))
+					require.InDelta(t, float64(81920*9/10), gpuExporterValue(t, mfs, "DCGM_FI_DEV_FB_USED", idx), 0)
 					// Half load: utilisation near 50%, power between idle and the limit.
 					require.InDelta(t, 46, gpuExporterValue(t, mfs, "gpu_compute_utilization", idx), 5)
 					require.InDelta(t, 46, gpuExporterValue(t, mfs, "DCGM_FI_DEV_GPU_UTIL", idx), 5)
 					power := gpuExporterValue(t, mfs, "gpu_power_draw_watts", idx)
 					require.Greater(t, power, 300.0)
 					require.Less(t, power, 400.0)
-					require.Equal(t, 700.0, gpuExporterValue(t, mfs, "gpu_power_limit_watts", idx))
-					require.Equal(t, 1.98e9, gpuExporterValue(t, mfs, "gpu_sm_clock_hertz", idx))
-					require.Equal(t, 1980.0, gpuExporterValue(t, mfs, "DCGM_FI_DEV_SM_CLOCK", idx))
+					require.InDelta(t, 700.0, gpuExporterValue(t, mfs, "gpu_power_limit_watts", idx), 0)
+					require.InDelta(t, 1.98e9, gpuExporterValue(t, mfs, "gpu_sm_clock_hertz", idx), 0)
+					require.InDelta(t, 1980.0, gpuExporterValue(t, mfs, "DCGM_FI_DEV_SM_CLOCK", idx), 0)
 				}
 				for _, m := range mfs["DCGM_FI_DEV_GPU_TEMP"].GetMetric() {
 					labels := map[string]string{}
@@ -115,7 +115,7 @@ func TestServeGPUExporter(t *testing.T) {
 			name: "no NVML: serves tokenpath_gpu_up 0 and keeps running",
 			opts: GPUExporterOptions{Library: gpu.NewNVML(nil, "/nonexistent/libnvidia-ml.so.1"), DCGMNames: true},
 			check: func(t *testing.T, mfs map[string]*dto.MetricFamily) {
-				require.Equal(t, 0.0, mfs["tokenpath_gpu_up"].GetMetric()[0].GetGauge().GetValue())
+				require.InDelta(t, 0.0, mfs["tokenpath_gpu_up"].GetMetric()[0].GetGauge().GetValue(), 0)
 				require.Len(t, mfs, 1)
 			},
 		},
@@ -132,7 +132,7 @@ func TestServeGPUExporter(t *testing.T) {
 
 			tc.check(t, gpuExporterScrape(t, base))
 
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/", nil)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/", http.NoBody)
 			require.NoError(t, err)
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)

@@ -232,7 +232,7 @@ func (c *Collector) restart() {
 func (c *Collector) watchEvents(ctx context.Context) {
 	set, err := c.newEventSet()
 	if err != nil {
-		c.logger.Debug("NVML events unavailable; no XID metrics", "err", err)
+		c.logger.DebugContext(ctx, "NVML events unavailable; no XID metrics", "err", err)
 		for ctx.Err() == nil && !c.reinit.Load() {
 			sleep(ctx, c.eventWait)
 		}
@@ -242,21 +242,24 @@ func (c *Collector) watchEvents(ctx context.Context) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if err := set.Free(); err != nil {
-			c.logger.Debug("freeing the NVML event set failed", "err", err)
+			c.logger.DebugContext(ctx, "freeing the NVML event set failed", "err", err)
 		}
 	}()
-	ms := uint32(c.eventWait / time.Millisecond)
+	ms := c.eventWait.Milliseconds()
+	if ms <= 0 || ms > math.MaxUint32 {
+		ms = 500
+	}
 	for ctx.Err() == nil && !c.reinit.Load() {
-		ev, err := set.Wait(ms)
+		ev, err := set.Wait(uint32(ms))
 		switch {
 		case err == nil:
 			c.recordEvent(ev)
 		case errors.Is(err, ErrTimeout):
 		case errors.Is(err, ErrGPULost):
-			c.logger.Warn("a GPU is lost", "err", err)
+			c.logger.WarnContext(ctx, "a GPU is lost", "err", err)
 			c.reinit.Store(true)
 		default:
-			c.logger.Debug("NVML event wait failed", "err", err)
+			c.logger.DebugContext(ctx, "NVML event wait failed", "err", err)
 			sleep(ctx, c.eventWait)
 		}
 	}

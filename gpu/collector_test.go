@@ -608,7 +608,7 @@ func TestGPUSimulatedFollowsLoad(t *testing.T) {
 		"gpu_gpm_dram_bandwidth_utilization_percent", "gpu_gpm_tensor_activity_percent"} {
 		require.Greater(t, busy[n], idle[n], n)
 	}
-	require.Equal(t, idle["gpu_vram_used_bytes"], busy["gpu_vram_used_bytes"])
+	require.InDelta(t, idle["gpu_vram_used_bytes"], busy["gpu_vram_used_bytes"], 0)
 	require.InDelta(t, 0.9, busy["gpu_vram_used_bytes"]/busy["gpu_vram_total_bytes"], 0.001)
 	require.LessOrEqual(t, busy["gpu_compute_utilization"], 100.0)
 }

@@ -549,14 +549,15 @@ func (e *nvmlEventSet) Free() error {
 func NewSimulated(load func() float64) Library {
 	srv := dgxh100.New()
 	start := time.Now()
-	sims := make([]*simGPU, len(srv.Devices))
+	pid := uint32(4100)
 	for i, dev := range srv.Devices {
 		d := dev.(*server.Device)
-		s := &simGPU{index: i, load: load, start: start, last: start, total: d.MemoryInfo.Total}
-		sims[i] = s
+		s := &simGPU{index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], load: load, start: start, last: start,
+			total: d.MemoryInfo.Total}
+		pid++
 		// Stable identities, so dashboards survive a restart of the demo.
 		d.UUID = fmt.Sprintf("GPU-5e1a7ed0-0000-4000-8000-%012d", i)
-		d.PciBusID = fmt.Sprintf("00000000:%02X:00.0", simPCIBuses[i%len(simPCIBuses)])
+		d.PciBusID = fmt.Sprintf("00000000:%02X:00.0", s.bus)
 		s.wire(d)
 	}
 	srv.SystemGetProcessNameFunc = func(pid int) (string, nvml.Return) {
@@ -605,7 +606,7 @@ func NewSimulated(load func() float64) Library {
 }
 
 // PCI buses of the eight GPUs of a DGX H100.
-var simPCIBuses = []int{0x18, 0x2A, 0x3A, 0x5D, 0x9A, 0xAB, 0xBA, 0xDB}
+var simPCIBuses = []uint32{0x18, 0x2A, 0x3A, 0x5D, 0x9A, 0xAB, 0xBA, 0xDB}
 
 type simSample struct {
 	mock.GpmSample
@@ -614,6 +615,8 @@ type simSample struct {
 
 type simGPU struct {
 	index int
+	pid   uint32
+	bus   uint32
 	load  func() float64
 	start time.Time
 	total uint64
@@ -639,9 +642,11 @@ func (s *simGPU) wire(d *server.Device) {
 	reserved := uint64(gib / 2)
 	used := uint64(float64(s.total) * 0.9) // vLLM's gpu_memory_utilization=0.9, reserved up front
 	d.GetPciInfoFunc = func() (nvml.PciInfo, nvml.Return) {
-		p := nvml.PciInfo{PciDeviceId: d.Config.PciDeviceId, Bus: uint32(simPCIBuses[s.index%len(simPCIBuses)])}
+		p := nvml.PciInfo{PciDeviceId: d.Config.PciDeviceId, Bus: s.bus}
 		for i := 0; i < len(d.PciBusID) && i < len(p.BusId)-1; i++ {
-			p.BusId[i] = int8(d.PciBusID[i])
+			if c := d.PciBusID[i]; c <= math.MaxInt8 { // ASCII, as C's char holds it
+				p.BusId[i] = int8(c)
+			}
 		}
 		return p, nvml.SUCCESS
 	}
@@ -696,7 +701,7 @@ func (s *simGPU) wire(d *server.Device) {
 	}
 	d.GetRemappedRowsFunc = func() (int, int, bool, bool, nvml.Return) { return 0, 0, false, false, nvml.SUCCESS }
 	d.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
-		return []nvml.ProcessInfo{{Pid: uint32(4100 + s.index), UsedGpuMemory: used}}, nvml.SUCCESS
+		return []nvml.ProcessInfo{{Pid: s.pid, UsedGpuMemory: used}}, nvml.SUCCESS
 	}
 	d.GpmQueryDeviceSupportFunc = func() (nvml.GpmSupport, nvml.Return) {
 		return nvml.GpmSupport{Version: 1, IsSupportedDevice: 1}, nvml.SUCCESS

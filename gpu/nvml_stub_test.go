@@ -3,7 +3,6 @@
 package gpu
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -24,7 +23,7 @@ func TestGPUStubBuild(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.lib.Init()
-			require.True(t, errors.Is(err, ErrLibraryNotFound))
+			require.ErrorIs(t, err, ErrLibraryNotFound)
 			require.ErrorContains(t, err, "built without cgo")
 			c, err := NewCollector(CollectorOptions{Library: tc.lib, DCGMNames: true})
 			require.NoError(t, err)
