@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -58,27 +59,11 @@ func chartQueries(t *testing.T) map[string]string {
 	return out
 }
 
-// TestEveryChartHasDataFromTheDemo runs a whole tokenpath with --demo and
-// requires every chart query to return data once the rules have run: a
-// renamed series or a rule that never matches fails here, not in front of a
-// user.
-func TestEveryChartHasDataFromTheDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a whole tokenpath; not in -short")
-	}
-	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
-	client, err := api.NewClient(api.Config{Address: p.URL})
-	require.NoError(t, err)
-	a := promv1.NewAPI(client)
-
-	queries := chartQueries(t)
-	pending := slices.Sorted(func(yield func(string) bool) {
-		for q := range queries {
-			if !yield(q) {
-				return
-			}
-		}
-	})
+// requireChartData waits, at most demoDeadline, until every query returns
+// data, and fails naming each one that never does.
+func requireChartData(t *testing.T, a promv1.API, queries map[string]string) {
+	t.Helper()
+	pending := slices.Sorted(maps.Keys(queries))
 	lastErr := map[string]error{}
 	deadline := time.Now().Add(demoDeadline)
 	for len(pending) > 0 && time.Now().Before(deadline) {
@@ -96,6 +81,23 @@ func TestEveryChartHasDataFromTheDemo(t *testing.T) {
 		fmt.Fprintf(&msg, "\n%s (%s): no data after %s (last error: %v)", queries[q], panels.Expand(q, nil), demoDeadline, lastErr[q])
 	}
 	require.Empty(t, pending, "chart queries without data:%s", msg.String())
+}
+
+// TestEveryChartHasDataFromTheDemo runs a whole tokenpath with --demo and
+// requires every chart query to return data once the rules have run: a
+// renamed series or a rule that never matches fails here, not in front of a
+// user.
+func TestEveryChartHasDataFromTheDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole tokenpath; not in -short")
+	}
+	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
+	client, err := api.NewClient(api.Config{Address: p.URL})
+	require.NoError(t, err)
+	a := promv1.NewAPI(client)
+
+	queries := chartQueries(t)
+	requireChartData(t, a, queries)
 
 	// Selecting one value of a variable, the way the UI and Grafana do,
 	// narrows the result to it.
