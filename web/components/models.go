@@ -1,0 +1,440 @@
+// Package components holds tokenpath's templ components and the view models
+// they render. Components only render: handlers in package web build the
+// view models from the Prometheus API, so every component can be tested as
+// a pure function of its input.
+package components
+
+import (
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Page is what the layout needs on every page.
+type Page struct {
+	Title    string // Page title, also the <h1>.
+	Path     string // The page's route, e.g. "/gpu"; marks the active nav link.
+	Version  string
+	AssetJS  string // URL of the script bundle, content-hashed for caching.
+	AssetCSS string // URL of the stylesheet.
+	Controls Controls
+	// Reload makes auto-refresh reload the page (pages with server-rendered
+	// numbers) instead of refetching chart data only.
+	Reload bool
+	// Error is shown in a banner when the API could not answer.
+	Error string
+}
+
+// Controls is the range picker, auto-refresh and filter bar. Every value
+// lives in the URL query so a link reproduces the view.
+type Controls struct {
+	Show      bool
+	Range     string // One of RangeOptions or "custom".
+	From, To  string // datetime-local values when Range is "custom".
+	Refresh   string // One of RefreshOptions; "" is off.
+	Model     string
+	Instance  string
+	Models    []string // Values offered by the model filter.
+	Instances []string
+	// Filter hides the model/instance selectors on pages they do not apply to.
+	Filter bool
+}
+
+// RangeOptions returns the relative ranges of the picker, shortest first.
+func RangeOptions() []string {
+	return []string{"5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d"}
+}
+
+// RefreshOptions returns the auto-refresh intervals ("" means off).
+func RefreshOptions() []string { return []string{"", "10s", "30s", "1m", "5m"} }
+
+// DefaultRange is the range of a page opened without one.
+const DefaultRange = "1h"
+
+// Query returns the URL query that keeps the controls' state, for links
+// between pages.
+func (c Controls) Query() url.Values {
+	q := url.Values{}
+	if c.Range != "" && c.Range != DefaultRange {
+		q.Set("range", c.Range)
+	}
+	if c.Range == "custom" {
+		q.Set("from", c.From)
+		q.Set("to", c.To)
+	}
+	if c.Refresh != "" {
+		q.Set("refresh", c.Refresh)
+	}
+	if c.Model != "" {
+		q.Set("model", c.Model)
+	}
+	if c.Instance != "" {
+		q.Set("instance", c.Instance)
+	}
+	return q
+}
+
+// Link returns path with the controls' query and an optional fragment.
+func (c Controls) Link(path, fragment string) string {
+	s := path
+	if q := c.Query().Encode(); q != "" {
+		s += "?" + q
+	}
+	if fragment != "" {
+		s += "#" + fragment
+	}
+	return s
+}
+
+// Chart is one chart the browser draws; it is serialised into the element's
+// data-chart attribute.
+type Chart struct {
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Description string         `json:"-"`
+	Kind        string         `json:"kind"` // timeseries, heatmap, state-timeline
+	Unit        string         `json:"unit"`
+	Queries     []ChartQuery   `json:"queries"`
+	Mappings    []ChartMapping `json:"mappings,omitempty"`
+	Min         *float64       `json:"min,omitempty"`
+	Max         *float64       `json:"max,omitempty"`
+	// Empty is appended to "No data in this time range." to say what to do.
+	Empty string `json:"empty,omitempty"`
+}
+
+// ChartQuery is one PromQL expression of a chart, template variables already
+// substituted.
+type ChartQuery struct {
+	Expr   string `json:"expr"`
+	Legend string `json:"legend"`
+	Right  bool   `json:"right,omitempty"`
+	Unit   string `json:"unit,omitempty"`
+}
+
+// ChartMapping names a value of a state chart.
+type ChartMapping struct {
+	Value float64 `json:"value"`
+	Text  string  `json:"text"`
+	Color string  `json:"color"`
+}
+
+// Value is a number that may be missing (no series, or NaN from a quantile
+// over no requests).
+type Value struct {
+	V  float64
+	OK bool
+}
+
+// Some returns a present value; NaN and infinities count as missing.
+func Some(v float64) Value {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return Value{}
+	}
+	return Value{V: v, OK: true}
+}
+
+// Quantiles are P50, P90 and P99 of one latency.
+type Quantiles struct {
+	P50, P90, P99 Value
+}
+
+// Any reports whether any quantile is present.
+func (q Quantiles) Any() bool { return q.P50.OK || q.P90.OK || q.P99.OK }
+
+// ServerRow is one served model on one server, a row of the token path page.
+type ServerRow struct {
+	Server   string // vllm, tgi, sglang, llamacpp.
+	Model    string
+	Instance string
+	Job      string
+
+	Queue, Prefill, Decode Quantiles
+	TTFT                   Quantiles
+	// TTFTEstimate is set when TTFT is TGI's queue+prefill estimate.
+	TTFTEstimate bool
+	ITL          Quantiles
+	ITLMeasure   string // "itl" or "tpot".
+	E2E          Quantiles
+	// ProbeTTFT is the TTFT measured by tokenpath's own streaming probe for
+	// this model, when a probe runs.
+	ProbeTTFT *Quantiles
+
+	TokensPerSec Value
+	Running      Value
+	Waiting      Value
+	KVCache      Value // 0–1.
+	ErrorRate    Value // 0–1.
+	Alerts       []string
+}
+
+// Key identifies the row in data-testid attributes.
+func (r ServerRow) Key() string {
+	return r.Server + "/" + r.Model + "/" + r.Instance
+}
+
+// TokenPathPage is the overview page.
+type TokenPathPage struct {
+	Page   Page
+	Rows   []ServerRow
+	Charts []Chart
+}
+
+// LatencyPage holds the latency charts.
+type LatencyPage struct {
+	Page   Page
+	Charts []Chart
+}
+
+// GPUCard is the current state of one GPU.
+type GPUCard struct {
+	Index      string
+	Name       string
+	UUID       string
+	Instance   string
+	Up         bool
+	State      string // idle, balanced, compute_bound, memory_bound; "" unknown.
+	VRAMUsed   Value
+	VRAMTotal  Value
+	Compute    Value // percent.
+	Bandwidth  Value // percent.
+	Temp       Value
+	Power      Value
+	PowerLimit Value
+	SMClock    Value
+	MemClock   Value
+	Throttle   []string // Active clock event reasons.
+	Processes  []GPUProcess
+}
+
+// GPUProcess is one process holding GPU memory.
+type GPUProcess struct {
+	PID    string
+	Name   string
+	Memory float64
+}
+
+// GPUPage is the GPU page.
+type GPUPage struct {
+	Page Page
+	// Off is true when tokenpath_gpu_up is 0 or absent: NVML is not usable.
+	Off    bool
+	Cards  []GPUCard
+	Charts []Chart
+}
+
+// AlertRow is one firing or pending alert.
+type AlertRow struct {
+	Name   string
+	State  string // firing, pending.
+	Labels []Label
+	Value  string
+	Since  time.Time
+	Summary string
+}
+
+// RuleRow is one rule with its health.
+type RuleRow struct {
+	Group          string
+	Name           string
+	Type           string // alerting, recording.
+	Query          string
+	Health         string // ok, err, unknown.
+	LastEvaluation time.Time
+	EvalSeconds    float64
+	Error          string
+	State          string // inactive, pending, firing (alerting only).
+}
+
+// AlertsPage is the alerts and rules page.
+type AlertsPage struct {
+	Page   Page
+	Alerts []AlertRow
+	Rules  []RuleRow
+}
+
+// Label is one label pair, in display order.
+type Label struct{ Name, Value string }
+
+// TargetRow is one scrape target.
+type TargetRow struct {
+	Job            string
+	Instance       string
+	Server         string // detected server kind (target label "server").
+	URL            string
+	Health         string // up, down, unknown.
+	LastScrape     time.Time
+	DurationSecond float64
+	Samples        Value
+	Error          string
+	Labels         []Label
+}
+
+// TargetsPage is the targets page.
+type TargetsPage struct {
+	Page    Page
+	Targets []TargetRow
+}
+
+// ExplorePage is the PromQL explore page.
+type ExplorePage struct {
+	Page Page
+	Expr string
+}
+
+// NotFoundPage is the 404 page.
+type NotFoundPage struct {
+	Page Page
+	URL  string
+}
+
+// NoServerHint is the empty state of the token path: what to do when no
+// inference server is scraped.
+const NoServerHint = "No vLLM or TGI target is up: set VLLM_ENDPOINT or TGI_ENDPOINT, add a scrape job, or run with --demo."
+
+// FormatSeconds writes a latency for a table cell.
+func FormatSeconds(v Value) string {
+	if !v.OK {
+		return "—"
+	}
+	a := math.Abs(v.V)
+	switch {
+	case a == 0:
+		return "0"
+	case a < 1e-3:
+		return strconv.FormatFloat(v.V*1e6, 'f', 0, 64) + " µs"
+	case a < 1:
+		return trimFloat(v.V*1e3, 3) + " ms"
+	case a < 60:
+		return trimFloat(v.V, 3) + " s"
+	default:
+		return strconv.FormatFloat(v.V/60, 'f', 1, 64) + " min"
+	}
+}
+
+// FormatRatio writes a 0–1 ratio as a percentage.
+func FormatRatio(v Value) string {
+	if !v.OK {
+		return "—"
+	}
+	return FormatPercent(Value{V: v.V * 100, OK: true})
+}
+
+// FormatPercent writes a 0–100 percentage.
+func FormatPercent(v Value) string {
+	if !v.OK {
+		return "—"
+	}
+	if v.V < 10 {
+		return strconv.FormatFloat(v.V, 'f', 1, 64) + "%"
+	}
+	return strconv.FormatFloat(v.V, 'f', 0, 64) + "%"
+}
+
+// FormatNumber writes a count or rate with up to three significant digits.
+func FormatNumber(v Value) string {
+	if !v.OK {
+		return "—"
+	}
+	a := math.Abs(v.V)
+	switch {
+	case a >= 1e6:
+		return trimFloat(v.V/1e6, 3) + "M"
+	case a >= 1e4:
+		return trimFloat(v.V/1e3, 3) + "k"
+	case a == math.Trunc(a):
+		return strconv.FormatFloat(v.V, 'f', 0, 64)
+	default:
+		return trimFloat(v.V, 3)
+	}
+}
+
+// FormatBytes writes a byte count in binary units.
+func FormatBytes(v Value) string {
+	if !v.OK {
+		return "—"
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	x, i := v.V, 0
+	for math.Abs(x) >= 1024 && i < len(units)-1 {
+		x /= 1024
+		i++
+	}
+	return trimFloat(x, 3) + " " + units[i]
+}
+
+// FormatUnit writes v with a suffix ("W", "°C", "MHz" from hertz).
+func FormatUnit(v Value, unit string) string {
+	if !v.OK {
+		return "—"
+	}
+	switch unit {
+	case "hertz":
+		return strconv.FormatFloat(v.V/1e6, 'f', 0, 64) + " MHz"
+	case "watt":
+		return strconv.FormatFloat(v.V, 'f', 0, 64) + " W"
+	case "celsius":
+		return strconv.FormatFloat(v.V, 'f', 0, 64) + " °C"
+	}
+	return FormatNumber(v)
+}
+
+// FormatTime writes an absolute time, or "never" for the zero time.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// FormatAgo writes how long ago t was, relative to now.
+func FormatAgo(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t).Round(time.Second)
+	if d < 0 {
+		d = 0
+	}
+	return d.String() + " ago"
+}
+
+func trimFloat(v float64, digits int) string {
+	s := strconv.FormatFloat(v, 'g', digits, 64)
+	if strings.ContainsAny(s, "e") {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return s
+}
+
+// BarWidths returns the widths, in percent of scale, of the queue, prefill
+// and decode segments of a lifecycle bar, for quantile pick (P50 or P99).
+func BarWidths(queue, prefill, decode Value, scale float64) [3]float64 {
+	var w [3]float64
+	if scale <= 0 {
+		return w
+	}
+	for i, v := range []Value{queue, prefill, decode} {
+		if v.OK && v.V > 0 {
+			w[i] = math.Min(100, v.V/scale*100)
+		}
+	}
+	return w
+}
+
+// LifecycleScale is the longest P99 lifecycle among rows, so that bars of
+// different rows compare.
+func LifecycleScale(rows []ServerRow) float64 {
+	m := 0.0
+	for _, r := range rows {
+		s := 0.0
+		for _, v := range []Value{r.Queue.P99, r.Prefill.P99, r.Decode.P99} {
+			if v.OK {
+				s += v.V
+			}
+		}
+		m = math.Max(m, s)
+	}
+	return m
+}

@@ -1,0 +1,314 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
+	"github.com/ritwikareddykancharla/token-path-observability/web/components"
+)
+
+// controls reads the range, refresh and filter state from the URL query,
+// falling back to defaults for values the picker does not offer.
+func controls(r *http.Request) components.Controls {
+	q := r.URL.Query()
+	c := components.Controls{
+		Show:     true,
+		Range:    q.Get("range"),
+		Refresh:  q.Get("refresh"),
+		Model:    q.Get("model"),
+		Instance: q.Get("instance"),
+	}
+	if c.Range == "custom" {
+		c.From, c.To = q.Get("from"), q.Get("to")
+		if c.From == "" || c.To == "" {
+			c.Range = ""
+		}
+	}
+	if c.Range != "custom" && !slices.Contains(components.RangeOptions(), c.Range) {
+		c.Range = components.DefaultRange
+	}
+	if !slices.Contains(components.RefreshOptions(), c.Refresh) {
+		c.Refresh = ""
+	}
+	return c
+}
+
+// rangeDuration returns how far back the page looks, for label lookups.
+func rangeDuration(c components.Controls) time.Duration {
+	if d, err := model.ParseDuration(c.Range); err == nil {
+		return time.Duration(d)
+	}
+	return 24 * time.Hour
+}
+
+func (u *UI) page(r *http.Request, title, path string, reload bool) components.Page {
+	c := controls(r)
+	c.Show = path != ""
+	return components.Page{
+		Title:    title,
+		Path:     path,
+		Version:  u.version,
+		AssetJS:  u.assetURL("app.js"),
+		AssetCSS: u.assetURL("app.css"),
+		Controls: c,
+		Reload:   reload,
+	}
+}
+
+// withFilter fills the model and instance selectors from the label values
+// of the token-path series in the page's range.
+func (u *UI) withFilter(ctx context.Context, p *components.Page) {
+	p.Controls.Filter = true
+	end := u.now()
+	start := end.Add(-rangeDuration(p.Controls))
+	for _, v := range panels.Variables() {
+		var dst *[]string
+		switch v.Name {
+		case panels.VarModel:
+			dst = &p.Controls.Models
+		case panels.VarInstance:
+			dst = &p.Controls.Instances
+		default:
+			continue
+		}
+		vals, _, _, err := u.api.LabelValues(ctx, v.Label, []string{v.Metric}, start, end)
+		if err != nil {
+			u.log.Warn("listing label values", "label", v.Label, "err", err)
+			continue
+		}
+		for _, val := range vals {
+			if val != "" {
+				*dst = append(*dst, string(val))
+			}
+		}
+	}
+}
+
+// chartsFrom turns dashboard panels into browser charts, substituting the
+// URL's filter into the template variables.
+func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []components.Chart {
+	vars := map[string]string{}
+	if c.Model != "" {
+		vars[panels.VarModel] = panels.Regex(c.Model)
+	}
+	if c.Instance != "" {
+		vars[panels.VarInstance] = panels.Regex(c.Instance)
+	}
+	out := make([]components.Chart, 0, len(ps))
+	for _, p := range ps {
+		ch := components.Chart{
+			ID: p.ID, Title: p.Title, Description: p.Description, Kind: string(p.Kind),
+			Unit: p.Unit, Min: p.Min, Max: p.Max, Empty: empty,
+		}
+		for _, q := range p.Queries {
+			ch.Queries = append(ch.Queries, components.ChartQuery{
+				Expr: panels.Expand(q.Expr, vars), Legend: q.Legend, Right: q.RightAxis, Unit: q.Unit,
+			})
+		}
+		for _, m := range p.Mappings {
+			ch.Mappings = append(ch.Mappings, components.ChartMapping{Value: m.Value, Text: m.Text, Color: m.Color})
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// instant runs an instant query and returns its vector.
+func (u *UI) instant(ctx context.Context, q string) (model.Vector, error) {
+	v, warnings, _, err := u.api.Query(ctx, q, u.now())
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q, err)
+	}
+	if len(warnings) > 0 {
+		u.log.Debug("query warnings", "query", q, "warnings", warnings)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %s: got %s, want a vector", q, v.Type())
+	}
+	return vec, nil
+}
+
+// errs collects API errors of a page into its banner: a page still renders
+// what it could read.
+type errs []string
+
+func (e *errs) add(err error) {
+	if err != nil {
+		*e = append(*e, err.Error())
+	}
+}
+
+func (e errs) String() string { return strings.Join(e, "; ") }
+
+type rowKey struct{ server, model, instance string }
+
+func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	p := u.page(r, "Token path", "/", true)
+	u.withFilter(ctx, &p)
+	var problems errs
+	rows, err := u.serverRows(ctx, p.Controls)
+	problems.add(err)
+	p.Error = problems.String()
+	return components.TokenPath(components.TokenPathPage{
+		Page:   p,
+		Rows:   rows,
+		Charts: chartsFrom(p.Controls, components.NoServerHint, panels.TokenPath()...),
+	}), nil
+}
+
+// serverRows builds one row per (server, model, instance) from the recorded
+// token-path series, with the probe's TTFT beside the server's.
+func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]components.ServerRow, error) {
+	sel := serverSelector(c.Model, c.Instance)
+	rows := map[rowKey]*components.ServerRow{}
+	probes := map[string]*components.Quantiles{} // by model, and by instance
+	get := func(m model.Metric) *components.ServerRow {
+		k := rowKey{string(m["server"]), string(m["model"]), string(m["instance"])}
+		if rows[k] == nil {
+			rows[k] = &components.ServerRow{Server: k.server, Model: k.model, Instance: k.instance, Job: string(m["job"])}
+		}
+		return rows[k]
+	}
+	var problems errs
+	quant, err := u.instant(ctx, qLatencyQuantiles(sel))
+	problems.add(err)
+	for _, s := range quant {
+		m := s.Metric
+		name := strings.TrimSuffix(strings.TrimPrefix(string(m[model.MetricNameLabel]), "tokenpath:"), "_seconds:histogram_quantile")
+		if m["server"] == "probe" {
+			if name != "ttft" {
+				continue
+			}
+			for _, key := range []string{"model=" + string(m["model"]), "instance=" + string(m["instance"])} {
+				if probes[key] == nil {
+					probes[key] = &components.Quantiles{}
+				}
+				setQuantile(probes[key], string(m["quantile"]), float64(s.Value))
+			}
+			continue
+		}
+		row := get(m)
+		var q *components.Quantiles
+		switch name {
+		case "ttft":
+			q = &row.TTFT
+			if m["estimate"] != "" {
+				row.TTFTEstimate = true
+			}
+		case "itl":
+			q = &row.ITL
+			row.ITLMeasure = string(m["measure"])
+		case "e2e":
+			q = &row.E2E
+		case "queue":
+			q = &row.Queue
+		case "prefill":
+			q = &row.Prefill
+		case "decode":
+			q = &row.Decode
+		default:
+			continue
+		}
+		setQuantile(q, string(m["quantile"]), float64(s.Value))
+	}
+	state, err := u.instant(ctx, qServerState(sel))
+	problems.add(err)
+	for _, s := range state {
+		if s.Metric["server"] == "probe" {
+			continue
+		}
+		row := get(s.Metric)
+		v := components.Some(float64(s.Value))
+		switch s.Metric[model.MetricNameLabel] {
+		case "tokenpath:generation_tokens:rate1m":
+			row.TokensPerSec = v
+		case "tokenpath:requests_running":
+			row.Running = v
+		case "tokenpath:requests_waiting":
+			row.Waiting = v
+		case "tokenpath:kv_cache_usage:ratio":
+			row.KVCache = v
+		case "tokenpath:request_errors:ratio_rate1m":
+			row.ErrorRate = v
+		}
+	}
+	alerts, err := u.api.Alerts(ctx)
+	problems.add(err)
+	out := make([]components.ServerRow, 0, len(rows))
+	for _, row := range rows {
+		if p := probes["model="+row.Model]; p != nil && row.Model != "" {
+			row.ProbeTTFT = p
+		} else if p := probes["instance="+row.Instance]; p != nil {
+			row.ProbeTTFT = p
+		}
+		for _, a := range alerts.Alerts {
+			if a.State == promv1.AlertStateFiring && alertMatches(a.Labels, row) {
+				row.Alerts = append(row.Alerts, string(a.Labels[model.AlertNameLabel]))
+			}
+		}
+		slices.Sort(row.Alerts)
+		row.Alerts = slices.Compact(row.Alerts)
+		out = append(out, *row)
+	}
+	slices.SortFunc(out, func(a, b components.ServerRow) int {
+		return cmp.Or(cmp.Compare(a.Server, b.Server), cmp.Compare(a.Model, b.Model), cmp.Compare(a.Instance, b.Instance))
+	})
+	if len(problems) > 0 {
+		return out, fmt.Errorf("reading the token path: %s", problems.String())
+	}
+	return out, nil
+}
+
+// alertMatches says whether an alert belongs to a row: same instance (and
+// model, when the alert has one), or, without an instance, the same model.
+func alertMatches(l model.LabelSet, row *components.ServerRow) bool {
+	inst, model_ := string(l["instance"]), string(l["model"])
+	if inst != "" {
+		return inst == row.Instance && (model_ == "" || model_ == row.Model)
+	}
+	return model_ != "" && model_ == row.Model
+}
+
+func setQuantile(q *components.Quantiles, quantile string, v float64) {
+	switch quantile {
+	case "0.5":
+		q.P50 = components.Some(v)
+	case "0.9":
+		q.P90 = components.Some(v)
+	case "0.99":
+		q.P99 = components.Some(v)
+	}
+}
+
+func (u *UI) latencyPage(r *http.Request) (templ.Component, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	p := u.page(r, "Latency", "/latency", false)
+	u.withFilter(ctx, &p)
+	ps := panels.Latency()
+	if tp, ok := panels.Find("throughput"); ok {
+		ps = append(ps, tp)
+	}
+	return components.Latency(components.LatencyPage{
+		Page:   p,
+		Charts: chartsFrom(p.Controls, components.NoServerHint, ps...),
+	}), nil
+}
+
+func (u *UI) explorePage(r *http.Request) (templ.Component, error) {
+	p := u.page(r, "Explore", "/explore", false)
+	return components.Explore(components.ExplorePage{Page: p, Expr: r.URL.Query().Get("expr")}), nil
+}

@@ -1,0 +1,248 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/a-h/templ"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
+	"github.com/ritwikareddykancharla/token-path-observability/web/components"
+)
+
+type gpuKey struct{ instance, gpu string }
+
+func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	p := u.page(r, "GPU", "/gpu", true)
+	var problems errs
+	v := components.GPUPage{Page: p}
+	up, err := u.instant(ctx, qGPUUp)
+	problems.add(err)
+	// NVML is usable when some tokenpath_gpu_up without a gpu label is 1.
+	on := false
+	for _, s := range up {
+		if s.Metric["gpu"] == "" && s.Value == 1 {
+			on = true
+		}
+	}
+	v.Off = !on
+	if !v.Off {
+		v.Cards, err = u.gpuCards(ctx)
+		problems.add(err)
+		v.Charts = chartsFrom(p.Controls, "", panels.GPU()...)
+		v.Charts = append(v.Charts, components.Chart{
+			ID: "clocks", Title: "Clocks", Description: "SM and memory clocks; a falling SM clock under load means throttling (see the reasons on each card).",
+			Kind: string(panels.KindTimeSeries), Unit: "hertz",
+			Queries: []components.ChartQuery{
+				{Expr: qGPUClocksSM, Legend: "GPU {{gpu}} SM"},
+				{Expr: qGPUClocksMem, Legend: "GPU {{gpu}} memory"},
+			},
+		})
+	}
+	v.Page.Error = problems.String()
+	return components.GPU(v), nil
+}
+
+// gpuCards reads the current state of every GPU.
+func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
+	cards := map[gpuKey]*components.GPUCard{}
+	get := func(m model.Metric) *components.GPUCard {
+		k := gpuKey{string(m["instance"]), string(m["gpu"])}
+		c := cards[k]
+		if c == nil {
+			c = &components.GPUCard{Index: k.gpu, Instance: k.instance, Up: true}
+			cards[k] = c
+		}
+		if c.Name == "" {
+			c.Name = string(m["name"])
+		}
+		if c.UUID == "" {
+			c.UUID = string(m["uuid"])
+		}
+		return c
+	}
+	var problems errs
+	vals, err := u.instant(ctx, qGPUValues)
+	problems.add(err)
+	for _, s := range vals {
+		c := get(s.Metric)
+		v := components.Some(float64(s.Value))
+		switch s.Metric[model.MetricNameLabel] {
+		case "gpu_vram_used_bytes":
+			c.VRAMUsed = v
+		case "gpu_vram_total_bytes":
+			c.VRAMTotal = v
+		case "gpu_compute_utilization":
+			c.Compute = v
+		case "gpu_memory_bandwidth_utilization":
+			c.Bandwidth = v
+		case "gpu_temperature_celsius":
+			c.Temp = v
+		case "gpu_power_draw_watts":
+			c.Power = v
+		case "gpu_power_limit_watts":
+			c.PowerLimit = v
+		case "gpu_sm_clock_hertz":
+			c.SMClock = v
+		case "gpu_memory_clock_hertz":
+			c.MemClock = v
+		}
+	}
+	devUp, err := u.instant(ctx, qGPUDeviceUp)
+	problems.add(err)
+	for _, s := range devUp {
+		if s.Value == 0 {
+			get(s.Metric).Up = false
+		}
+	}
+	states, err := u.instant(ctx, qGPUState)
+	problems.add(err)
+	for _, s := range states {
+		get(s.Metric).State = string(s.Metric["state"])
+	}
+	thr, err := u.instant(ctx, qGPUThrottle)
+	problems.add(err)
+	for _, s := range thr {
+		c := get(s.Metric)
+		c.Throttle = append(c.Throttle, string(s.Metric["reason"]))
+	}
+	procs, err := u.instant(ctx, qGPUProcesses)
+	problems.add(err)
+	for _, s := range procs {
+		c := get(s.Metric)
+		c.Processes = append(c.Processes, components.GPUProcess{
+			PID: string(s.Metric["pid"]), Name: string(s.Metric["process_name"]), Memory: float64(s.Value),
+		})
+	}
+	out := make([]components.GPUCard, 0, len(cards))
+	for _, c := range cards {
+		slices.Sort(c.Throttle)
+		slices.SortFunc(c.Processes, func(a, b components.GPUProcess) int { return cmp.Compare(b.Memory, a.Memory) })
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b components.GPUCard) int {
+		return cmp.Or(cmp.Compare(a.Instance, b.Instance), cmpNumeric(a.Index, b.Index))
+	})
+	if len(problems) > 0 {
+		return out, errorString("reading GPUs: " + problems.String())
+	}
+	return out, nil
+}
+
+// cmpNumeric orders GPU indices 0, 1, …, 10 rather than 0, 1, 10, 2.
+func cmpNumeric(a, b string) int {
+	return cmp.Or(cmp.Compare(len(a), len(b)), cmp.Compare(a, b))
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	p := u.page(r, "Alerts", "/alerts", true)
+	p.Controls.Show = false
+	var problems errs
+	v := components.AlertsPage{}
+	alerts, err := u.api.Alerts(ctx)
+	problems.add(err)
+	for _, a := range alerts.Alerts {
+		v.Alerts = append(v.Alerts, components.AlertRow{
+			Name:    string(a.Labels[model.AlertNameLabel]),
+			State:   string(a.State),
+			Labels:  sortedLabels(a.Labels, model.AlertNameLabel),
+			Value:   a.Value,
+			Since:   a.ActiveAt,
+			Summary: string(cmp.Or(a.Annotations["summary"], a.Annotations["description"])),
+		})
+	}
+	slices.SortFunc(v.Alerts, func(a, b components.AlertRow) int {
+		// Firing before pending, then by name.
+		return cmp.Or(cmp.Compare(stateOrder(a.State), stateOrder(b.State)), cmp.Compare(a.Name, b.Name))
+	})
+	rules, err := u.api.Rules(ctx, nil)
+	problems.add(err)
+	for _, g := range rules.Groups {
+		for _, rule := range g.Rules {
+			switch x := rule.(type) {
+			case promv1.AlertingRule:
+				v.Rules = append(v.Rules, components.RuleRow{
+					Group: g.Name, Name: x.Name, Type: "alerting", Query: x.Query, Health: string(x.Health),
+					LastEvaluation: x.LastEvaluation, EvalSeconds: x.EvaluationTime, Error: x.LastError, State: x.State,
+				})
+			case promv1.RecordingRule:
+				v.Rules = append(v.Rules, components.RuleRow{
+					Group: g.Name, Name: x.Name, Type: "recording", Query: x.Query, Health: string(x.Health),
+					LastEvaluation: x.LastEvaluation, EvalSeconds: x.EvaluationTime, Error: x.LastError,
+				})
+			}
+		}
+	}
+	p.Error = problems.String()
+	v.Page = p
+	return components.Alerts(v), nil
+}
+
+func stateOrder(s string) int {
+	if s == "firing" {
+		return 0
+	}
+	return 1
+}
+
+// sortedLabels returns the labels in name order, without the named ones.
+func sortedLabels(ls model.LabelSet, drop ...model.LabelName) []components.Label {
+	out := make([]components.Label, 0, len(ls))
+	for k, v := range ls {
+		if slices.Contains(drop, k) {
+			continue
+		}
+		out = append(out, components.Label{Name: string(k), Value: string(v)})
+	}
+	slices.SortFunc(out, func(a, b components.Label) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (u *UI) targetsPage(r *http.Request) (templ.Component, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	p := u.page(r, "Targets", "/targets", true)
+	p.Controls.Show = false
+	var problems errs
+	v := components.TargetsPage{}
+	res, err := u.api.Targets(ctx)
+	problems.add(err)
+	samples := map[[2]string]float64{}
+	vec, err := u.instant(ctx, qScrapeSamples)
+	problems.add(err)
+	for _, s := range vec {
+		samples[[2]string{string(s.Metric["job"]), string(s.Metric["instance"])}] = float64(s.Value)
+	}
+	for _, t := range res.Active {
+		job, inst := string(t.Labels["job"]), string(t.Labels["instance"])
+		row := components.TargetRow{
+			Job: job, Instance: inst, Server: cmp.Or(string(t.Labels["server"]), "unknown"),
+			URL: t.ScrapeURL, Health: string(t.Health), LastScrape: t.LastScrape,
+			DurationSecond: t.LastScrapeDuration, Error: t.LastError,
+			Labels: sortedLabels(t.Labels, "job", "instance", "server"),
+		}
+		if n, ok := samples[[2]string{job, inst}]; ok {
+			row.Samples = components.Some(n)
+		}
+		v.Targets = append(v.Targets, row)
+	}
+	slices.SortFunc(v.Targets, func(a, b components.TargetRow) int {
+		return cmp.Or(cmp.Compare(a.Job, b.Job), cmp.Compare(a.Instance, b.Instance))
+	})
+	p.Error = problems.String()
+	v.Page = p
+	return components.Targets(v), nil
+}
