@@ -83,6 +83,8 @@ type deviceState struct {
 	// gpm is nil until support was checked; then true or false.
 	gpm     *bool
 	prevGPM GPMSample
+	prevAt  time.Time  // when prevGPM was taken
+	lastGPM *GPMValues // the last window's values, repeated for scrapes that come too soon
 	// lost is set while the GPU does not answer, so the loss is logged once.
 	lost bool
 }
@@ -164,7 +166,7 @@ func (c *Collector) shutdownLocked() {
 		if st.prevGPM != nil {
 			_ = st.prevGPM.Free()
 		}
-		st.prevGPM, st.gpm = nil, nil
+		st.prevGPM, st.gpm, st.lastGPM = nil, nil, nil
 	}
 	if c.available.Swap(false) {
 		if err := c.lib.Shutdown(); err != nil {
@@ -642,20 +644,38 @@ func (dc *deviceCollection) gpmMetrics(dev Device) {
 	if !*st.gpm {
 		return
 	}
+	now := dc.c.now()
+	if st.prevGPM != nil && now.Sub(st.prevAt) < gpmMinWindow {
+		// A second scraper came right after the first: the driver needs samples more than
+		// 100 ms apart, so repeat the last window instead of taking a new sample.
+		if st.lastGPM != nil {
+			dc.emitGPM(*st.lastGPM)
+		}
+		return
+	}
 	s, err := dev.GPMSample()
 	if !dc.ok("gpm sample", err) {
 		return
 	}
 	prev := st.prevGPM
-	st.prevGPM = s
+	st.prevGPM, st.prevAt = s, now
 	if prev == nil {
 		return
 	}
 	defer func() { _ = prev.Free() }()
 	v, err := dc.c.lib.GPMMetrics(prev, s)
 	if !dc.ok("gpm metrics", err) {
+		st.lastGPM = nil
 		return
 	}
+	st.lastGPM = &v
+	dc.emitGPM(v)
+}
+
+// gpmMinWindow is the shortest GPM window: NVML refreshes its counters every 100 ms.
+const gpmMinWindow = 200 * time.Millisecond
+
+func (dc *deviceCollection) emitGPM(v GPMValues) {
 	emit := func(nd, dd *prometheus.Desc, pct float64) {
 		if math.IsNaN(pct) {
 			return

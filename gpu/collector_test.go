@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,9 +158,17 @@ func newTestCollector(t *testing.T, srv nvml.Interface, dcgm bool) (*Collector, 
 		RetryInterval: 10 * time.Millisecond, EventWait: 5 * time.Millisecond,
 	})
 	require.NoError(t, err)
+	fakeClock(c)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
 	return c, reg
+}
+
+// fakeClock makes every reading of the collector's clock one second later than the last, so
+// back-to-back scrapes are far enough apart for GPM.
+func fakeClock(c *Collector) {
+	var tick atomic.Int64
+	c.now = func() time.Time { return time.Unix(1_800_000_000+tick.Add(1), 0) }
 }
 
 func TestGPUCollectorGolden(t *testing.T) {
@@ -564,6 +573,7 @@ gpu_clock_throttle_active{gpu="0",name="NVIDIA H100 80GB HBM3",pci_bus_id="00000
 			c, err := NewCollector(CollectorOptions{Library: NewSimulated(func() float64 { return tc.load }), Hostname: "demo"})
 			require.NoError(t, err)
 			require.True(t, c.Available())
+			fakeClock(c)
 			reg := prometheus.NewPedanticRegistry()
 			require.NoError(t, reg.Register(c))
 			_, err = reg.Gather()
@@ -588,6 +598,7 @@ func TestGPUSimulatedFollowsLoad(t *testing.T) {
 	read := func(load float64) map[string]float64 {
 		c, err := NewCollector(CollectorOptions{Library: NewSimulated(func() float64 { return load }), Hostname: "demo"})
 		require.NoError(t, err)
+		fakeClock(c)
 		reg := prometheus.NewPedanticRegistry()
 		require.NoError(t, reg.Register(c))
 		_, err = reg.Gather()
@@ -634,4 +645,36 @@ func gpu0(g prometheus.Gatherer) prometheus.Gatherer {
 		}
 		return mfs, err
 	})
+}
+
+// TestGPUGPMWindow checks that GPM values cover the window between scrapes, and that a scrape
+// too soon after the last (a second scraper) repeats that window instead of sampling again.
+func TestGPUGPMWindow(t *testing.T) {
+	srv := newDGX(t)
+	c, reg := newTestCollector(t, srv, true)
+	var nanos atomic.Int64
+	c.now = func() time.Time { return time.Unix(0, nanos.Load()) }
+	want := `
+# HELP gpu_gpm_sm_activity_percent GPM: percent of time SMs had at least one resident warp, averaged over SMs (Hopper+).
+# TYPE gpu_gpm_sm_activity_percent gauge
+gpu_gpm_sm_activity_percent{gpu="0",name="NVIDIA H100 80GB HBM3",pci_bus_id="00000000:18:00.0",uuid="GPU-00000000-0000-4000-8000-000000000000"} 40
+# HELP DCGM_FI_PROF_SM_ACTIVE The ratio of cycles an SM has at least 1 warp assigned.
+# TYPE DCGM_FI_PROF_SM_ACTIVE gauge
+DCGM_FI_PROF_SM_ACTIVE{DCGM_FI_DRIVER_VERSION="550.54.15",Hostname="gpu-host",UUID="GPU-00000000-0000-4000-8000-000000000000",device="nvidia0",gpu="0",modelName="NVIDIA H100 80GB HBM3",pci_bus_id="00000000:18:00.0"} 0.4
+`
+	names := []string{"gpu_gpm_sm_activity_percent", "DCGM_FI_PROF_SM_ACTIVE"}
+	for _, step := range []struct {
+		at      time.Duration
+		want    string
+		samples int
+	}{
+		{0, "", 8},                           // primes one sample per GPU
+		{15 * time.Second, want, 16},         // the first window
+		{15050 * time.Millisecond, want, 16}, // 50 ms later: the same window again, no sample
+		{30 * time.Second, want, 24},         // the next window
+	} {
+		nanos.Store(int64(step.at))
+		require.NoError(t, testutil.GatherAndCompare(gpu0(reg), strings.NewReader(step.want), names...), "at %s", step.at)
+		require.Len(t, srv.GpmSampleAllocCalls(), step.samples, "at %s", step.at)
+	}
 }
