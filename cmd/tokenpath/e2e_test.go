@@ -1,0 +1,199 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
+)
+
+const prometheusBinary = "/usr/bin/prometheus"
+
+// startPrometheus runs a real Prometheus with the remote-write receiver on a
+// loopback port. Without the binary the test is skipped, unless CI is set.
+func startPrometheus(t *testing.T) (promv1.API, string) {
+	t.Helper()
+	if _, err := os.Stat(prometheusBinary); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI: %v", prometheusBinary, err)
+		}
+		t.Skipf("%s not installed: %v", prometheusBinary, err)
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1m\n")
+	addr := testbin.FreePort(t)
+	logs := &syncBuffer{}
+	cmd := exec.Command(prometheusBinary,
+		"--config.file="+cfg,
+		"--storage.tsdb.path="+dir+"/data",
+		"--web.listen-address="+addr,
+		"--web.enable-remote-write-receiver",
+	)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("prometheus logs:\n%s", tail(logs.String(), 10000))
+		}
+	})
+	waitFor(t, 60*time.Second, "prometheus to be ready", func() (bool, string) {
+		select {
+		case <-done:
+			t.Fatalf("prometheus exited:\n%s", logs.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/ready", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	c, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
+	require.NoError(t, err)
+	return promv1.NewAPI(c), addr
+}
+
+// TestRemoteWriteOut: tokenpath's remote_write delivers what it scrapes to a
+// real Prometheus, sample for sample, with the external labels and the
+// write_relabel_configs applied.
+func TestRemoteWriteOut(t *testing.T) {
+	prom, promAddr := startPrometheus(t)
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  external_labels:
+    site: edge-1
+remote_write:
+- url: http://%s/api/v1/write
+  write_relabel_configs:
+  - source_labels: [job]
+    regex: app
+    action: keep
+  queue_config:
+    batch_send_deadline: 1s
+    min_backoff: 100ms
+    max_backoff: 1s
+scrape_configs:
+- job_name: app
+  static_configs:
+  - targets: [%q]
+`, promAddr, countingTarget(t))
+	p := start(t, procOpts{args: []string{"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+	api := p.api()
+	waitAtLeast(t, api, `sum(count_over_time(app_scrapes_total[10m]))`, 5, 60*time.Second)
+
+	// Compare everything stamped up to T, once Prometheus has a later sample.
+	T := time.Now().Add(-2 * time.Second)
+	waitFor(t, 60*time.Second, "prometheus to receive samples after T", func() (bool, string) {
+		v, _, _, err := prom.Query(ctxT(t), `max(timestamp(app_scrapes_total))`, time.Now())
+		if err != nil {
+			return false, err.Error()
+		}
+		vec, ok := v.(model.Vector)
+		if !ok || len(vec) != 1 {
+			return false, fmt.Sprint(v)
+		}
+		return float64(vec[0].Value) > float64(T.Unix())+0.5, vec.String()
+	})
+	local := rawSamples(t, api, "app_scrapes_total", T)
+	remote := rawSamples(t, prom, "app_scrapes_total", T)
+	require.GreaterOrEqual(t, totalSamples(local), 3)
+	want := map[string][]model.SamplePair{}
+	for _, s := range local {
+		m := s.Metric.Clone()
+		m["site"] = "edge-1"
+		want[m.String()] = s.Values
+	}
+	got := map[string][]model.SamplePair{}
+	for _, s := range remote {
+		got[s.Metric.String()] = s.Values
+	}
+	require.Equal(t, want, got, "Prometheus holds the same samples, with the external label")
+
+	// write_relabel_configs kept only job="app".
+	v, _, _, err := prom.Query(ctxT(t), `count({__name__=~".+",job!="app"})`, time.Now())
+	require.NoError(t, err)
+	require.Empty(t, v.(model.Vector), "no other job is sent")
+	// tokenpath itself scrapes more than that.
+	require.NotEmpty(t, instant(t, api, `up{job="tokenpath"}`, time.Now()))
+}
+
+// TestServerDetection: a target exposing vllm: names gets server="vllm" on
+// /api/v1/targets and on its series; tgi_ names give "tgi"; anything else
+// "other".
+func TestServerDetection(t *testing.T) {
+	gaugeTarget := func(name string) string {
+		reg := prometheus.NewRegistry()
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "x"}, []string{"model_name"})
+		g.WithLabelValues("llama").Set(2)
+		reg.MustRegister(g)
+		return hostOf(serveRegistry(t, reg))
+	}
+	tests := []struct {
+		job, metric, want string
+	}{
+		{job: "vllm-box", metric: "vllm:num_requests_running", want: "vllm"},
+		{job: "tgi-box", metric: "tgi_queue_size", want: "tgi"},
+		{job: "sglang-box", metric: "sglang:num_running_reqs", want: "sglang"},
+		{job: "node", metric: "node_load1", want: "other"},
+	}
+	cfg := "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+	for _, tc := range tests {
+		cfg += fmt.Sprintf("- job_name: %s\n  static_configs:\n  - targets: [%q]\n", tc.job, gaugeTarget(tc.metric))
+	}
+	p := start(t, procOpts{args: []string{"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+	api := p.api()
+	for _, tc := range tests {
+		t.Run(tc.job, func(t *testing.T) {
+			waitFor(t, 30*time.Second, "the server label on the target", func() (bool, string) {
+				at, ok := findTarget(t, api, tc.job)
+				return ok && string(at.Labels["server"]) == tc.want, fmt.Sprint(at.Labels)
+			})
+			waitValue(t, api, fmt.Sprintf(`%s{job=%q,server=%q,model_name="llama"}`, tc.metric, tc.job, tc.want), 2, 30*time.Second)
+			// Every current series of the job carries the label.
+			waitFor(t, 30*time.Second, "every series of the job to carry server="+tc.want, func() (bool, string) {
+				vec := instant(t, api, fmt.Sprintf(`{job=%q}`, tc.job), time.Now())
+				for _, s := range vec {
+					if s.Metric["server"] != model.LabelValue(tc.want) {
+						return false, s.Metric.String()
+					}
+				}
+				return len(vec) > 0, vec.String()
+			})
+		})
+	}
+	// Every series of a detected target carries the label from its first
+	// sample on: no series without it is ever written and then replaced by a
+	// labelled one (which splits rate() windows and churns series at every
+	// start and restart).
+	t.Run("no unlabelled series", func(t *testing.T) {
+		for _, tc := range tests {
+			m := rawSamples(t, api, fmt.Sprintf(`{job=%q,server=""}`, tc.job), time.Now())
+			require.Emptyf(t, m, "job %s: series written before detection finished", tc.job)
+		}
+	})
+}
