@@ -5,23 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/exp/api/remote"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -431,15 +428,15 @@ scrape_configs:
 		flags, err := api.Flags(ctxT(t))
 		require.NoError(t, err)
 		for name, want := range map[string]string{
-			"config.file":                     cfgFile,
-			"storage.tsdb.path":               p.DataDir,
-			"web.listen-address":              p.Addr,
-			"web.enable-admin-api":            "true",
+			"config.file":                      cfgFile,
+			"storage.tsdb.path":                p.DataDir,
+			"web.listen-address":               p.Addr,
+			"web.enable-admin-api":             "true",
 			"web.enable-remote-write-receiver": "true",
-			"web.enable-lifecycle":            "false",
-			"query.max-samples":               "50000000",
-			"storage.tsdb.retention.time":     "15d",
-			"rules.defaults":                  "false",
+			"web.enable-lifecycle":             "false",
+			"query.max-samples":                "50000000",
+			"storage.tsdb.retention.time":      "15d",
+			"rules.defaults":                   "false",
 		} {
 			require.Equalf(t, want, flags[name], "flag %s", name)
 		}
@@ -646,9 +643,3 @@ func testFederate(t *testing.T, p *proc, api promv1.API) {
 	})
 }
 
-// keep imports used by other files' helpers in one place.
-var (
-	_ = os.Getenv
-	_ = strconv.Itoa
-	_ = math.NaN
-)
