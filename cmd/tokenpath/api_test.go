@@ -642,4 +642,3 @@ func testFederate(t *testing.T, p *proc, api promv1.API) {
 		require.Empty(t, body)
 	})
 }
-
