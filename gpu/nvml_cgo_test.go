@@ -62,7 +62,7 @@ func TestGPURealNVMLPath(t *testing.T) {
 		return lib
 	}
 	full := build("full")
-	noPower := build("nopower", "-DOMIT_POWER")
+	noPower := build("nopower", "-DOMIT_POWER", "-DTEMPERATURE_V_ONLY")
 
 	for _, tc := range []struct {
 		name string
@@ -233,6 +233,8 @@ DCGM_FI_DEV_FB_USED{DCGM_FI_DRIVER_VERSION="580.65.06",Hostname="stub-host",UUID
 			stubFamily("gpu_temperature_celsius", "gauge", "GPU core temperature in degrees Celsius.", "50", "51"),
 			"tokenpath_gpu_up", "tokenpath_gpu_device_up", "gpu_power_draw_watts", "gpu_power_limit_watts", "gpu_temperature_celsius")
 		require.Equal(t, 1, strings.Count(logs.String(), "function=nvmlDeviceGetPowerUsage"), "logged once for both GPUs")
+		// The temperature came through nvmlDeviceGetTemperatureV, the deprecated call being absent.
+		require.NotContains(t, logs.String(), "function=nvmlDeviceGetTemperature")
 
 	case "xid event":
 		run()

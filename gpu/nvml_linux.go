@@ -59,7 +59,7 @@ var nvmlSymbols = []string{
 	"nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex", "nvmlDeviceGetUUID",
 	"nvmlDeviceGetName", "nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo_v2", "nvmlDeviceGetPciInfo",
 	"nvmlDeviceGetMinorNumber", "nvmlDeviceGetMemoryInfo_v2", "nvmlDeviceGetMemoryInfo",
-	"nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage",
+	"nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature", "nvmlDeviceGetTemperatureV", "nvmlDeviceGetPowerUsage",
 	"nvmlDeviceGetEnforcedPowerLimit", "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetClockInfo",
 	"nvmlDeviceGetPcieThroughput", "nvmlDeviceGetCurrentClocksEventReasons",
 	"nvmlDeviceGetCurrentClocksThrottleReasons", "nvmlDeviceGetTotalEccErrors",
@@ -299,7 +299,19 @@ func (d *nvmlDevice) Utilization() (Utilization, error) {
 }
 
 func (d *nvmlDevice) Temperature() (uint32, error) {
-	if err := d.l.check("nvmlDeviceGetTemperature"); err != nil {
+	// nvmlDeviceGetTemperature is deprecated in NVML 13 but exported by every driver so far;
+	// nvmlDeviceGetTemperatureV replaces it where a driver drops the old one.
+	if !d.l.has("nvmlDeviceGetTemperature") && d.l.has("nvmlDeviceGetTemperatureV") {
+		t, ret := d.d.GetTemperatureV().V1() // SensorType 0 is NVML_TEMPERATURE_GPU
+		if err := call("nvmlDeviceGetTemperatureV", ret); err != nil {
+			return 0, err
+		}
+		if t.Temperature < 0 {
+			return 0, nil
+		}
+		return uint32(t.Temperature), nil
+	}
+	if err := d.l.check("nvmlDeviceGetTemperature", "nvmlDeviceGetTemperatureV"); err != nil {
 		return 0, err
 	}
 	t, ret := d.d.GetTemperature(nvml.TEMPERATURE_GPU)

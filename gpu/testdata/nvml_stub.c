@@ -7,7 +7,8 @@
 //   NVML_STUB_LOST=<index> every call on that GPU returns NVML_ERROR_GPU_IS_LOST
 //   NVML_STUB_XID=<code>   the first nvmlEventSetWait_v2 reports Xid <code> on GPU 1
 // With -DOMIT_POWER it does not export nvmlDeviceGetPowerUsage, like an old driver missing a
-// newer function. Symbols it never exports on purpose: nvmlDeviceGetRemappedRows, the MIG
+// function; with -DTEMPERATURE_V_ONLY it exports nvmlDeviceGetTemperatureV instead of the
+// deprecated nvmlDeviceGetTemperature, like a future driver. Symbols it never exports on purpose: nvmlDeviceGetRemappedRows, the MIG
 // handle calls and the GPM sample calls, so the collector must check before calling them.
 
 #include <stdio.h>
@@ -123,12 +124,22 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t d, nvmlUtilization_t *u)
 	return NVML_SUCCESS;
 }
 
+#ifdef TEMPERATURE_V_ONLY
+nvmlReturn_t nvmlDeviceGetTemperatureV(nvmlDevice_t d, nvmlTemperature_t *t) {
+	CHECK(d);
+	if (t->version != nvmlTemperature_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+	if (t->sensorType != NVML_TEMPERATURE_GPU) return NVML_ERROR_INVALID_ARGUMENT;
+	t->temperature = 50 + (int)d.handle->index;
+	return NVML_SUCCESS;
+}
+#else
 nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t d, nvmlTemperatureSensors_t sensor, unsigned int *temp) {
 	CHECK(d);
 	if (sensor != NVML_TEMPERATURE_GPU) return NVML_ERROR_INVALID_ARGUMENT;
 	*temp = 50 + d.handle->index;
 	return NVML_SUCCESS;
 }
+#endif
 
 #ifndef OMIT_POWER
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int *power) {
