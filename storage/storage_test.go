@@ -16,8 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-	)
+	goleak.VerifyTestMain(m)
 }
 
 func newStorage(t *testing.T, dir string) *Storage {
