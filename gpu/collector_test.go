@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -677,4 +678,58 @@ DCGM_FI_PROF_SM_ACTIVE{DCGM_FI_DRIVER_VERSION="550.54.15",Hostname="gpu-host",UU
 		require.NoError(t, testutil.GatherAndCompare(gpu0(reg), strings.NewReader(step.want), names...), "at %s", step.at)
 		require.Len(t, srv.GpmSampleAllocCalls(), step.samples, "at %s", step.at)
 	}
+}
+
+// TestGPURunRetryTiming checks Run's timers in a synctest bubble: Init is retried every
+// RetryInterval and no sooner, and a lost GPU's re-inits back off.
+func TestGPURunRetryTiming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newDGX(t)
+		initFails := 2
+		srv.InitFunc = func() nvml.Return { // called from NewCollector, then from Run only
+			if initFails > 0 {
+				initFails--
+				return nvml.ERROR_DRIVER_NOT_LOADED
+			}
+			return nvml.SUCCESS
+		}
+		c, err := NewCollector(CollectorOptions{Library: newAdapter(nil, srv), RetryInterval: 30 * time.Second})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+
+		synctest.Wait() // Run's first retry fails too
+		require.Len(t, srv.InitCalls(), 2)
+		time.Sleep(29 * time.Second)
+		synctest.Wait()
+		require.Len(t, srv.InitCalls(), 2)
+		require.False(t, c.Available())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Len(t, srv.InitCalls(), 3)
+		require.True(t, c.Available())
+
+		// GPU 4 falls off the bus and stays off: re-init after 30 s, then 60 s, then 120 s.
+		dev(srv, 4).GetUUIDFunc = func() (string, nvml.Return) { return "", nvml.ERROR_GPU_IS_LOST }
+		reg := prometheus.NewPedanticRegistry()
+		require.NoError(t, reg.Register(c))
+		scrape := func() {
+			_, err := reg.Gather()
+			require.NoError(t, err)
+		}
+		scrape()
+		for _, wait := range []time.Duration{30 * time.Second, 60 * time.Second, 120 * time.Second} {
+			shutdowns := len(srv.ShutdownCalls())
+			time.Sleep(wait - time.Second)
+			synctest.Wait()
+			require.Len(t, srv.ShutdownCalls(), shutdowns, "no re-init before %s", wait)
+			time.Sleep(2 * time.Second) // the event loop notices the loss within EventWait
+			synctest.Wait()
+			require.Len(t, srv.ShutdownCalls(), shutdowns+1, "re-init after %s", wait)
+			scrape() // still lost
+		}
+		cancel()
+		require.NoError(t, <-done)
+	})
 }
