@@ -1,0 +1,362 @@
+package slo
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
+)
+
+// probeHistogram is one probe latency histogram and the unified quantity it
+// maps onto.
+type probeHistogram struct {
+	quantity string // ttft, itl, e2e
+	metric   string
+	labels   map[string]string
+}
+
+var probeHistograms = []probeHistogram{
+	{quantity: "ttft", metric: "tokenpath_probe_ttft_seconds"},
+	// Every gap between text chunks: what vLLM's own inter-token histogram
+	// observes (one sample per engine step that emits tokens).
+	{quantity: "itl", metric: "tokenpath_probe_inter_chunk_seconds", labels: map[string]string{"measure": "itl"}},
+	{quantity: "e2e", metric: "tokenpath_probe_e2e_seconds"},
+}
+
+// instanceFromTarget turns the probe's `target` (a URL) into `instance`
+// (host:port), so that a probe's unified series sit next to the scraped
+// server's, and drops `target`. by lists extra grouping labels (", le").
+func instanceFromTarget(expr, by string) string {
+	return fmt.Sprintf(`sum without (target) (label_replace(sum by (job, model, target%s) (%s), "instance", "$1", "target", "(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/]+).*"))`, by, expr)
+}
+
+func withLabels(base map[string]string, extra ...string) map[string]string {
+	out := map[string]string{"server": "probe"}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		out[extra[i]] = extra[i+1]
+	}
+	return out
+}
+
+// probeRules are the probe's unified series and the client-server gap.
+func probeRules(o Options) []group {
+	var unified []rule
+	for _, h := range probeHistograms {
+		q := h.quantity
+		unified = append(unified,
+			rule{
+				Record: "tokenpath:" + q + "_seconds_bucket:rate1m",
+				Labels: withLabels(h.labels),
+				Expr:   instanceFromTarget(fmt.Sprintf("rate(%s_bucket[1m])", h.metric), ", le"),
+			},
+			// Classic first (scraped by default); the native histogram when
+			// only it is ingested.
+			rule{
+				Record: "tokenpath:" + q + "_seconds_count:rate1m",
+				Labels: withLabels(h.labels),
+				Expr: instanceFromTarget(fmt.Sprintf("rate(%s_count[1m])", h.metric), "") + "\nor\n" +
+					instanceFromTarget(fmt.Sprintf("histogram_count(rate(%s[1m]))", h.metric), ""),
+			},
+			rule{
+				Record: "tokenpath:" + q + "_seconds_sum:rate1m",
+				Labels: withLabels(h.labels),
+				Expr: instanceFromTarget(fmt.Sprintf("rate(%s_sum[1m])", h.metric), "") + "\nor\n" +
+					instanceFromTarget(fmt.Sprintf("histogram_sum(rate(%s[1m]))", h.metric), ""),
+			},
+		)
+		for _, p := range []string{"0.5", "0.9", "0.99"} {
+			// The native histogram first: exponential buckets everywhere; the
+			// fine classic buckets otherwise. `>= 0` drops the NaN of a window
+			// without probes.
+			unified = append(unified, rule{
+				Record: "tokenpath:" + q + "_seconds:histogram_quantile",
+				Labels: withLabels(h.labels, "quantile", p),
+				Expr: fmt.Sprintf("histogram_quantile(%s, %s) >= 0\nor\nhistogram_quantile(%s, %s) >= 0",
+					p, instanceFromTarget(fmt.Sprintf("rate(%s[1m])", h.metric), ""),
+					p, instanceFromTarget(fmt.Sprintf("rate(%s_bucket[1m])", h.metric), ", le")),
+			})
+		}
+		sel := `{server="probe"` + labelMatchers(h.labels) + `}`
+		unified = append(unified, rule{
+			Record: "tokenpath:" + q + "_seconds:mean_rate1m",
+			Labels: withLabels(h.labels),
+			Expr: fmt.Sprintf("tokenpath:%s_seconds_sum:rate1m%s\n/\n(tokenpath:%s_seconds_count:rate1m%s > 0)",
+				q, sel, q, sel),
+		})
+	}
+	// The probe's TPOT has no unified name (TGI's measure="tpot" includes
+	// prefill; the probe's does not).
+	for _, p := range []string{"0.5", "0.9", "0.99"} {
+		unified = append(unified, rule{
+			Record: "tokenpath:probe_tpot_seconds:histogram_quantile",
+			Labels: withLabels(nil, "quantile", p),
+			Expr: fmt.Sprintf("histogram_quantile(%s, %s) >= 0\nor\nhistogram_quantile(%s, %s) >= 0",
+				p, instanceFromTarget("rate(tokenpath_probe_tpot_seconds[1m])", ""),
+				p, instanceFromTarget("rate(tokenpath_probe_tpot_seconds_bucket[1m])", ", le")),
+		})
+	}
+	all := instanceFromTarget("rate(tokenpath_probe_requests_total[1m])", "")
+	unified = append(unified, rule{
+		Record: "tokenpath:request_errors:ratio_rate1m",
+		Labels: withLabels(nil),
+		Expr: fmt.Sprintf("(\n  %s\n  or\n  %s * 0\n)\n/\n(%s > 0)",
+			instanceFromTarget(`rate(tokenpath_probe_requests_total{outcome!~"ok|no_usage"}[1m])`, ""), all, all),
+	})
+
+	// The gap per model over 5 minutes: a probe every 30 s puts about ten
+	// probes in the window. Server side: every server with a TTFT histogram
+	// (vLLM, SGLang), all instances of the model together.
+	probeP50 := `histogram_quantile(0.5, sum by (model) (rate(tokenpath_probe_ttft_seconds{model!=""}[5m]))) >= 0` +
+		"\n  or\n  " +
+		`histogram_quantile(0.5, sum by (model, le) (rate(tokenpath_probe_ttft_seconds_bucket{model!=""}[5m]))) >= 0`
+	serverP50 := `histogram_quantile(0.5, sum by (model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server!="probe", model!=""}[5m]))) >= 0`
+	probeMean := `sum by (model) (rate(tokenpath_probe_ttft_seconds_sum{model!=""}[5m])) / (sum by (model) (rate(tokenpath_probe_ttft_seconds_count{model!=""}[5m])) > 0)` +
+		"\n  or\n  " +
+		`histogram_avg(sum by (model) (rate(tokenpath_probe_ttft_seconds{model!=""}[5m]))) >= 0`
+	serverMean := `sum by (model) (avg_over_time(tokenpath:ttft_seconds_sum:rate1m{server!="probe", model!=""}[5m]))` +
+		"\n  /\n  " +
+		`(sum by (model) (avg_over_time(tokenpath:ttft_seconds_count:rate1m{server!="probe", model!=""}[5m])) > 0)`
+	gap := []rule{
+		{
+			Record: "tokenpath:ttft_client_server_gap_seconds",
+			Labels: map[string]string{"quantile": "0.5"},
+			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (model)\n(\n  %s\n)", probeP50, serverP50),
+		},
+		{
+			Record: "tokenpath:ttft_client_server_gap_seconds:mean_rate5m",
+			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (model)\n(\n  %s\n)", probeMean, serverMean),
+		},
+		{
+			Alert: AlertClientServerGap,
+			Expr:  fmt.Sprintf(`tokenpath:ttft_client_server_gap_seconds{quantile="0.5"} > %s`, num(o.GapThreshold.Seconds())),
+			For:   promDuration(o.GapFor),
+			Labels: map[string]string{
+				"severity": "warning",
+			},
+			Annotations: map[string]string{
+				"summary": "Requests for {{ $labels.model }} wait {{ $value | humanizeDuration }} in front of the engine",
+				"description": "The probes' median time to first token is {{ $value | humanizeDuration }} above the servers' own median for " +
+					"{{ $labels.model }} over 5 minutes (threshold " + o.GapThreshold.String() + "). The servers start their clock when a request " +
+					"reaches the engine, so the difference is spent before it: a proxy or gateway, the HTTP accept queue, authentication, " +
+					"tokenisation threads, or the network.",
+			},
+		},
+	}
+	return []group{
+		{Name: "tokenpath.probe", Rules: unified},
+		{Name: "tokenpath.probe_gap", Rules: gap},
+	}
+}
+
+func labelMatchers(l map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(l) {
+		fmt.Fprintf(&b, ", %s=%q", k, l[k])
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// Windows are the error-ratio windows the burn-rate alerts read.
+var Windows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
+
+// burn is one multi-window burn-rate condition.
+type burn struct {
+	long, short string
+	factor      float64
+}
+
+var (
+	pageBurns   = []burn{{"1h", "5m", 14.4}, {"6h", "30m", 6}}
+	ticketBurns = []burn{{"1d", "2h", 3}, {"3d", "6h", 1}}
+)
+
+// probeMetric is the probe histogram and its classic boundaries for an
+// indicator.
+func probeMetric(indicator string) (string, []float64) {
+	switch indicator {
+	case IndicatorTTFT:
+		return "tokenpath_probe_ttft_seconds", probe.LatencyBuckets
+	case IndicatorTPOT:
+		return "tokenpath_probe_tpot_seconds", probe.TokenBuckets
+	default:
+		return "tokenpath_probe_inter_chunk_seconds", probe.TokenBuckets
+	}
+}
+
+// sloGroup generates one objective's rules and its warnings.
+func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
+	name := obj.Name()
+	base := map[string]string{"slo": name, "indicator": obj.Indicator, "source": obj.Source}
+	modelSel := ""
+	if obj.Model != "" {
+		modelSel = fmt.Sprintf("model=%q", obj.Model)
+	}
+	var (
+		rules    []rule
+		warnings []string
+		goodput  []rule
+	)
+	threshold := obj.Threshold.Seconds()
+	switch obj.Source {
+	case SourceProbe:
+		metric, bounds := probeMetric(obj.Indicator)
+		tb, exact := nearestBoundary(threshold, bounds)
+		if !exact {
+			warnings = append(warnings, fmt.Sprintf(
+				"SLO %s: the threshold %s is not a boundary of the probe's %s buckets (%s); good events are counted at the nearest boundary, %s s, not interpolated",
+				name, obj.Threshold, metric, neighbours(threshold, bounds), num(tb)))
+		}
+		sel := braces(modelSel)
+		lbls := withLabels(base)
+		for _, w := range Windows {
+			rules = append(rules, rule{
+				Record: "tokenpath:slo_errors:ratio_rate" + w,
+				Labels: lbls,
+				Expr:   probeErrorRatio(obj.Indicator, metric, num(tb), sel, w),
+			})
+		}
+		goodput = append(goodput, rule{
+			Record: "tokenpath:slo_goodput:rate5m",
+			Labels: lbls,
+			Expr:   probeGood(obj.Indicator, metric, num(tb), sel, "5m"),
+		})
+	case SourceServer:
+		quantity := obj.Indicator
+		for _, server := range serverKinds(obj.Indicator, buckets) {
+			bounds := buckets[server+":"+obj.Indicator]
+			tb, exact := nearestBoundary(threshold, bounds)
+			if !exact {
+				warnings = append(warnings, fmt.Sprintf(
+					"SLO %s: the threshold %s is not a bucket boundary of %s's %s histogram (%s); good requests are counted at the nearest boundary, %s s, not interpolated — use source %q for an exact %s",
+					name, obj.Threshold, server, obj.Indicator, neighbours(threshold, bounds), num(tb), SourceProbe, obj.Threshold))
+			}
+			matchers := []string{fmt.Sprintf("server=%q", server)}
+			if obj.Indicator == IndicatorITL {
+				matchers = append(matchers, `measure="itl"`)
+			}
+			if modelSel != "" {
+				matchers = append(matchers, modelSel)
+			}
+			sel := "{" + strings.Join(matchers, ", ") + "}"
+			lbls := map[string]string{}
+			for k, v := range base {
+				lbls[k] = v
+			}
+			for _, w := range Windows {
+				rules = append(rules, rule{
+					Record: "tokenpath:slo_errors:ratio_rate" + w,
+					Labels: lbls,
+					Expr: fmt.Sprintf("1 - (histogram_fraction(0, %s, sum by (server, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[%s]))) >= 0)",
+						num(tb), quantity, sel, w),
+				})
+			}
+			goodput = append(goodput, rule{
+				Record: "tokenpath:slo_goodput:rate5m",
+				Labels: lbls,
+				Expr: fmt.Sprintf("(histogram_fraction(0, %s, sum by (server, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[5m]))) >= 0)\n* on (server, model)\nsum by (server, model) (avg_over_time(tokenpath:%s_seconds_count:rate1m%s[5m]))",
+					num(tb), quantity, sel, quantity, sel),
+			})
+		}
+	}
+	rules = append(rules, goodput...)
+
+	sloSel := fmt.Sprintf("{slo=%q", name)
+	if modelSel != "" {
+		sloSel += ", " + modelSel
+	}
+	sloSel += "}"
+	budget := 1 - obj.Target
+	meta := map[string]string{"slo": name, "indicator": obj.Indicator, "source": obj.Source}
+	if obj.Model != "" {
+		meta["model"] = obj.Model
+	}
+	rules = append(rules,
+		rule{Record: "tokenpath:slo_objective:ratio", Labels: meta, Expr: fmt.Sprintf("vector(%s)", num(obj.Target))},
+		rule{Record: "tokenpath:slo_threshold:seconds", Labels: meta, Expr: fmt.Sprintf("vector(%s)", num(threshold))},
+		rule{Record: "tokenpath:slo_attainment:ratio_rate1d", Expr: "1 - tokenpath:slo_errors:ratio_rate1d" + sloSel},
+		// The 30-day figures average the 5-minute ratios, as Sloth does: no
+		// 30-day range over raw counters on every evaluation.
+		rule{Record: "tokenpath:slo_attainment:ratio_rate30d", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])", sloSel)},
+		rule{Record: "tokenpath:slo_error_budget_remaining:ratio", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d]) / %s", sloSel, num(budget))},
+		rule{Record: "tokenpath:slo_burn_rate:ratio_rate1h", Expr: fmt.Sprintf("tokenpath:slo_errors:ratio_rate1h%s / %s", sloSel, num(budget))},
+		burnAlert(AlertFastBurn, "critical", "page", "2m", pageBurns, sloSel, budget, obj),
+		burnAlert(AlertSlowBurn, "warning", "ticket", "15m", ticketBurns, sloSel, budget, obj),
+	)
+	gname := "tokenpath.slo." + name
+	if obj.Model != "" {
+		gname += "." + obj.Model
+	}
+	return group{Name: gname, Rules: rules}, warnings
+}
+
+func braces(m string) string {
+	if m == "" {
+		return ""
+	}
+	return "{" + m + "}"
+}
+
+// probeGood is good events per second over w: probes (ttft, tpot) or gaps
+// (itl) at or under tb seconds. Classic buckets first (exact at a
+// boundary); the native histogram when only it is ingested, where the
+// fraction is interpolated inside one native bucket (about 9% wide).
+func probeGood(indicator, metric, tb, sel, w string) string {
+	classic := fmt.Sprintf("histogram_fraction(0, %s, sum by (model, le) (rate(%s_bucket%s[%s])))\n  * on (model) sum by (model) (rate(%s_count%s[%s]))",
+		tb, metric, sel, w, metric, sel, w)
+	native := fmt.Sprintf("histogram_fraction(0, %s, sum by (model) (rate(%s%s[%s])))\n  * on (model) histogram_count(sum by (model) (rate(%s%s[%s])))",
+		tb, metric, sel, w, metric, sel, w)
+	good := fmt.Sprintf("(\n  %s\n) >= 0\nor\n(\n  %s\n) >= 0", classic, native)
+	if indicator == IndicatorITL {
+		return good
+	}
+	// A target whose probes all fail has no latency in the window: 0 good.
+	return fmt.Sprintf("%s\nor\n0 * sum by (model) (rate(tokenpath_probe_requests_total%s[%s]))", good, sel, w)
+}
+
+// probeErrorRatio is the share of bad events over w. For ttft and tpot the
+// events are probes of every outcome (a failed probe is bad); for itl they
+// are the gaps of completed probes.
+func probeErrorRatio(indicator, metric, tb, sel, w string) string {
+	if indicator == IndicatorITL {
+		return fmt.Sprintf("1 - (\n  histogram_fraction(0, %s, sum by (model, le) (rate(%s_bucket%s[%s]))) >= 0\n  or\n  histogram_fraction(0, %s, sum by (model) (rate(%s%s[%s]))) >= 0\n)",
+			tb, metric, sel, w, tb, metric, sel, w)
+	}
+	return fmt.Sprintf("1 - (\n%s\n)\n/ on (model)\n(sum by (model) (rate(tokenpath_probe_requests_total%s[%s])) > 0)",
+		probeGood(indicator, metric, tb, sel, w), sel, w)
+}
+
+// burnAlert is one multi-window multi-burn-rate alert: any of the burns,
+// each when both its long and its short window exceed factor × budget.
+func burnAlert(name, severity, action, forDur string, burns []burn, sel string, budget float64, obj Objective) rule {
+	parts := make([]string, 0, len(burns))
+	var windows []string
+	for _, b := range burns {
+		limit := num(b.factor * budget)
+		parts = append(parts, fmt.Sprintf("(\n  tokenpath:slo_errors:ratio_rate%s%s > %s\n  and\n  tokenpath:slo_errors:ratio_rate%s%s > %s\n)",
+			b.long, sel, limit, b.short, sel, limit))
+		windows = append(windows, fmt.Sprintf("%s/%s at %s×", b.long, b.short, num(b.factor)))
+	}
+	return rule{
+		Alert: name,
+		Expr:  strings.Join(parts, "\nor\n"),
+		For:   forDur,
+		Labels: map[string]string{
+			"severity": severity,
+			"action":   action,
+		},
+		Annotations: map[string]string{
+			"summary": fmt.Sprintf("SLO {{ $labels.slo }} of {{ $labels.model }} burns its error budget (%s)", action),
+			"description": fmt.Sprintf("{{ $value | humanizePercentage }} of %s events are over %s (objective: %s good over 30 days, error budget %s). "+
+				"Windows: %s.", obj.Indicator, obj.Threshold, num(obj.Target), num(budget), strings.Join(windows, ", ")),
+		},
+	}
+}
