@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -159,7 +160,7 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 			Name:    string(a.Labels[model.AlertNameLabel]),
 			State:   string(a.State),
 			Labels:  sortedLabels(a.Labels, model.AlertNameLabel),
-			Value:   a.Value,
+			Value:   formatSampleValue(a.Value),
 			Since:   a.ActiveAt,
 			Summary: string(cmp.Or(a.Annotations["summary"], a.Annotations["description"])),
 		})
@@ -189,6 +190,16 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 	p.Error = problems.String()
 	v.Page = p
 	return components.Alerts(v), nil
+}
+
+// formatSampleValue rewrites Prometheus' alert value ("9e-01") as a plain
+// number ("0.9"); anything unparsable is shown as it came.
+func formatSampleValue(s string) string {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 func stateOrder(s string) int {

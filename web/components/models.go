@@ -341,7 +341,7 @@ func FormatNumber(v Value) string {
 	switch {
 	case a >= 1e6:
 		return trimFloat(v.V/1e6, 3) + "M"
-	case a >= 1e4:
+	case a >= 1e3:
 		return trimFloat(v.V/1e3, 3) + "k"
 	case a == math.Trunc(a):
 		return strconv.FormatFloat(v.V, 'f', 0, 64)

@@ -1,0 +1,301 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+)
+
+// prometheusBin is Debian's prometheus package: a real implementation of the
+// HTTP API the UI reads, so handler tests need no hand-written fake.
+const prometheusBin = "/usr/bin/prometheus"
+
+// fullExposition is what the fixture target serves: the unified token-path
+// series of a vLLM server, a TGI server and the probe, with GPU series of two
+// GPUs. The colon names are recording-rule outputs in real tokenpath; here
+// they are scraped as they are (honor_labels keeps instance and job).
+func fullExposition() string {
+	var b strings.Builder
+	vllm := `server="vllm",model="llama-3-8b",instance="127.0.0.1:8000",job="vllm"`
+	tgi := `server="tgi",model="",instance="127.0.0.1:8080",job="tgi"`
+	probe := `server="probe",model="llama-3-8b",instance="probe-llama",job="tokenpath-probe"`
+	qs := map[string][3]float64{
+		"ttft": {0.12, 0.35, 0.9}, "itl": {0.02, 0.03, 0.06}, "e2e": {2.5, 4, 7},
+		"queue": {0.01, 0.05, 0.2}, "prefill": {0.1, 0.25, 0.6}, "decode": {2.3, 3.6, 6},
+	}
+	for q, v := range qs {
+		for i, quant := range []string{"0.5", "0.9", "0.99"} {
+			extra := ""
+			if q == "itl" {
+				extra = `,measure="itl"`
+			}
+			fmt.Fprintf(&b, "tokenpath:%s_seconds:histogram_quantile{%s,quantile=%q%s} %g\n", q, vllm, quant, extra, v[i])
+			tgiExtra := ""
+			switch q {
+			case "itl":
+				tgiExtra = `,measure="tpot"`
+			case "ttft":
+				tgiExtra = `,estimate="queue_plus_prefill"`
+			}
+			fmt.Fprintf(&b, "tokenpath:%s_seconds:histogram_quantile{%s,quantile=%q%s} %g\n", q, tgi, quant, tgiExtra, 2*v[i])
+		}
+		fmt.Fprintf(&b, "tokenpath:%s_seconds:mean_rate1m{%s} %g\n", q, vllm, v[0]*1.1)
+	}
+	fmt.Fprintf(&b, "tokenpath:ttft_seconds:histogram_quantile{%s,quantile=\"0.5\"} 0.15\n", probe)
+	fmt.Fprintf(&b, "tokenpath:ttft_seconds:histogram_quantile{%s,quantile=\"0.99\"} 1.1\n", probe)
+	// Cumulative per-bucket rates, as rate(…_bucket[1m]) gives them.
+	buckets := map[string][]struct {
+		le   string
+		rate float64
+	}{
+		"ttft": {{"0.05", 0.5}, {"0.1", 2}, {"0.25", 6}, {"0.5", 9}, {"1", 9.8}, {"2.5", 10}, {"+Inf", 10}},
+		"itl":  {{"0.01", 20}, {"0.025", 300}, {"0.05", 420}, {"0.1", 450}, {"+Inf", 450}},
+		"e2e":  {{"1", 0.5}, {"2.5", 5}, {"5", 9}, {"10", 10}, {"+Inf", 10}},
+	}
+	for q, bs := range buckets {
+		for _, bk := range bs {
+			fmt.Fprintf(&b, "tokenpath:%s_seconds_bucket:rate1m{%s,le=%q} %g\n", q, vllm, bk.le, bk.rate)
+		}
+	}
+	for _, s := range []struct {
+		name string
+		v    float64
+	}{
+		{"tokenpath:generation_tokens:rate1m", 1234.5}, {"tokenpath:prompt_tokens:rate1m", 4321},
+		{"tokenpath:requests:rate1m", 10}, {"tokenpath:requests_running", 24}, {"tokenpath:requests_waiting", 3},
+		{"tokenpath:kv_cache_usage:ratio", 0.42}, {"tokenpath:request_errors:ratio_rate1m", 0.015},
+	} {
+		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, vllm, s.v)
+		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, tgi, s.v/2)
+	}
+	b.WriteString("tokenpath_gpu_up 1\n")
+	for _, g := range []struct{ idx, uuid, state string }{{"0", "GPU-aaaa", "memory_bound"}, {"1", "GPU-bbbb", "idle"}} {
+		l := fmt.Sprintf(`gpu=%q,uuid=%q,name="NVIDIA H100 80GB HBM3"`, g.idx, g.uuid)
+		for name, v := range map[string]float64{
+			"gpu_vram_used_bytes": 76e9, "gpu_vram_total_bytes": 80e9, "gpu_compute_utilization": 35,
+			"gpu_memory_bandwidth_utilization": 88, "gpu_temperature_celsius": 67, "gpu_power_draw_watts": 512,
+			"gpu_power_limit_watts": 700, "gpu_sm_clock_hertz": 1.98e9, "gpu_memory_clock_hertz": 2.6e9,
+		} {
+			fmt.Fprintf(&b, "%s{%s} %g\n", name, l, v)
+		}
+		for _, st := range []string{"idle", "memory_bound", "compute_bound", "balanced"} {
+			v := 0
+			if st == g.state {
+				v = 1
+			}
+			fmt.Fprintf(&b, "tokenpath:gpu_state{%s,state=%q} %d\n", l, st, v)
+		}
+		fmt.Fprintf(&b, "gpu_clock_throttle_active{%s,reason=\"sw_power_cap\"} %s\n", l, map[string]string{"0": "1", "1": "0"}[g.idx])
+		fmt.Fprintf(&b, "gpu_process_memory_used_bytes{%s,pid=\"4242\",process_name=\"python3\"} 7.2e10\n", l)
+	}
+	return b.String()
+}
+
+// fixtureRules fires one alert on the vLLM row and has one rule that fails
+// at evaluation (duplicate series after the rename), for the rules table.
+const fixtureRules = `groups:
+- name: fixture
+  interval: 1s
+  rules:
+  - alert: HighTTFT
+    expr: tokenpath:ttft_seconds:histogram_quantile{quantile="0.99",server="vllm"} > 0.5
+    annotations:
+      summary: p99 TTFT above 500ms
+  - alert: NeverFires
+    expr: vector(1) == 2
+  - record: tokenpath:fixture_broken
+    expr: '{__name__=~"tokenpath:(e2e|queue)_seconds:histogram_quantile",server="vllm",quantile="0.5"}'
+`
+
+// promFixture is a running Debian prometheus scraping a fixture target.
+type promFixture struct {
+	URL string
+	API promv1.API
+}
+
+// startPrometheus runs /usr/bin/prometheus on a free loopback port, scraping
+// a target that serves exposition every second, and waits until the first
+// scrape and rule evaluation are visible through the API.
+func startPrometheus(t *testing.T, exposition, rules string) *promFixture {
+	t.Helper()
+	if _, err := os.Stat(prometheusBin); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI (Debian package prometheus): %v", prometheusBin, err)
+		}
+		t.Skipf("%s not installed (Debian package prometheus)", prometheusBin)
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = io.WriteString(w, exposition)
+	}))
+	t.Cleanup(target.Close)
+	dir := t.TempDir()
+	ruleFile := filepath.Join(dir, "rules.yml")
+	require.NoError(t, os.WriteFile(ruleFile, []byte(cmpOr(rules, "groups: []\n")), 0o600))
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+- job_name: fixture
+  honor_labels: true
+  static_configs:
+  - targets: [%q]
+    labels: {server: vllm}
+`, ruleFile, strings.TrimPrefix(target.URL, "http://"))
+	cfgFile := filepath.Join(dir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o600))
+	addr := freeAddr(t)
+	var logs lockedBuffer
+	cmd := exec.Command(prometheusBin,
+		"--config.file="+cfgFile,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--log.level=warn",
+	)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("prometheus logs:\n%s", logs.String())
+		}
+	})
+	f := &promFixture{URL: "http://" + addr}
+	c, err := promapi.NewClient(promapi.Config{Address: f.URL})
+	require.NoError(t, err)
+	f.API = promv1.NewAPI(c)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("prometheus exited:\n%s", logs.String())
+		default:
+		}
+		if f.ready(t.Context(), rules != "") {
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready after 30s:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// ready reports whether the target has been scraped twice (so rates and
+// range queries have points) and, with rules, evaluated.
+func (f *promFixture) ready(ctx context.Context, withRules bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, _, _, err := f.API.Query(ctx, `count_over_time(up{job="fixture"}[1m])`, time.Time{})
+	if err != nil {
+		return false
+	}
+	vec, ok := v.(model.Vector)
+	if !ok || len(vec) == 0 || vec[0].Value < 2 {
+		return false
+	}
+	if !withRules {
+		return true
+	}
+	r, err := f.API.Rules(ctx, nil)
+	if err != nil || len(r.Groups) == 0 {
+		return false
+	}
+	for _, rule := range r.Groups[0].Rules {
+		if a, ok := rule.(promv1.AlertingRule); ok && a.LastEvaluation.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// newUI returns a UI reading from the fixture, logging to the test log.
+func newUI(t *testing.T, api promv1.API) *UI {
+	t.Helper()
+	u, err := New(Options{Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)), API: api, Version: "v0.0.0-test"})
+	require.NoError(t, err)
+	return u
+}
+
+// serveUI serves the UI and, like tokenpath does, /api/v1 on one origin:
+// the API part is proxied to the fixture's prometheus.
+func serveUI(t *testing.T, f *promFixture) string {
+	t.Helper()
+	target, err := url.Parse(f.URL)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", httputil.NewSingleHostReverseProxy(target))
+	mux.Handle("/", newUI(t, f.API))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
