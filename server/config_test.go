@@ -344,3 +344,44 @@ func TestSplitExtensionsKeepsLineNumbers(t *testing.T) {
 	}
 	require.False(t, slices.ContainsFunc(got, func(l string) bool { return strings.Contains(l, "tokenpath") }))
 }
+
+// TestLoadConfigEvaluationInterval: without a file the rules are evaluated
+// as often as targets are scraped; a file's own evaluation_interval is kept.
+func TestLoadConfigEvaluationInterval(t *testing.T) {
+	file := writeConfigFile(t, "global:\n  scrape_interval: 5s\n  evaluation_interval: 30s\n")
+	tests := []struct {
+		name string
+		src  Sources
+		want time.Duration
+	}{
+		{name: "no file, default", src: Sources{}, want: 15 * time.Second},
+		{name: "no file, SCRAPE_INTERVAL", src: Sources{Getenv: envOf(map[string]string{"SCRAPE_INTERVAL": "3s"})}, want: 3 * time.Second},
+		{name: "no file, flag", src: Sources{ScrapeInterval: 2 * time.Second}, want: 2 * time.Second},
+		{name: "file", src: Sources{ConfigFile: file}, want: 30 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadConfig(tc.src, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, time.Duration(cfg.Prometheus.GlobalConfig.EvaluationInterval))
+		})
+	}
+}
+
+// TestLoadConfigProbeFieldErrors: an unknown field inside a probe is
+// reported at its own line of the file.
+func TestLoadConfigProbeFieldErrors(t *testing.T) {
+	file := writeConfigFile(t, `global:
+  scrape_interval: 5s
+tokenpath:
+  probes:
+  - endpoint: http://127.0.0.1:8000
+    modle: llama
+scrape_configs: []
+`)
+	_, err := LoadConfig(Sources{ConfigFile: file}, slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	for _, w := range []string{file, "line 6", "modle"} {
+		require.Containsf(t, err.Error(), w, "error %q", err)
+	}
+}
