@@ -1,0 +1,5 @@
+package components
+
+import "math"
+
+func mathNaN() float64 { return math.NaN() }
