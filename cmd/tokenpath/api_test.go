@@ -19,6 +19,7 @@ import (
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/exp/api/remote"
+	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -482,6 +483,35 @@ scrape_configs:
 		require.Equal(t, []model.SamplePair{
 			{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: 7},
 			{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: 8},
+		}, m[0].Values)
+	})
+
+	t.Run("remote write 2.0 in", func(t *testing.T) {
+		now := time.Now().Truncate(time.Second)
+		rw, err := remote.NewAPI(p.URL, remote.WithAPIBackoff(remote.BackoffConfig{Min: 100 * time.Millisecond, Max: 200 * time.Millisecond, MaxRetries: 1}))
+		require.NoError(t, err)
+		st := writev2.NewSymbolTable()
+		refs := st.SymbolizeLabels([]string{"__name__", "pushed_v2_metric", "source", "v2"}, nil)
+		req := &writev2.Request{Timeseries: []*writev2.TimeSeries{{
+			LabelsRefs: refs,
+			Samples: []*writev2.Sample{
+				{Value: 5, Timestamp: now.Add(-2 * time.Second).UnixMilli()},
+				{Value: 6, Timestamp: now.Add(-time.Second).UnixMilli()},
+			},
+		}}}
+		req.Symbols = st.Symbols()
+		stats, err := rw.Write(ctxT(t), remote.WriteV2MessageType, req)
+		require.NoError(t, err)
+		require.Equal(t, 2, stats.Samples, "the receiver confirms two samples written")
+		v, _, _, err := api.Query(ctxT(t), `pushed_v2_metric[1m]`, now)
+		require.NoError(t, err)
+		m, ok := v.(model.Matrix)
+		require.True(t, ok, "%T", v)
+		require.Len(t, m, 1)
+		require.Equal(t, model.Metric{"__name__": "pushed_v2_metric", "source": "v2"}, m[0].Metric)
+		require.Equal(t, []model.SamplePair{
+			{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: 5},
+			{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: 6},
 		}, m[0].Values)
 	})
 
