@@ -38,9 +38,10 @@ type harness struct {
 func newHarness(t *testing.T, interval time.Duration, files map[string][]byte, load string) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	// The probe's unified series and gap first, then the SLOs.
+	// The rules package's token-path series (when given) first, then the
+	// probe's unified series and gap, then the SLOs.
 	var paths []string
-	for _, name := range []string{ProbeRuleFile, SLORuleFile} {
+	for _, name := range []string{"token_path.rules.yml", ProbeRuleFile, SLORuleFile} {
 		content, ok := files[name]
 		if !ok {
 			continue
