@@ -1,17 +1,127 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
+	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
 
-// demo is the --demo mode: simulated inference servers in-process.
-type demo struct{}
+// demoModelTGI labels the simulated TGI server's series: TGI does not name
+// its model in its metrics, so a real deployment sets it in the scrape
+// config the same way.
+const demoModelTGI = "mistralai/Mistral-7B-Instruct-v0.3"
 
-func newDemo(*slog.Logger) (*demo, error) {
-	return nil, errors.New("--demo: the simulator is not built yet")
+// demo is --demo: a simulated vLLM and a simulated TGI server in-process,
+// each on its own loopback port, scraped and probed like real ones; the
+// simulated GPUs follow their load.
+type demo struct {
+	logger  *slog.Logger
+	servers []*demoServer
 }
 
-func (d *demo) actor() actor                    { return actor{} }
-func (d *demo) endpoints() (vllm, tgi []string) { return nil, nil }
-func (d *demo) gpuLoad() float64                { return 0 }
+type demoServer struct {
+	kind     string
+	sim      *sim.Simulator
+	listener net.Listener
+	labels   string
+}
+
+func newDemo(logger *slog.Logger) (*demo, error) {
+	d := &demo{logger: logger.With("component", "demo")}
+	for i, kind := range []sim.Engine{"vllm", "tgi"} {
+		o := sim.Options{Engine: kind, Seed: int64(i + 1), Logger: d.logger.With("engine", string(kind))}
+		labels := ""
+		if kind == "tgi" {
+			o.Model = demoModelTGI
+			labels = fmt.Sprintf("\n    labels:\n      model: %q", demoModelTGI)
+		}
+		s, err := sim.New(o)
+		if err != nil {
+			return nil, fmt.Errorf("--demo: %w", err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("--demo: listening for the simulated %s server: %w", kind, err)
+		}
+		d.servers = append(d.servers, &demoServer{kind: string(kind), sim: s, listener: l, labels: labels})
+	}
+	return d, nil
+}
+
+func (s *demoServer) url() string { return "http://" + s.listener.Addr().String() }
+
+// scrapeConfigs are the demo's jobs, named like the seed's (vllm, tgi).
+func (d *demo) scrapeConfigs() []string {
+	var out []string
+	for _, s := range d.servers {
+		out = append(out, fmt.Sprintf("- job_name: %s\n  static_configs:\n  - targets: [%q]%s\n", s.kind, s.listener.Addr().String(), s.labels))
+	}
+	return out
+}
+
+// probes are one streaming probe per simulated server.
+func (d *demo) probes() []probe.Config {
+	var out []probe.Config
+	for _, s := range d.servers {
+		out = append(out, probe.Config{Endpoint: s.url(), Server: s.kind})
+	}
+	return out
+}
+
+// gpuLoad is the simulated GPUs' load: the busiest simulated engine.
+func (d *demo) gpuLoad() float64 {
+	load := 0.0
+	for _, s := range d.servers {
+		load = max(load, s.sim.Activity().Busy)
+	}
+	return load
+}
+
+// actor runs the simulators and their HTTP servers.
+func (d *demo) actor() actor {
+	ctx, cancel := context.WithCancel(context.Background())
+	return actor{
+		execute: func() error {
+			d.logger.Info("Starting simulated inference servers", "vllm", d.servers[0].url(), "tgi", d.servers[1].url())
+			var wg sync.WaitGroup
+			errc := make(chan error, 2*len(d.servers))
+			for _, s := range d.servers {
+				srv := &http.Server{Handler: s.sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+				wg.Go(func() {
+					if err := s.sim.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+						errc <- fmt.Errorf("simulated %s: %w", s.kind, err)
+					}
+				})
+				wg.Go(func() {
+					if err := srv.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						errc <- fmt.Errorf("simulated %s server: %w", s.kind, err)
+					}
+				})
+				wg.Go(func() {
+					<-ctx.Done()
+					shutdown, c := context.WithTimeout(context.Background(), 5*time.Second)
+					defer c()
+					_ = srv.Shutdown(shutdown)
+				})
+			}
+			var err error
+			select {
+			case err = <-errc:
+				cancel()
+			case <-ctx.Done():
+			}
+			wg.Wait()
+			d.logger.Info("Simulated inference servers stopped")
+			return err
+		},
+		interrupt: func(error) { cancel() },
+	}
+}

@@ -62,7 +62,7 @@ type extras struct {
 	mounts        map[string]http.Handler
 	scrapeConfigs []string
 	actors        []actor
-	demoEndpoints func() (vllm, tgi []string)
+	demo          *demo
 	probes        *probe.Manager
 }
 
@@ -78,7 +78,8 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 			return nil, err
 		}
 		x.actors = append(x.actors, d.actor())
-		x.demoEndpoints = d.endpoints
+		x.scrapeConfigs = append(x.scrapeConfigs, d.scrapeConfigs()...)
+		x.demo = d
 		gpuLoad = d.gpuLoad
 	}
 	if e.gpuEnabled {
@@ -169,6 +170,9 @@ func (x *extras) attach(srv *server.Server) error {
 // simulators included).
 func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
 	cfgs := append([]probe.Config(nil), cfg.Tokenpath.Probes...)
+	if x.flags.probesEnabled && x.demo != nil {
+		cfgs = append(cfgs, x.demo.probes()...)
+	}
 	if x.flags.probesEnabled {
 		configured := map[string]bool{}
 		for _, c := range cfgs {

@@ -232,8 +232,10 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		DefaultVLLM:        []string{"http://localhost:8000"},
 		DefaultTGI:         []string{"http://localhost:8080"},
 	}
-	if extras.demoEndpoints != nil {
-		sources.DefaultVLLM, sources.DefaultTGI = extras.demoEndpoints()
+	if f.demo {
+		// The demo's simulators take the place of the seed's default
+		// endpoints; VLLM_ENDPOINT or TGI_ENDPOINT, when set, still win.
+		sources.DefaultVLLM, sources.DefaultTGI = nil, nil
 	}
 	configs := server.NewConfigManager(sources, logger, reg, srv.ApplyConfig,
 		server.Reloader{Name: "remote_storage", Apply: func(c *server.Config) error { return store.ApplyConfig(c.Prometheus) }},
