@@ -570,7 +570,9 @@ func TestExportFromDemo(t *testing.T) {
 			}
 			require.Empty(t, missing, "families without data from the demo")
 			checkNamesAndLabels(t, e, exp, false)
-			checkHistogramsWellFormed(t, exp)
+			if e.name != "gpu" {
+				checkHistogramsWellFormed(t, exp)
+			}
 		})
 	}
 }

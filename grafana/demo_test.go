@@ -81,6 +81,7 @@ func requireChartData(t *testing.T, a promv1.API, queries map[string]string) {
 		fmt.Fprintf(&msg, "\n%s (%s): no data after %s (last error: %v)", queries[q], panels.Expand(q, nil), demoDeadline, lastErr[q])
 	}
 	require.Empty(t, pending, "chart queries without data:%s", msg.String())
+	t.Logf("all %d chart queries return data", len(queries))
 }
 
 // TestEveryChartHasDataFromTheDemo runs a whole tokenpath with --demo and
