@@ -229,7 +229,12 @@ func (d *detector) fetchKind(ctx context.Context, j detectJob) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Drain (bounded) before closing, so the target does not see a
+		// broken pipe because detection stopped reading early.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDetectBody))
+		resp.Body.Close()
+	}()
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("server returned HTTP status %s", resp.Status)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +17,7 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/grafana"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
+	"github.com/ritwikareddykancharla/token-path-observability/rules/slo"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
 )
@@ -25,6 +28,10 @@ type extraFlags struct {
 	rulesDefaults bool
 	thresholds    rules.Thresholds
 	probesEnabled bool
+	sloEnabled    bool
+	sloTarget     float64
+	gapThreshold  time.Duration
+	gapFor        time.Duration
 	gpuEnabled    bool
 	gpuDCGMNames  bool
 	nvmlLibrary   string
@@ -40,6 +47,10 @@ func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("alert.compute-low", "MemoryBound's SM-activity condition (0-1).").Default(ratio(d.ComputeLowRatio)).Float64Var(&e.thresholds.ComputeLowRatio)
 	cmd.Flag("alert.vram-critical", "GPUMemoryExhaustion fires above this ratio of total VRAM (0-1).").Default(ratio(d.VRAMCriticalRatio)).Float64Var(&e.thresholds.VRAMCriticalRatio)
 	cmd.Flag("probe.enable", "Probe the VLLM_ENDPOINT/TGI_ENDPOINT servers (and the demo's) with real streaming requests (--no-probe.enable turns the default probes off; configured probes still run).").Default("true").BoolVar(&e.probesEnabled)
+	cmd.Flag("slo.enable", "Generate the SLO rules (multi-window multi-burn-rate alerts, attainment, goodput) for TTFT and ITL, on the probes and on the servers' own histograms.").Default("true").BoolVar(&e.sloEnabled)
+	cmd.Flag("slo.target", "Share of requests that must meet the TTFT (--alert.ttft-warning) and ITL (--alert.itl-warning) objectives over 30 days.").Default(ratio(slo.DefaultTarget)).Float64Var(&e.sloTarget)
+	cmd.Flag("probe.gap-threshold", "TokenPathClientServerGap fires when the probes' median TTFT exceeds the server's own by this much (time spent in front of the engine).").Default(slo.DefaultGapThreshold.String()).DurationVar(&e.gapThreshold)
+	cmd.Flag("probe.gap-for", "How long the client-versus-server gap must last before TokenPathClientServerGap fires.").Default(slo.DefaultGapFor.String()).DurationVar(&e.gapFor)
 	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
 	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
 	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&e.nvmlLibrary)
@@ -145,10 +156,24 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		for name, content := range defaults {
-			files[name] = content
+		maps.Copy(files, defaults)
+	}
+	var objectives []slo.Objective
+	if x.flags.sloEnabled {
+		t := x.flags.thresholds
+		objectives = slo.DefaultObjectives(t.TTFTWarning, t.ITLWarning)
+		for i := range objectives {
+			objectives[i].Target = x.flags.sloTarget
 		}
 	}
+	probeFiles, warnings, err := slo.RuleFilesWithOptions(objectives, nil, slo.Options{GapThreshold: x.flags.gapThreshold, GapFor: x.flags.gapFor})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		x.logger.Warn("SLO objective", "component", "slo", "warning", w)
+	}
+	maps.Copy(files, probeFiles)
 	return files, nil
 }
 
