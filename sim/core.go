@@ -312,9 +312,12 @@ func (c *core) run(ctx context.Context) error {
 		}
 		end := time.Now()
 		res.start, res.end = now, end
-		c.complete(plan, res)
+		out := c.complete(plan, res)
 		c.expo.step(res)
 		c.expo.state(c.state())
+		// Tokens go out after the step's metrics are recorded, so that a client that has its
+		// answer finds it counted on /metrics.
+		deliver(out)
 		c.account(end.Sub(now), end.Sub(now), res.generated)
 	}
 }
@@ -511,9 +514,26 @@ func (c *core) stepDuration(plan []planEntry, res *stepResult) time.Duration {
 	return time.Duration(float64(raw) * j)
 }
 
+// outbound is a token event waiting to be delivered to an HTTP handler.
+type outbound struct {
+	ch chan tokenEvent
+	ev tokenEvent
+}
+
+func deliver(out []outbound) {
+	for _, o := range out {
+		select {
+		case o.ch <- o.ev:
+		default: // cannot happen: the channel holds target+1 events
+		}
+	}
+}
+
 // complete applies a finished step: prefill progress, one sampled token per request whose
-// tokens are all computed, and finished requests leaving the batch.
-func (c *core) complete(plan []planEntry, res *stepResult) {
+// tokens are all computed, and finished requests leaving the batch. It returns the token
+// events for the HTTP handlers.
+func (c *core) complete(plan []planEntry, res *stepResult) []outbound {
+	var out []outbound
 	anyDone := false
 	for _, e := range plan {
 		r := e.r
@@ -538,10 +558,7 @@ func (c *core) complete(plan []planEntry, res *stepResult) {
 			if fin {
 				ev.reason = r.reason
 			}
-			select {
-			case r.events <- ev:
-			default: // cannot happen: the channel holds target+1 events
-			}
+			out = append(out, outbound{r.events, ev})
 		}
 		if fin {
 			r.done = true
@@ -552,15 +569,16 @@ func (c *core) complete(plan []planEntry, res *stepResult) {
 		}
 	}
 	if anyDone {
-		out := c.running[:0]
+		keep := c.running[:0]
 		for _, r := range c.running {
 			if !r.done {
-				out = append(out, r)
+				keep = append(keep, r)
 			}
 		}
-		clear(c.running[len(out):])
-		c.running = out
+		clear(c.running[len(keep):])
+		c.running = keep
 	}
+	return out
 }
 
 func (c *core) state() schedState {
