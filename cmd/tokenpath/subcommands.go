@@ -19,6 +19,7 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/grafana"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
+	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
 
 // subcommands are tokenpath's commands besides the server.
@@ -38,6 +39,12 @@ type subcommands struct {
 	grafanaExport        *kingpin.CmdClause
 	grafanaDir           string
 	grafanaDatasourceURL string
+
+	simulate      *kingpin.CmdClause
+	simEngine     string
+	simListen     string
+	simOpts       sim.Options
+	simFrontDelay time.Duration
 
 	logConfig *promslog.Config
 }
@@ -59,6 +66,15 @@ func registerSubcommands(app *kingpin.Application, logConfig *promslog.Config) *
 	s.exportGPU.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&s.nvmlLibrary)
 	s.exportGPU.Flag("simulate", "Serve go-nvml's simulated DGX H100 instead of the real driver (for trying it out).").BoolVar(&s.exportSimGPU)
 
+	s.simulate = app.Command("simulate", "Run a simulated inference server: Prometheus metrics with the real server's names, types and buckets, and an OpenAI-compatible API whose timing follows the same model.")
+	s.simulate.Flag("engine", "Which server to imitate: vllm, vllm-v0, tgi, sglang or llamacpp.").Default("vllm").EnumVar(&s.simEngine, "vllm", "vllm-v0", "tgi", "sglang", "llamacpp")
+	s.simulate.Flag("listen", "Address to listen on.").Default("127.0.0.1:8000").StringVar(&s.simListen)
+	s.simulate.Flag("seed", "Seed of the synthetic request sequence.").Default("1").Int64Var(&s.simOpts.Seed)
+	s.simulate.Flag("model", "Served model name (default per engine).").StringVar(&s.simOpts.Model)
+	s.simulate.Flag("arrival-rate", "Mean synthetic requests per second at load 1 (0: the default).").Float64Var(&s.simOpts.ArrivalRate)
+	s.simulate.Flag("load", "Initial load multiplier (change it while running with POST /sim/load?multiplier=N).").Default("1").Float64Var(&s.simOpts.Load)
+	s.simulate.Flag("front-delay", "Delay in front of the engine before a response starts, like a slow proxy (POST /sim/front_delay?d=2s).").DurationVar(&s.simFrontDelay)
+
 	gr := app.Command("grafana", "Grafana dashboards and provisioning.")
 	s.grafanaExport = gr.Command("export", "Write the provisioning tree (datasource, dashboard provider, dashboards) to a directory.")
 	s.grafanaExport.Flag("dir", "Directory to write to (created if missing).").Required().StringVar(&s.grafanaDir)
@@ -72,6 +88,8 @@ func (s *subcommands) run(cmd string) error {
 		return s.runCheckConfig()
 	case s.checkRules.FullCommand():
 		return rules.CheckRuleFiles(s.out, s.checkRuleFiles...)
+	case s.simulate.FullCommand():
+		return s.runSimulate()
 	case s.exportGPU.FullCommand():
 		return s.runExportGPU()
 	case s.grafanaExport.FullCommand():
@@ -109,4 +127,18 @@ func (s *subcommands) runExportGPU() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return export.ServeGPUExporter(ctx, o)
+}
+
+func (s *subcommands) runSimulate() error {
+	o := s.simOpts
+	engine, err := sim.ParseEngine(s.simEngine)
+	if err != nil {
+		return err
+	}
+	o.Engine = engine
+	o.FrontDelay = s.simFrontDelay
+	o.Logger = promslog.New(s.logConfig)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return sim.ListenAndServe(ctx, o, s.simListen)
 }
