@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/version"
 
 	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
@@ -20,6 +21,7 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/rules/slo"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
+	"github.com/ritwikareddykancharla/token-path-observability/web"
 )
 
 // extraFlags are the flags of the parts of tokenpath beyond a Prometheus
@@ -187,6 +189,11 @@ func (x *extras) attach(srv *server.Server) error {
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
+	ui, err := web.New(web.Options{Logger: x.logger.With("component", "ui"), API: api, Version: version.Version})
+	if err != nil {
+		return fmt.Errorf("creating the web UI: %w", err)
+	}
+	srv.SetUI(ui)
 	return nil
 }
 
