@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,12 +31,18 @@ import (
 // HTTP API the UI reads, so handler tests need no hand-written fake.
 const prometheusBin = "/usr/bin/prometheus"
 
+// promtoolBin comes with the same Debian package; it backfills history.
+const promtoolBin = "/usr/bin/promtool"
+
 // fullExposition is what the fixture target serves: the unified token-path
 // series of a vLLM server, a TGI server and the probe, with GPU series of two
 // GPUs. The colon names are recording-rule outputs in real tokenpath; here
 // they are scraped as they are (honor_labels keeps instance and job).
-func fullExposition() string {
+//
+// load (0–1) scales throughput and latencies so that history looks alive.
+func fullExposition(load float64) string {
 	var b strings.Builder
+	lat := 0.7 + 0.6*load
 	vllm := `server="vllm",model="llama-3-8b",instance="127.0.0.1:8000",job="vllm"`
 	tgi := `server="tgi",model="",instance="127.0.0.1:8080",job="tgi"`
 	probe := `server="probe",model="llama-3-8b",instance="probe-llama",job="tokenpath-probe"`
@@ -49,7 +56,7 @@ func fullExposition() string {
 			if q == "itl" {
 				extra = `,measure="itl"`
 			}
-			fmt.Fprintf(&b, "tokenpath:%s_seconds:histogram_quantile{%s,quantile=%q%s} %g\n", q, vllm, quant, extra, v[i])
+			fmt.Fprintf(&b, "tokenpath:%s_seconds:histogram_quantile{%s,quantile=%q%s} %g\n", q, vllm, quant, extra, v[i]*lat)
 			tgiExtra := ""
 			switch q {
 			case "itl":
@@ -74,7 +81,7 @@ func fullExposition() string {
 	}
 	for q, bs := range buckets {
 		for _, bk := range bs {
-			fmt.Fprintf(&b, "tokenpath:%s_seconds_bucket:rate1m{%s,le=%q} %g\n", q, vllm, bk.le, bk.rate)
+			fmt.Fprintf(&b, "tokenpath:%s_seconds_bucket:rate1m{%s,le=%q} %g\n", q, vllm, bk.le, bk.rate*(0.2+load))
 		}
 	}
 	for _, s := range []struct {
@@ -85,12 +92,16 @@ func fullExposition() string {
 		{"tokenpath:requests:rate1m", 10}, {"tokenpath:requests_running", 24}, {"tokenpath:requests_waiting", 3},
 		{"tokenpath:kv_cache_usage:ratio", 0.42}, {"tokenpath:request_errors:ratio_rate1m", 0.015},
 	} {
-		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, vllm, s.v)
-		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, tgi, s.v/2)
+		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, vllm, s.v*2*load)
+		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, tgi, s.v*load)
 	}
-	b.WriteString("tokenpath_gpu_up 1\n")
-	for _, g := range []struct{ idx, uuid, state string }{{"0", "GPU-aaaa", "memory_bound"}, {"1", "GPU-bbbb", "idle"}} {
-		l := fmt.Sprintf(`gpu=%q,uuid=%q,name="NVIDIA H100 80GB HBM3"`, g.idx, g.uuid)
+	b.WriteString(`tokenpath_gpu_up{instance="127.0.0.1:9090",job="tokenpath"} 1` + "\n")
+	gpu1 := "idle"
+	if load > 0.7 {
+		gpu1 = "balanced"
+	}
+	for _, g := range []struct{ idx, uuid, state string }{{"0", "GPU-aaaa", "memory_bound"}, {"1", "GPU-bbbb", gpu1}} {
+		l := fmt.Sprintf(`gpu=%q,uuid=%q,name="NVIDIA H100 80GB HBM3",instance="127.0.0.1:9090",job="tokenpath"`, g.idx, g.uuid)
 		for name, v := range map[string]float64{
 			"gpu_vram_used_bytes": 76e9, "gpu_vram_total_bytes": 80e9, "gpu_compute_utilization": 35,
 			"gpu_memory_bandwidth_utilization": 88, "gpu_temperature_celsius": 67, "gpu_power_draw_watts": 512,
@@ -133,10 +144,16 @@ type promFixture struct {
 	API promv1.API
 }
 
+// liveLoad is the load the fixture target serves now; the handler tests'
+// expected numbers are the exposition's values at this load.
+const liveLoad = 0.5
+
 // startPrometheus runs /usr/bin/prometheus on a free loopback port, scraping
-// a target that serves exposition every second, and waits until the first
-// scrape and rule evaluation are visible through the API.
-func startPrometheus(t *testing.T, exposition, rules string) *promFixture {
+// a target that serves exposition(liveLoad) every second, and waits until the
+// first scrape and rule evaluation are visible through the API. With history
+// > 0, promtool first backfills that much past data (one sample every two
+// minutes, load varying over the day), so that 24 h charts have lines.
+func startPrometheus(t *testing.T, exposition func(load float64) string, rules string, history time.Duration) *promFixture {
 	t.Helper()
 	if _, err := os.Stat(prometheusBin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -146,10 +163,13 @@ func startPrometheus(t *testing.T, exposition, rules string) *promFixture {
 	}
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = io.WriteString(w, exposition)
+		_, _ = io.WriteString(w, exposition(liveLoad))
 	}))
 	t.Cleanup(target.Close)
 	dir := t.TempDir()
+	if history > 0 {
+		backfill(t, exposition, history, filepath.Join(dir, "data"))
+	}
 	ruleFile := filepath.Join(dir, "rules.yml")
 	require.NoError(t, os.WriteFile(ruleFile, []byte(cmpOr(rules, "groups: []\n")), 0o600))
 	cfg := fmt.Sprintf(`global:
@@ -236,6 +256,27 @@ func (f *promFixture) ready(ctx context.Context, withRules bool) bool {
 		}
 	}
 	return true
+}
+
+// backfill writes OpenMetrics samples for the past and turns them into TSDB
+// blocks with Debian's promtool.
+func backfill(t *testing.T, exposition func(load float64) string, history time.Duration, dataDir string) {
+	t.Helper()
+	var om strings.Builder
+	end := time.Now().Add(-time.Minute).Truncate(2 * time.Minute)
+	for ts := end.Add(-history); !ts.After(end); ts = ts.Add(2 * time.Minute) {
+		day := float64(ts.Unix()%86400) / 86400
+		load := 0.5 + 0.45*math.Sin(2*math.Pi*day*3)
+		for _, line := range strings.Split(strings.TrimSpace(exposition(load)), "\n") {
+			fmt.Fprintf(&om, "%s %d\n", line, ts.Unix())
+		}
+	}
+	om.WriteString("# EOF\n")
+	in := filepath.Join(t.TempDir(), "history.om")
+	require.NoError(t, os.WriteFile(in, []byte(om.String()), 0o600))
+	require.NoError(t, os.MkdirAll(dataDir, 0o755))
+	out, err := exec.Command(promtoolBin, "tsdb", "create-blocks-from", "openmetrics", "--quiet", in, dataDir).CombinedOutput()
+	require.NoError(t, err, "promtool backfill: %s", out)
 }
 
 func cmpOr(s, def string) string {

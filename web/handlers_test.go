@@ -28,7 +28,7 @@ func testids(doc *goquery.Document, sel string) []string {
 }
 
 func TestPagesWithData(t *testing.T) {
-	f := startPrometheus(t, fullExposition(), fixtureRules)
+	f := startPrometheus(t, fullExposition, fixtureRules, 0)
 	ui := newUI(t, f.API)
 
 	tests := []struct {
@@ -155,7 +155,7 @@ func TestPagesWithData(t *testing.T) {
 
 func TestPagesEmpty(t *testing.T) {
 	// A tokenpath without inference servers, GPUs or rules.
-	f := startPrometheus(t, "tokenpath_gpu_up 0\n", "")
+	f := startPrometheus(t, func(float64) string { return "tokenpath_gpu_up 0\n" }, "", 0)
 	ui := newUI(t, f.API)
 	tests := []struct {
 		target, title, empty string
@@ -186,7 +186,7 @@ func TestPagesEmpty(t *testing.T) {
 }
 
 func TestRoutingAndAssets(t *testing.T) {
-	f := startPrometheus(t, "tokenpath_gpu_up 0\n", "")
+	f := startPrometheus(t, func(float64) string { return "tokenpath_gpu_up 0\n" }, "", 0)
 	ui := newUI(t, f.API)
 	tests := []struct {
 		name, method, target string

@@ -105,6 +105,8 @@ export class Chart {
     if (kind === 'heatmap') this.drawHeatmap(series, rng);
     else if (kind === 'state-timeline') this.drawStates(series, rng);
     else this.drawSeries(series, rng);
+    // Milliseconds since navigation: the browser tests check the first paint.
+    if (!this.el.dataset.paintMs) this.el.dataset.paintMs = String(Math.round(performance.now()));
     this.setStatus('drawn', '');
   }
 
@@ -167,9 +169,14 @@ export class Chart {
       const prev = byLe.get(le);
       byLe.set(le, prev ? prev.map((v, i) => (v ?? 0) + (ys[i] ?? 0)) : ys);
     }
-    const les = [...byLe.keys()].sort((a, b) => parseFloat(a) - parseFloat(b));
+    // parseFloat does not read Prometheus' "+Inf".
+    const leValue = le => (le === '+Inf' || le === 'Inf' ? Infinity : parseFloat(le));
+    const les = [...byLe.keys()].filter(le => !isNaN(leValue(le))).sort((a, b) => {
+      const x = leValue(a), y = leValue(b);
+      return x === y ? 0 : x < y ? -1 : 1;
+    });
     const n = les.length;
-    const bounds = les.map(parseFloat);
+    const bounds = les.map(leValue);
     const counts = les.map(() => new Array(xs.length).fill(0));
     const p99 = new Array(xs.length).fill(null);
     const p99v = new Array(xs.length).fill(null);
@@ -218,7 +225,9 @@ export class Chart {
       ],
       series: [{}, { label: 'p99', stroke: '#f2495c', width: 2, points: { show: false } }],
       hooks: {
-        draw: [u => {
+        // drawClear runs before uPlot draws grid and series, so the p99 line
+        // and the grid stay visible on top of the cells.
+        drawClear: [u => {
           const ctx = u.ctx;
           ctx.save();
           ctx.beginPath();
@@ -234,7 +243,9 @@ export class Chart {
               const y0 = Math.round(u.valToPos(i + 1, 'y', true));
               const y1 = Math.round(u.valToPos(i, 'y', true));
               ctx.fillStyle = heatColor(logMax > 0 ? Math.log1p(c) / logMax : 1);
-              ctx.fillRect(x0, y0, Math.max(1, x1 - x0 - 1), Math.max(1, y1 - y0 - 1));
+              // A 1px gap separates cells only where cells are wide enough.
+              const gap = x1 - x0 > 4 ? 1 : 0;
+              ctx.fillRect(x0, y0, Math.max(1, x1 - x0 - gap), Math.max(1, y1 - y0 - 1));
               self.cells.push({ j, i });
             }
           }

@@ -1,0 +1,321 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser is one headless Chromium tab that records console errors,
+// uncaught exceptions and browser log errors (failed loads, CSP reports).
+type browser struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string
+}
+
+// newBrowser starts Debian's chromium with a fresh profile. Without the
+// binary the test is skipped on a developer machine and fails in CI.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI (Debian package chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("%s not installed (Debian package chromium)", chromiumPath)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1000),
+	)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{ctx: ctx}
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				msg = "console.error: " + strings.Join(parts, " ")
+			}
+		case *runtime.EventExceptionThrown:
+			msg = "exception: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				msg = "log: " + e.Entry.Text + " " + e.Entry.URL
+			}
+		}
+		if msg != "" {
+			b.mu.Lock()
+			b.errors = append(b.errors, msg)
+			b.mu.Unlock()
+		}
+	}))
+	return b
+}
+
+// takeErrors returns and clears the errors seen so far.
+func (b *browser) takeErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.errors
+	b.errors = nil
+	return e
+}
+
+func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx, steps...))
+}
+
+func eval[T any](t *testing.T, b *browser, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	require.NoError(t, err, expr)
+	return v
+}
+
+// open navigates and waits until every chart has finished loading.
+func (b *browser) open(t *testing.T, url string) {
+	t.Helper()
+	b.do(t,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(`[data-testid="page-title"]`),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(window.tokenpath && window.tokenpath.ready)`, chromedp.WithPollingInterval(50*time.Millisecond)))
+	require.NoError(t, err)
+	eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
+}
+
+// waitAcrossNavigation evaluates expr until it is true; evaluations cut
+// short by a navigation are retried.
+func (b *browser) waitAcrossNavigation(t *testing.T, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", expr)
+}
+
+// chartStates maps chart id → data-state.
+func chartStates(t *testing.T, b *browser) map[string]string {
+	return eval[map[string]string](t, b, `Object.fromEntries([...document.querySelectorAll('[data-chart]')].map(e => [JSON.parse(e.dataset.chart).id, e.dataset.state + (e.dataset.state === 'error' ? ': ' + e.querySelector('.chart-status').textContent : '')]))`)
+}
+
+// colouredPixels counts, per chart, canvas pixels of a saturated colour:
+// series, heatmap cells and state bands are coloured, while an empty plot
+// (background, grid, axes, labels) is grey.
+const colouredPixels = `Object.fromEntries([...document.querySelectorAll('[data-chart], [data-testid="explore-graph"]')].map(e => {
+  const id = e.dataset.chart ? JSON.parse(e.dataset.chart).id : 'explore';
+  const c = e.querySelector('canvas');
+  if (!c) return [id, 0];
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+  }
+  return [id, n];
+}))`
+
+// artifactsDir is where screenshots go: $TOKENPATH_ARTIFACTS or a temp dir.
+func artifactsDir(t *testing.T) string {
+	if d := os.Getenv("TOKENPATH_ARTIFACTS"); d != "" {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		return d
+	}
+	return t.TempDir()
+}
+
+func (b *browser) screenshot(t *testing.T, dir, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+	if os.Getenv("TOKENPATH_UPDATE_SCREENSHOTS") == "1" && (name == "tokenpath" || name == "gpu") {
+		docs := filepath.Join("..", "docs", "screenshots")
+		require.NoError(t, os.MkdirAll(docs, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(docs, name+".png"), png, 0o644))
+	}
+}
+
+// browserSuite runs the browser checks against a tokenpath-compatible base
+// URL that serves the UI and /api/v1 on one origin.
+func browserSuite(t *testing.T, base string) {
+	b := newBrowser(t)
+	dir := artifactsDir(t)
+	pages := []struct {
+		name, path string
+		charts     bool
+	}{
+		{"tokenpath", "/", true},
+		{"latency", "/latency", true},
+		{"gpu", "/gpu", true},
+		{"alerts", "/alerts", false},
+		{"targets", "/targets", false},
+		{"explore", "/explore", false},
+	}
+	for _, p := range pages {
+		t.Run("page "+p.name, func(t *testing.T) {
+			b.takeErrors()
+			b.open(t, base+p.path+"?range=24h")
+			states := chartStates(t, b)
+			if p.charts {
+				require.NotEmpty(t, states)
+				for id, s := range states {
+					require.Equal(t, "drawn", s, "chart %s", id)
+				}
+				pixels := eval[map[string]int](t, b, colouredPixels)
+				for id := range states {
+					require.Greater(t, pixels[id], 100, "chart %s has no coloured pixels", id)
+				}
+				// The first chart is painted within 1 s of navigation (24 h range).
+				first := eval[float64](t, b, `Math.min(...[...document.querySelectorAll('[data-chart]')].map(e => Number(e.dataset.paintMs)))`)
+				require.Less(t, first, 1000.0, "first chart painted after %v ms", first)
+				// ≤ ~1,000 points per series: a 24 h range uses a 2-minute step.
+				require.Equal(t, "120", eval[string](t, b, `document.querySelector('[data-chart]').dataset.step`))
+			} else {
+				require.Empty(t, states)
+			}
+			b.screenshot(t, dir, p.name)
+			require.Empty(t, b.takeErrors(), "console errors on %s", p.path)
+		})
+	}
+
+	t.Run("heatmap tooltip shows bucket and count", func(t *testing.T) {
+		b.open(t, base+"/latency?range=5m")
+		require.Equal(t, "yes", eval[string](t, b, `document.querySelector('[data-testid="chart-ttft_heatmap"]').dataset.p99`), "p99 marker drawn")
+		cell := eval[map[string]float64](t, b, `window.tokenpath.charts.ttft_heatmap.heatCell()`)
+		require.Contains(t, cell, "x")
+		b.do(t, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, cell["x"], cell["y"]))
+		tip := `[data-testid="chart-ttft_heatmap"] [data-testid="chart-tooltip"]`
+		b.do(t, chromedp.WaitVisible(tip))
+		text := eval[string](t, b, `document.querySelector('`+tip+`').innerText`)
+		require.Regexp(t, `bucket \S+( \S+)? – \S+`, text)
+		require.Regexp(t, `count [0-9.]+`, text)
+		require.NotEqual(t, "0", eval[string](t, b, `document.querySelector('`+tip+`').dataset.count`))
+		b.screenshot(t, dir, "latency-tooltip")
+		require.Empty(t, b.takeErrors())
+	})
+
+	t.Run("time-range picker changes the query range", func(t *testing.T) {
+		b.open(t, base+"/latency?range=5m")
+		span := `(() => { const e = document.querySelector('[data-chart]'); return Number(e.dataset.end) - Number(e.dataset.start); })()`
+		before := eval[float64](t, b, span)
+		require.InDelta(t, 300, before, 2)
+		// The change submits the form; dispatch it after Evaluate returns,
+		// since the navigation would otherwise cut the call short.
+		b.do(t, chromedp.Evaluate[chromedp.Void](`setTimeout(() => { const s = document.querySelector('[data-testid="range"]'); s.value = '6h'; s.dispatchEvent(new Event('change')); }, 0)`))
+		b.waitAcrossNavigation(t, `location.search.includes('range=6h') && !!(window.tokenpath && window.tokenpath.ready)`)
+		eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
+		after := eval[float64](t, b, span)
+		require.InDelta(t, 6*3600, after, 60)
+		require.Equal(t, "30", eval[string](t, b, `document.querySelector('[data-chart]').dataset.step`))
+		require.Equal(t, "6h", eval[string](t, b, `document.querySelector('[data-testid="range"]').value`))
+		require.Empty(t, b.takeErrors())
+	})
+
+	t.Run("theme toggle", func(t *testing.T) {
+		b.open(t, base+"/gpu?range=1h")
+		before := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`)
+		b.do(t, chromedp.Click(`[data-testid="theme-toggle"]`))
+		after := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`)
+		require.NotEqual(t, before, after)
+		b.screenshot(t, dir, "gpu-theme-toggled")
+		// Charts redraw with the new colours and keep their data.
+		eval[bool](t, b, `new Promise(r => setTimeout(() => r(true), 300))`)
+		for id, s := range chartStates(t, b) {
+			require.Equal(t, "drawn", s, id)
+		}
+		b.do(t, chromedp.Click(`[data-testid="theme-toggle"]`))
+		require.Empty(t, b.takeErrors())
+	})
+
+	t.Run("explore runs a query and shows an error for a bad one", func(t *testing.T) {
+		b.open(t, base+"/explore?range=15m")
+		b.do(t,
+			chromedp.SetValue(`[data-testid="explore-expr"]`, `tokenpath:requests_running`),
+			chromedp.Click(`[data-testid="explore-run"]`),
+		)
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.explore === 'done'`, chromedp.WithPollingInterval(50*time.Millisecond)))
+		require.NoError(t, err)
+		require.Equal(t, "drawn", eval[string](t, b, `document.querySelector('[data-testid="explore-graph"]').dataset.state`))
+		require.Greater(t, eval[map[string]int](t, b, colouredPixels)["explore"], 100)
+		require.GreaterOrEqual(t, eval[int](t, b, `document.querySelectorAll('[data-testid="explore-table"] tbody tr').length`), 1)
+		require.Contains(t, eval[string](t, b, `location.search`), "expr=tokenpath%3Arequests_running")
+		b.do(t, chromedp.Click(`[data-testid="tab-table"]`))
+		require.Contains(t, eval[string](t, b, `document.querySelector('[data-testid="explore-table"]').innerText`), "tokenpath:requests_running")
+		b.screenshot(t, dir, "explore")
+		require.Empty(t, b.takeErrors())
+
+		b.do(t,
+			chromedp.SetValue(`[data-testid="explore-expr"]`, `sum(rate(`),
+			chromedp.Click(`[data-testid="explore-run"]`),
+		)
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.explore === 'error'`, chromedp.WithPollingInterval(50*time.Millisecond)))
+		require.NoError(t, err)
+		errBox := `[data-testid="explore-error"]`
+		b.do(t, chromedp.WaitVisible(errBox))
+		require.Equal(t, "bad_data", eval[string](t, b, `document.querySelector('`+errBox+`').dataset.errorType`))
+		text := eval[string](t, b, `document.querySelector('`+errBox+`').innerText`)
+		require.True(t, strings.HasPrefix(text, "bad_data: "), text)
+		require.Contains(t, text, "parse error")
+		b.screenshot(t, dir, "explore-error")
+		// The 400 answer is logged by the browser as a failed load; that is
+		// the expected outcome of a bad query, so only it may appear.
+		for _, e := range b.takeErrors() {
+			require.Contains(t, e, "400", "unexpected browser error %s", e)
+		}
+	})
+	fmt.Fprintf(os.Stderr, "browser screenshots in %s\n", dir)
+}
+
+func TestBrowserFixture(t *testing.T) {
+	f := startPrometheus(t, fullExposition, fixtureRules, 25*time.Hour)
+	browserSuite(t, serveUI(t, f))
+}
