@@ -246,3 +246,34 @@ func (t *target) apiURL(path string) string {
 	u.Path = p + "/" + path
 	return u.String()
 }
+
+// redactedError is an error whose message has had the probe's secrets
+// removed; it keeps the original for errors.Is/As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact removes the API key and every configured header value from err's
+// message: a server may echo the request's headers in an error body, which
+// the probe logs.
+func (t *target) redact(err error) error {
+	msg := err.Error()
+	secrets := make([]string, 0, len(t.cfg.Headers)+1)
+	if t.apiKey != "" {
+		secrets = append(secrets, t.apiKey)
+	}
+	for _, v := range t.cfg.Headers {
+		// Very short values would redact ordinary words.
+		if len(v) >= 4 {
+			secrets = append(secrets, v)
+		}
+	}
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "<redacted>")
+	}
+	return &redactedError{msg: msg, err: err}
+}

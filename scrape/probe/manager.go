@@ -308,7 +308,7 @@ func (l *loop) record(res *result) {
 			g.Delete(lbls)
 		}
 	}
-	if res.outcome != OutcomeDiscoveryError {
+	if res.sent {
 		mt.schedDelay.With(lbls).Observe(res.scheduleDelay.Seconds())
 	}
 	if res.code != 0 {
@@ -356,8 +356,8 @@ func (l *loop) log(res *result, changed bool) {
 	case res.err == nil && changed:
 		l.m.logger.Info("Probe succeeded", attrs...)
 	case res.err != nil && changed:
-		l.m.logger.Warn("Probe failed", append(attrs, "err", res.err)...)
+		l.m.logger.Warn("Probe failed", append(attrs, "err", l.t.redact(res.err))...)
 	case res.err != nil:
-		l.m.logger.Debug("Probe failed", append(attrs, "err", res.err)...)
+		l.m.logger.Debug("Probe failed", append(attrs, "err", l.t.redact(res.err))...)
 	}
 }

@@ -33,6 +33,8 @@ type result struct {
 	model string
 	err   error
 
+	// sent says whether the completion request was handed to the client.
+	sent          bool
 	scheduleDelay time.Duration
 	timeToHeaders time.Duration
 	firstChunk    time.Duration
@@ -129,7 +131,7 @@ func (p *prober) probe(ctx context.Context, t *target, model string, scheduled t
 	req.Header.Set("Accept", "text/event-stream")
 
 	sent := p.now()
-	res.scheduleDelay = max(sent.Sub(scheduled), 0)
+	res.sent, res.scheduleDelay = true, max(sent.Sub(scheduled), 0)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		res.outcome, res.err = classifyTransportError(ctx, err), err

@@ -1,9 +1,11 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -439,6 +441,12 @@ func TestOutcomes(t *testing.T) {
 					require.Empty(t, h.family(t, name), name)
 				}
 			}
+			if tc.want == "discovery_error/" {
+				// No completion request was sent.
+				require.Empty(t, h.family(t, "tokenpath_probe_schedule_delay_seconds"))
+			} else {
+				require.Equal(t, uint64(1), h.histogram(t, "tokenpath_probe_schedule_delay_seconds").GetSampleCount())
+			}
 			if tc.headers {
 				require.Equal(t, uint64(1), h.histogram(t, "tokenpath_probe_time_to_headers_seconds").GetSampleCount())
 			} else {
@@ -764,4 +772,78 @@ func TestRegisterTwice(t *testing.T) {
 	_, err = NewManager(Options{Registerer: reg})
 	require.ErrorContains(t, err, "registering the probe metrics")
 	require.True(t, strings.Contains(err.Error(), "second probe manager"))
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSecretsNotLogged: a server that echoes the request's credentials in
+// its error body must not get them into tokenpath's log.
+func TestSecretsNotLogged(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(*server) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, fmt.Sprintf("unauthorized: %s / %s", r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")), http.StatusUnauthorized)
+		}
+	})
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := newHarness(t, Options{Logger: logger, Getenv: func(string) string { return "env-secret-123" }})
+	c := cfg(srv.URL, func(c *Config) { c.APIKeyEnv = "KEY" })
+	c.Headers = map[string]string{"X-Api-Key": "header-secret-456"}
+	require.NoError(t, h.m.ApplyConfig([]Config{c}))
+	stop := h.run(t)
+	h.waitProbes(t, 1)
+	stop()
+	require.Equal(t, map[string]float64{"http_error/401": 1}, h.outcomes(t))
+	out := logs.String()
+	require.Contains(t, out, "outcome=http_error")
+	require.Contains(t, out, "component=probe")
+	require.Contains(t, out, "unauthorized: Bearer <redacted> / <redacted>")
+	require.NotContains(t, out, "env-secret-123")
+	require.NotContains(t, out, "header-secret-456")
+}
+
+// TestReasoning: reasoning text counts for TTFT and the gaps; the first
+// visible content comes later.
+func TestReasoning(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(*server) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			s := startSSE(w)
+			s.role()
+			s.data(`{"choices":[{"index":0,"delta":{"reasoning_content":"Let me"}}]}`)
+			s.data(`{"choices":[{"index":0,"delta":{"reasoning_content":" count."}}]}`)
+			time.Sleep(100 * time.Millisecond)
+			s.content("1")
+			s.content(" 2")
+			s.finish(4)
+		}
+	})
+	h := newHarness(t, Options{})
+	require.NoError(t, h.m.ApplyConfig([]Config{cfg(srv.URL, nil)}))
+	stop := h.run(t)
+	h.waitProbes(t, 1)
+	stop()
+	require.Equal(t, map[string]float64{"ok/200": 1}, h.outcomes(t))
+	ttft := h.histogram(t, "tokenpath_probe_ttft_seconds").GetSampleSum()
+	content := h.histogram(t, "tokenpath_probe_time_to_first_content_seconds").GetSampleSum()
+	require.GreaterOrEqual(t, content-ttft, 0.1)
+	require.Equal(t, uint64(3), h.histogram(t, "tokenpath_probe_inter_chunk_seconds").GetSampleCount())
+	require.Equal(t, 4.0, h.value(t, "tokenpath_probe_chunks_total"))
 }
