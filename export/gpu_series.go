@@ -5,8 +5,11 @@ package export
 // were scraped from (tokenpath itself, or a remote tokenpath GPU exporter).
 func gpuSeriesLabels() []label {
 	return []label{
-		{Name: "gpu", Source: "gpu"}, {Name: "uuid", Source: "uuid"}, {Name: "name", Source: "name"},
-		{Name: "pci_bus_id", Source: "pci_bus_id"}, {Name: "endpoint", Source: "instance"},
+		{Name: "gpu", Source: "gpu"},
+		{Name: "uuid", Source: "uuid"},
+		{Name: "name", Source: "name"},
+		{Name: "pci_bus_id", Source: "pci_bus_id"},
+		{Name: "endpoint", Source: "instance"},
 	}
 }
 

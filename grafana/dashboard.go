@@ -20,7 +20,9 @@ const DatasourceUID = "tokenpath"
 // dsRef is how every panel and target names its data source: the dashboard's
 // datasource variable, so a user can point the dashboard at any Prometheus
 // that holds tokenpath's series (a central one fed by federation, say).
-func dsRef() map[string]string { return map[string]string{"type": "prometheus", "uid": "${datasource}"} }
+func dsRef() map[string]string {
+	return map[string]string{"type": "prometheus", "uid": "${datasource}"}
+}
 
 // dashboardSpec lays out one dashboard: rows of panels from package panels.
 type dashboardSpec struct {
@@ -199,7 +201,14 @@ func render(s dashboardSpec) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func refID(i int) string { return string(rune('A' + i)) }
+// refID names the i-th query of a panel the way Grafana does: A, B, C, ...
+func refID(i int) string {
+	const ids = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	if i >= 0 && i < len(ids) {
+		return ids[i : i+1]
+	}
+	return "Q" + strconv.Itoa(i)
+}
 
 // panelJSON turns one panel into Grafana's panel model for its kind.
 func panelJSON(p panels.Panel) (obj, error) {

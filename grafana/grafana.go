@@ -106,18 +106,20 @@ func WriteProvisioning(dir, datasourceURL string) error {
 	}
 	for name, b := range out {
 		p := filepath.Join(abs, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		// World-readable on purpose: Grafana usually runs as its own user
+		// (uid 472 in its container) and must read the tree.
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil { //nolint:gosec // See above.
 			return fmt.Errorf("creating %s: %w", filepath.Dir(p), err)
 		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
+		if err := os.WriteFile(p, b, 0o644); err != nil { //nolint:gosec // Read by Grafana's user, see above.
 			return fmt.Errorf("writing %s: %w", p, err)
 		}
 	}
 	return nil
 }
 
-// rewrite returns the embedded file name with the line old replaced by new.
-func rewrite(name, old, new string) ([]byte, error) {
+// rewrite returns the embedded file name with the line old replaced by repl.
+func rewrite(name, old, repl string) ([]byte, error) {
 	b, err := fs.ReadFile(files, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded %s: %w", name, err)
@@ -125,7 +127,7 @@ func rewrite(name, old, new string) ([]byte, error) {
 	if n := bytes.Count(b, []byte(old)); n != 1 {
 		return nil, fmt.Errorf("embedded %s: want the line %q once, found it %d times", name, strings.TrimSpace(old), n)
 	}
-	return bytes.Replace(b, []byte(old), []byte(new), 1), nil
+	return bytes.Replace(b, []byte(old), []byte(repl), 1), nil
 }
 
 // HandlerPrefix is the URL path under which Handler serves the files.
