@@ -278,9 +278,20 @@ func (l *loop) probeOnce(parent context.Context, scheduled time.Time) {
 		l.model = ""
 	}
 	l.models[res.model] = true
+	var others []string
+	for m := range l.models {
+		if m != res.model {
+			others = append(others, m)
+		}
+	}
 	changed := res.outcome != l.lastOutcome
 	l.lastOutcome = res.outcome
 	l.mu.Unlock()
+	// The last-value gauges describe the target's last probe: drop those of
+	// a model it no longer probes under (say "" after a failed discovery).
+	for _, m := range others {
+		l.m.metrics.forgetLast(l.labels(m))
+	}
 	l.record(&res)
 	l.log(&res, changed)
 	if l.m.afterProbe != nil {

@@ -205,3 +205,12 @@ func (m *metrics) forget(lbls prometheus.Labels) {
 		v.DeletePartialMatch(lbls)
 	}
 }
+
+// forgetLast deletes the last-value gauges of one label set.
+func (m *metrics) forgetLast(lbls prometheus.Labels) {
+	for _, g := range []*prometheus.GaugeVec{
+		m.lastSuccess, m.lastTimestamp, m.lastHeaders, m.lastTTFT, m.lastTPOT, m.lastE2E, m.lastTokens,
+	} {
+		g.Delete(lbls)
+	}
+}

@@ -40,6 +40,8 @@ type server struct {
 	bodies   []map[string]any
 	headers  []http.Header
 	released chan struct{}
+	// modelsFailures is how many GET /v1/models calls still answer 503.
+	modelsFailures atomic.Int64
 }
 
 // newServer starts the handler that mk builds behind /v1/chat/completions
@@ -462,6 +464,10 @@ func TestOutcomes(t *testing.T) {
 func wrapHandler(s *server, handler http.HandlerFunc) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
+		if s.modelsFailures.Add(-1) >= 0 {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"object":"list","data":[{"id":"test-model","object":"model"}]}`)
 	})
@@ -846,4 +852,34 @@ func TestReasoning(t *testing.T) {
 	require.GreaterOrEqual(t, content-ttft, 0.1)
 	require.Equal(t, uint64(3), h.histogram(t, "tokenpath_probe_inter_chunk_seconds").GetSampleCount())
 	require.Equal(t, 4.0, h.value(t, "tokenpath_probe_chunks_total"))
+}
+
+// TestDiscoveryRecovers: while /v1/models fails, probes count as
+// discovery_error under model=""; once it answers, the discovered model is
+// probed and the last-value gauges of model="" are gone.
+func TestDiscoveryRecovers(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(srv *server) http.HandlerFunc {
+		srv.modelsFailures.Store(2)
+		return func(w http.ResponseWriter, _ *http.Request) {
+			s := startSSE(w)
+			s.content("a")
+			s.content("b")
+			s.finish(2)
+		}
+	})
+	h := newHarness(t, Options{})
+	require.NoError(t, h.m.ApplyConfig([]Config{cfg(srv.URL, func(c *Config) {
+		c.Model = ""
+		c.Interval, c.Timeout = model.Duration(30*time.Millisecond), model.Duration(30*time.Millisecond)
+	})}))
+	stop := h.run(t)
+	require.Eventually(t, func() bool { return h.outcomes(t)["ok/200"] >= 1 }, 10*time.Second, 5*time.Millisecond)
+	stop()
+	got := h.outcomes(t)
+	require.Equal(t, 2.0, got["discovery_error/"])
+	last := h.family(t, "tokenpath_probe_last_success")
+	require.Len(t, last, 1)
+	require.Equal(t, "test-model", labelMap(last[0])["model"])
+	require.Equal(t, 1.0, last[0].GetGauge().GetValue())
 }
