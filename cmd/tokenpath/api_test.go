@@ -344,7 +344,10 @@ scrape_configs:
 		require.Len(t, res.Active, 1)
 		require.Equal(t, am.URL+"/api/v2/alerts", res.Active[0].URL)
 		require.Empty(t, res.Dropped)
-		waitFor(t, 30*time.Second, "the alertmanager to receive AlwaysFiring", func() (bool, string) {
+		// A firing alert is sent again every minute (the rule manager's
+		// resend delay): when the first send races the notifier's discovery
+		// of the alertmanager, the second one arrives a minute later.
+		waitFor(t, 90*time.Second, "the alertmanager to receive AlwaysFiring", func() (bool, string) {
 			n := am.received("AlwaysFiring")
 			return n > 0, fmt.Sprint(n)
 		})
