@@ -69,8 +69,8 @@ func TestNewOptions(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tc.wantModel, s.Model())
-			require.Equal(t, tc.wantLoad, s.Load())
-			require.Equal(t, tc.wantRate, s.core.baseRate)
+			require.InDelta(t, tc.wantLoad, s.Load(), 0)
+			require.InDelta(t, tc.wantRate, s.core.baseRate, 0)
 		})
 	}
 }
@@ -126,7 +126,7 @@ func TestOpenAIAPI(t *testing.T) {
 			e, ok := out["error"].(map[string]any)
 			require.True(t, ok, out)
 			require.NotEmpty(t, e["message"])
-			require.Equal(t, float64(tc.code), e["code"])
+			require.InDelta(t, float64(tc.code), e["code"], 0)
 		})
 	}
 
@@ -135,8 +135,8 @@ func TestOpenAIAPI(t *testing.T) {
 		require.Equal(t, 200, code, out)
 		require.Equal(t, "text_completion", out["object"])
 		usage := out["usage"].(map[string]any)
-		require.Equal(t, 5.0, usage["completion_tokens"])
-		require.Equal(t, 125.0, usage["prompt_tokens"]) // 500 characters at four per token
+		require.InDelta(t, 5.0, usage["completion_tokens"], 0)
+		require.InDelta(t, 125.0, usage["prompt_tokens"], 0) // 500 characters at four per token
 		choice := out["choices"].([]any)[0].(map[string]any)
 		require.Equal(t, "length", choice["finish_reason"])
 		require.Len(t, strings.Fields(choice["text"].(string)), 5)
@@ -176,7 +176,7 @@ func TestOpenAIAPI(t *testing.T) {
 		last := res.chunks[6]["choices"].([]any)[0].(map[string]any)
 		require.Equal(t, "length", last["finish_reason"])
 		require.Empty(t, res.chunks[7]["choices"])
-		require.Equal(t, 6.0, res.usage["completion_tokens"])
+		require.InDelta(t, 6.0, res.usage["completion_tokens"], 0)
 		for _, c := range res.chunks {
 			require.Equal(t, "chat.completion.chunk", c["object"])
 			require.Equal(t, res.chunks[0]["id"], c["id"])
@@ -200,8 +200,8 @@ func TestSimControlEndpoints(t *testing.T) {
 		check func(t *testing.T, st simState)
 	}{
 		{"set load", "/sim/load?multiplier=8", 200, func(t *testing.T, st simState) {
-			require.Equal(t, 8.0, st.Multiplier)
-			require.Equal(t, 8.0, h.sim.Load())
+			require.InDelta(t, 8.0, st.Multiplier, 0)
+			require.InDelta(t, 8.0, h.sim.Load(), 0)
 		}},
 		{"load not a number", "/sim/load?multiplier=lots", 400, nil},
 		{"load negative", "/sim/load?multiplier=-1", 400, nil},
@@ -211,8 +211,8 @@ func TestSimControlEndpoints(t *testing.T) {
 		}},
 		{"front delay", "/sim/front_delay?d=1500ms", 200, func(t *testing.T, st simState) {
 			require.Equal(t, "1.5s", st.FrontDelay)
-			require.Equal(t, 1.5, st.FrontDelaySeconds)
-			require.Equal(t, 1500*1e6, float64(h.sim.FrontDelay()))
+			require.InDelta(t, 1.5, st.FrontDelaySeconds, 0)
+			require.InDelta(t, 1500*1e6, float64(h.sim.FrontDelay()), 0)
 		}},
 		{"front delay bad", "/sim/front_delay?d=soon", 400, nil},
 		{"front delay reset", "/sim/front_delay?d=0s", 200, func(t *testing.T, st simState) {
@@ -241,6 +241,6 @@ func TestSimControlEndpoints(t *testing.T) {
 	require.NoError(t, err)
 	var st simState
 	require.NoError(t, json.Unmarshal(b, &st))
-	require.Equal(t, 2.0, st.ArrivalRate)
+	require.InDelta(t, 2.0, st.ArrivalRate, 0)
 	require.Equal(t, "meta-llama/Llama-3.1-8B-Instruct", st.Model)
 }

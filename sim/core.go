@@ -161,7 +161,6 @@ type core struct {
 	stopped  bool
 	started  bool
 	activity Activity
-	snapRate float64
 
 	wake chan struct{}
 
@@ -191,9 +190,9 @@ func newCore(prof profile, seed int64, maxModelLen int, baseRate, load float64, 
 		maxModelLen: maxModelLen,
 		baseRate:    baseRate,
 		wake:        make(chan struct{}, 1),
-		httpRng:     rand.New(rand.NewPCG(uint64(seed), 0x68747470)),
+		httpRng:     rand.New(rand.NewPCG(uint64(seed), 0x68747470)), //nolint:gosec // a simulation needs reproducible, not secret, numbers
 		wl:          newWorkload(seed, maxModelLen),
-		jitterRng:   rand.New(rand.NewPCG(uint64(seed), 0x6a6974)),
+		jitterRng:   rand.New(rand.NewPCG(uint64(seed), 0x6a6974)), //nolint:gosec // as above
 		freeBlocks:  prof.numBlocks,
 	}
 	c.setLoad(load)

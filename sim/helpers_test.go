@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -112,6 +113,7 @@ type streamResult struct {
 	firstToken time.Duration // request sent → first chunk with content
 	chunks     []map[string]any
 	contents   []string
+	tokenTimes []time.Duration // request sent → each chunk with content
 	done       bool
 	usage      map[string]any
 }
@@ -119,20 +121,37 @@ type streamResult struct {
 // streamRequest sends a streaming request and reads the SSE answer to the end.
 func (h *harness) streamRequest(t *testing.T, path string, body map[string]any) streamResult {
 	t.Helper()
+	res, err := h.stream(t.Context(), path, body)
+	require.NoError(t, err)
+	return res
+}
+
+// stream is streamRequest without assertions, for client goroutines.
+func (h *harness) stream(ctx context.Context, path string, body map[string]any) (streamResult, error) {
+	var res streamResult
 	body["stream"] = true
 	b, err := json.Marshal(body)
-	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, h.srv.URL+path, bytes.NewReader(b))
-	require.NoError(t, err)
+	if err != nil {
+		return res, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL+path, bytes.NewReader(b))
+	if err != nil {
+		return res, err
+	}
 	req.Header.Set("Content-Type", "application/json")
-	var res streamResult
 	t0 := time.Now()
 	resp, err := h.srv.Client().Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return res, err
+	}
 	defer resp.Body.Close()
 	res.headers = time.Since(t0)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream; charset=utf-8" {
+		return res, fmt.Errorf("content type %q", ct)
+	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for sc.Scan() {
@@ -140,33 +159,41 @@ func (h *harness) streamRequest(t *testing.T, path string, body map[string]any) 
 		if line == "" {
 			continue
 		}
-		require.True(t, strings.HasPrefix(line, "data: "), "line %q", line)
-		data := strings.TrimPrefix(line, "data: ")
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			return res, fmt.Errorf("line %q is not an SSE data line", line)
+		}
+		if res.done {
+			return res, fmt.Errorf("data after [DONE]: %q", line)
+		}
 		if data == "[DONE]" {
 			res.done = true
 			continue
 		}
-		require.False(t, res.done, "data after [DONE]")
 		var chunk map[string]any
-		require.NoError(t, json.Unmarshal([]byte(data), &chunk))
+		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
+			return res, fmt.Errorf("chunk %q: %w", data, err)
+		}
 		res.chunks = append(res.chunks, chunk)
 		if u, ok := chunk["usage"].(map[string]any); ok {
 			res.usage = u
 		}
 		choices, _ := chunk["choices"].([]any)
 		for _, c := range choices {
-			text := contentOf(c.(map[string]any))
+			m, _ := c.(map[string]any)
+			text := contentOf(m)
 			if text == "" {
 				continue
 			}
+			at := time.Since(t0)
 			if len(res.contents) == 0 {
-				res.firstToken = time.Since(t0)
+				res.firstToken = at
 			}
 			res.contents = append(res.contents, text)
+			res.tokenTimes = append(res.tokenTimes, at)
 		}
 	}
-	require.NoError(t, sc.Err())
-	return res
+	return res, sc.Err()
 }
 
 func contentOf(choice map[string]any) string {

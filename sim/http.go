@@ -207,7 +207,7 @@ func (s *Simulator) complete(w http.ResponseWriter, hr *http.Request, chat bool)
 		return
 	}
 	if req.Model != "" && req.Model != s.model {
-		writeErrorType(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("The model `%s` does not exist.", req.Model))
+		writeErrorType(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("The model %#q does not exist.", req.Model))
 		return
 	}
 	if req.N != nil && *req.N != 1 {
@@ -239,7 +239,8 @@ func (s *Simulator) complete(w http.ResponseWriter, hr *http.Request, chat bool)
 	case prompt+maxTokens > s.maxModelLen:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf(
 			"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.",
-			s.maxModelLen, prompt+maxTokens, prompt, maxTokens))
+			s.maxModelLen, prompt+maxTokens, prompt, maxTokens,
+		))
 		return
 	}
 

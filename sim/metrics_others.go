@@ -131,7 +131,7 @@ func (t *tgi) state(s schedState) {
 type sglang struct {
 	running, usedTokens, tokenUsage, genThroughput, queueReqs, retracted prometheus.Gauge
 
-	promptTokens, generationTokens, requests, aborted_ prometheus.Counter
+	promptTokens, generationTokens, requests, abortedReqs prometheus.Counter
 
 	ttft, itl, e2e, queue prometheus.Histogram
 
@@ -154,7 +154,7 @@ func newSGLang(model string, prof profile, reg *prometheus.Registry) (*sglang, e
 		promptTokens:     b.counter("sglang:prompt_tokens_total", "Number of prefill tokens processed."),
 		generationTokens: b.counter("sglang:generation_tokens_total", "Number of generation tokens processed."),
 		requests:         b.counter("sglang:num_requests_total", "Number of requests processed."),
-		aborted_:         b.counter("sglang:num_aborted_requests_total", "Number of requests aborted."),
+		abortedReqs:      b.counter("sglang:num_aborted_requests_total", "Number of requests aborted."),
 		ttft:             b.hist("sglang:time_to_first_token_seconds", "Histogram of time to first token in seconds.", sglangTTFTBuckets),
 		itl:              b.hist("sglang:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", sglangITLBuckets),
 		e2e:              b.hist("sglang:e2e_request_latency_seconds", "Histogram of End-to-end request latency in seconds", sglangE2EBuckets),
@@ -184,7 +184,7 @@ func (s *sglang) finished(r *request) {
 	s.e2e.Observe(r.lastTok.Sub(r.arrival).Seconds())
 }
 
-func (s *sglang) aborted(*request, time.Time) { s.requests.Inc(); s.aborted_.Inc() }
+func (s *sglang) aborted(*request, time.Time) { s.requests.Inc(); s.abortedReqs.Inc() }
 func (s *sglang) preempted(*request)          { s.retractedSinceSchedule++ }
 
 func (s *sglang) step(st *stepResult) {

@@ -136,12 +136,12 @@ func (s *Simulator) Handler() http.Handler { return s.handler }
 // Run runs the engine until ctx is done, then drops every request still in flight (their
 // HTTP handlers return) and returns. A Simulator runs once.
 func (s *Simulator) Run(ctx context.Context) error {
-	s.log.Info("Starting simulated engine", "model", s.model)
+	s.log.InfoContext(ctx, "Starting simulated engine", "model", s.model)
 	err := s.core.run(ctx)
 	if err != nil {
 		return fmt.Errorf("simulated engine: %w", err)
 	}
-	s.log.Info("Simulated engine stopped")
+	s.log.InfoContext(ctx, "Simulated engine stopped")
 	return nil
 }
 
@@ -183,7 +183,7 @@ func ListenAndServe(ctx context.Context, o Options, addr string) error {
 	if err != nil {
 		return fmt.Errorf("simulator listen on %q: %w", addr, err)
 	}
-	s.log.Info("Simulator listening", "address", ln.Addr().String(), "model", s.model)
+	s.log.InfoContext(ctx, "Simulator listening", "address", ln.Addr().String(), "model", s.model)
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -214,6 +214,6 @@ func ListenAndServe(ctx context.Context, o Options, addr string) error {
 		shutErr = fmt.Errorf("simulator HTTP shutdown: %w", shutErr)
 	}
 	wg.Wait()
-	s.log.Info("Simulator stopped")
+	s.log.InfoContext(ctx, "Simulator stopped")
 	return errors.Join(runErr, serveErr, shutErr)
 }

@@ -40,7 +40,9 @@ type workload struct {
 }
 
 func newWorkload(seed int64, maxModelLen int) *workload {
-	return &workload{rng: rand.New(rand.NewPCG(uint64(seed), 0x6b656e70617468)), maxModelLen: maxModelLen}
+	// Reproducible by design: the same seed must give the same requests.
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6b656e70617468)) //nolint:gosec // not for secrets
+	return &workload{rng: rng, maxModelLen: maxModelLen}
 }
 
 func (w *workload) next() spec {
