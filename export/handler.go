@@ -37,7 +37,9 @@ const (
 
 // Options configure NewHandler.
 type Options struct {
-	// Logger receives query failures; nil discards them.
+	// Logger receives query failures; nil discards them. The caller names
+	// the component (logger.With("component", "export")); each endpoint adds
+	// its exporter's name.
 	Logger *slog.Logger
 	// API answers PromQL queries; it is a client of tokenpath's own /api/v1
 	// (promv1.NewAPI over an api.Client pointing at tokenpath), or of any
@@ -68,7 +70,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		if err := e.validate(); err != nil {
 			return nil, err
 		}
-		h := &exporterHandler{api: o.API, timeout: o.Timeout, exp: e, logger: o.Logger.With("component", "export", "exporter", e.name)}
+		h := &exporterHandler{api: o.API, timeout: o.Timeout, exp: e, logger: o.Logger.With("exporter", e.name)}
 		mux.Handle("GET "+e.path, h)
 	}
 	return mux, nil
