@@ -165,6 +165,9 @@ func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// sloInterval is the evaluation interval of the SLO groups.
+const sloInterval = "1m"
+
 // Windows are the error-ratio windows the burn-rate alerts read.
 var Windows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
 
@@ -295,7 +298,9 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 	if obj.Model != "" {
 		gname += "." + obj.Model
 	}
-	return group{Name: gname, Rules: rules}, warnings
+	// Once a minute is enough for windows of 5 minutes to 3 days, and keeps
+	// the day-long ranges off every 15 s evaluation.
+	return group{Name: gname, Interval: sloInterval, Rules: rules}, warnings
 }
 
 func braces(m string) string {

@@ -253,8 +253,9 @@ type (
 		Groups []group `yaml:"groups"`
 	}
 	group struct {
-		Name  string `yaml:"name"`
-		Rules []rule `yaml:"rules"`
+		Name     string `yaml:"name"`
+		Interval string `yaml:"interval,omitempty"`
+		Rules    []rule `yaml:"rules"`
 	}
 	rule struct {
 		Record      string            `yaml:"record,omitempty"`

@@ -67,6 +67,11 @@ func TestRuleFiles(t *testing.T) {
 		require.Empty(t, errs, name)
 		for _, g := range rgs.Groups {
 			groups = append(groups, g.Name)
+			if name == SLORuleFile {
+				require.Equal(t, model.Duration(time.Minute), g.Interval, g.Name)
+			} else {
+				require.Zero(t, g.Interval, "the probe groups follow the global interval")
+			}
 			for _, r := range g.Rules {
 				_, err := p.ParseExpr(r.Expr)
 				require.NoError(t, err, r.Expr)
@@ -230,7 +235,7 @@ func TestValidate(t *testing.T) {
 // latency series at all (page).
 func TestBurnAlerts(t *testing.T) {
 	t.Parallel()
-	const steps = 90 // minutes
+	const steps = 40 // minutes
 	les := []string{"1", "5", "10", "+Inf"}
 	type state map[string]string
 	tests := []struct {
@@ -259,7 +264,7 @@ func TestBurnAlerts(t *testing.T) {
 			name: "probe TTFT: 4% slower than 5 s, a ticket and no page",
 			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
 			load: probeSeries("m", steps, 100, 0, les, []float64{90, 96, 100, 100}, 150),
-			at:   steps * time.Minute,
+			at:   35 * time.Minute,
 			wantErrors: map[string]float64{
 				`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.04,
 			},
@@ -270,7 +275,7 @@ func TestBurnAlerts(t *testing.T) {
 			name: "probe TTFT: 0.5% bad stays within budget",
 			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
 			load: probeSeries("m", steps, 200, 0, les, []float64{150, 199, 200, 200}, 300),
-			at:   steps * time.Minute,
+			at:   35 * time.Minute,
 			wantErrors: map[string]float64{
 				`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.005,
 			},
@@ -293,7 +298,7 @@ func TestBurnAlerts(t *testing.T) {
 			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
 			load: serverTTFT("vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.7, 0.8, 0.9, 1}, 3) +
 				serverTTFT("sglang", "m", steps, []string{"2", "4", "6", "+Inf"}, []float64{0.5, 0.95, 1, 1}, 2),
-			at: 60 * time.Minute,
+			at: 35 * time.Minute,
 			wantErrors: map[string]float64{
 				`{indicator="ttft", model="m", server="vllm", slo="server-ttft-5s", source="server"}`:   0.2,
 				`{indicator="ttft", model="m", server="sglang", slo="server-ttft-5s", source="server"}`: 0.05,
