@@ -190,9 +190,9 @@ func TestRoutingAndAssets(t *testing.T) {
 	ui := newUI(t, f.API)
 	tests := []struct {
 		name, method, target string
-		status                int
-		contentType           string
-		cache                 string
+		status               int
+		contentType          string
+		cache                string
 	}{
 		{"unknown page", http.MethodGet, "/nope", http.StatusNotFound, "text/html; charset=utf-8", "no-store"},
 		{"nested unknown page", http.MethodGet, "/gpu/extra", http.StatusNotFound, "text/html; charset=utf-8", "no-store"},

@@ -101,8 +101,8 @@ func TestTokenPath(t *testing.T) {
 	rows := []ServerRow{
 		{
 			Server: "vllm", Model: "llama", Instance: "h:8000",
-			TTFT:  Quantiles{vs(0.1), vs(0.2), vs(0.5)},
-			ITL:   Quantiles{P50: vs(0.02), P99: vs(0.05)}, ITLMeasure: "itl",
+			TTFT: Quantiles{vs(0.1), vs(0.2), vs(0.5)},
+			ITL:  Quantiles{P50: vs(0.02), P99: vs(0.05)}, ITLMeasure: "itl",
 			E2E:   Quantiles{P99: vs(8)},
 			Queue: Quantiles{P50: vs(0.1), P99: vs(1)}, Prefill: Quantiles{P50: vs(0.2), P99: vs(1)}, Decode: Quantiles{P50: vs(1), P99: vs(2)},
 			ProbeTTFT:    &Quantiles{P50: vs(0.15), P99: vs(0.7)},

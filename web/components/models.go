@@ -226,11 +226,11 @@ type GPUPage struct {
 
 // AlertRow is one firing or pending alert.
 type AlertRow struct {
-	Name   string
-	State  string // firing, pending.
-	Labels []Label
-	Value  string
-	Since  time.Time
+	Name    string
+	State   string // firing, pending.
+	Labels  []Label
+	Value   string
+	Since   time.Time
 	Summary string
 }
 
