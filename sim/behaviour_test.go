@@ -513,3 +513,52 @@ func mean(xs []float64) float64 {
 	}
 	return sum / float64(len(xs))
 }
+
+// TestClientDisconnectAborts checks that a client that goes away mid-stream aborts its
+// request: the engine frees its KV blocks and the exposition counts the abort.
+func TestClientDisconnectAborts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		engine Engine
+		series string // the counter that counts the abort
+		label  string
+		value  string
+	}{
+		{EngineVLLM, "vllm:request_success_total", "finished_reason", "abort"},
+		{EngineTGI, "tgi_request_failure", "err", "dropped"},
+		{EngineSGLang, "sglang:num_aborted_requests_total", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.engine), func(t *testing.T) {
+			t.Parallel()
+			h := start(t, Options{Engine: tc.engine, Seed: 8}, func(s *Simulator) { s.SetLoad(0) })
+			ctx, cancel := context.WithCancel(t.Context())
+			body, err := json.Marshal(map[string]any{"prompt": "tell a long story", "max_tokens": 4000, "ignore_eos": true, "stream": true})
+			require.NoError(t, err)
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL+"/v1/completions", bytes.NewReader(body))
+			require.NoError(t, err)
+			resp, err := h.srv.Client().Do(req)
+			require.NoError(t, err)
+			line, err := bufio.NewReader(resp.Body).ReadString('\n')
+			require.NoError(t, err)
+			require.True(t, strings.HasPrefix(line, "data: {"), line)
+			require.Equal(t, 1, h.sim.Activity().Running)
+			cancel()
+			_ = resp.Body.Close()
+
+			require.Eventually(t, func() bool {
+				f, ok := h.scrape(t)[tc.series]
+				if !ok {
+					return false
+				}
+				for _, m := range f.GetMetric() {
+					if tc.label == "" || labelValue(m, tc.label) == tc.value {
+						return m.GetCounter().GetValue() == 1
+					}
+				}
+				return false
+			}, 5*time.Second, 20*time.Millisecond)
+			require.Eventually(t, func() bool { a := h.sim.Activity(); return a.Running == 0 && a.KVCacheUsage == 0 }, 5*time.Second, 20*time.Millisecond)
+		})
+	}
+}

@@ -269,15 +269,12 @@ func (c *core) run(ctx context.Context) error {
 		if !wakeable {
 			wakeCh = nil
 		}
+		// Since Go 1.23 Reset discards a pending expiry, so no Stop-and-drain is needed.
 		select {
 		case <-ctx.Done():
 			return false
 		case <-wakeCh:
 		case <-timer.C:
-			return true
-		}
-		if !timer.Stop() {
-			<-timer.C
 		}
 		return true
 	}
@@ -314,10 +311,10 @@ func (c *core) run(ctx context.Context) error {
 		out := c.complete(plan, res)
 		c.expo.step(res)
 		c.expo.state(c.state())
-		// Tokens go out after the step's metrics are recorded, so that a client that has its
-		// answer finds it counted on /metrics.
-		deliver(out)
 		c.account(end.Sub(now), end.Sub(now), res.generated)
+		// Tokens go out after the step's metrics and Activity are recorded, so that a client
+		// that has its answer finds it counted.
+		deliver(out)
 	}
 }
 
