@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +68,22 @@ func TestPagesWithData(t *testing.T) {
 				require.Equal(t, 2, vllm.Find(`[data-testid="lifecycle"] .bar`).Length())
 				models := doc.Find(`[data-testid="filter-model"] option`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("value", "") })
 				require.Equal(t, []string{"", "llama-3-8b"}, models)
+			},
+		},
+		{
+			target: "/?instance=127.0.0.1:8000&range=6h", title: "Token path",
+			charts: []string{"chart-ttft", "chart-itl_heatmap", "chart-throughput", "chart-e2e_heatmap", "chart-queue", "chart-kv_cache"},
+			check: func(t *testing.T, doc *goquery.Document) {
+				rows := doc.Find(`[data-testid="server-row"]`)
+				require.Equal(t, 1, rows.Length(), "the filter keeps the vLLM row only")
+				require.Equal(t, "vllm", rows.Find(`[data-testid="row-server"]`).Text())
+				require.Equal(t, "127.0.0.1:8000", doc.Find(`[data-testid="filter-instance"] option[selected]`).AttrOr("value", ""))
+				require.Equal(t, "6h", doc.Find(`[data-testid="range"] option[selected]`).AttrOr("value", ""))
+				var c struct{ Queries []struct{ Expr string } }
+				require.NoError(t, json.Unmarshal([]byte(doc.Find(`[data-testid="chart-kv_cache"]`).AttrOr("data-chart", "")), &c))
+				require.Equal(t, `tokenpath:kv_cache_usage:ratio{model=~".*",instance=~"127\\.0\\.0\\.1:8000"}`, c.Queries[0].Expr)
+				// Links to other pages keep the filter and the range.
+				require.Equal(t, "/gpu?instance=127.0.0.1%3A8000&range=6h", doc.Find(`[data-testid="nav-GPU"]`).AttrOr("href", ""))
 			},
 		},
 		{
