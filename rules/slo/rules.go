@@ -17,12 +17,15 @@ type probeHistogram struct {
 	labels   map[string]string
 }
 
-var probeHistograms = []probeHistogram{
-	{quantity: "ttft", metric: "tokenpath_probe_ttft_seconds"},
-	// Every gap between text chunks: what vLLM's own inter-token histogram
-	// observes (one sample per engine step that emits tokens).
-	{quantity: "itl", metric: "tokenpath_probe_inter_chunk_seconds", labels: map[string]string{"measure": "itl"}},
-	{quantity: "e2e", metric: "tokenpath_probe_e2e_seconds"},
+// probeHistograms returns the probe histograms with a unified name.
+func probeHistograms() []probeHistogram {
+	return []probeHistogram{
+		{quantity: "ttft", metric: "tokenpath_probe_ttft_seconds"},
+		// Every gap between text chunks: what vLLM's own inter-token histogram
+		// observes (one sample per engine step that emits tokens).
+		{quantity: "itl", metric: "tokenpath_probe_inter_chunk_seconds", labels: map[string]string{"measure": "itl"}},
+		{quantity: "e2e", metric: "tokenpath_probe_e2e_seconds"},
+	}
 }
 
 // instanceFromTarget turns the probe's `target` (a URL) into `instance`
@@ -46,7 +49,7 @@ func withLabels(base map[string]string, extra ...string) map[string]string {
 // probeRules are the probe's unified series and the client-server gap.
 func probeRules(o Options) []group {
 	var unified []rule
-	for _, h := range probeHistograms {
+	for _, h := range probeHistograms() {
 		q := h.quantity
 		unified = append(unified,
 			rule{
@@ -168,8 +171,8 @@ func sortedKeys(m map[string]string) []string {
 // sloInterval is the evaluation interval of the SLO groups.
 const sloInterval = "1m"
 
-// Windows are the error-ratio windows the burn-rate alerts read.
-var Windows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
+// windows are the error-ratio windows the burn-rate alerts read.
+func windows() []string { return []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"} }
 
 // burn is one multi-window burn-rate condition.
 type burn struct {
@@ -177,21 +180,21 @@ type burn struct {
 	factor      float64
 }
 
-var (
-	pageBurns   = []burn{{"1h", "5m", 14.4}, {"6h", "30m", 6}}
-	ticketBurns = []burn{{"1d", "2h", 3}, {"3d", "6h", 1}}
-)
+// pageBurns and ticketBurns are the Google SRE workbook's pairs for a
+// 30-day objective.
+func pageBurns() []burn   { return []burn{{"1h", "5m", 14.4}, {"6h", "30m", 6}} }
+func ticketBurns() []burn { return []burn{{"1d", "2h", 3}, {"3d", "6h", 1}} }
 
 // probeMetric is the probe histogram and its classic boundaries for an
 // indicator.
 func probeMetric(indicator string) (string, []float64) {
 	switch indicator {
 	case IndicatorTTFT:
-		return "tokenpath_probe_ttft_seconds", probe.LatencyBuckets
+		return "tokenpath_probe_ttft_seconds", probe.LatencyBuckets()
 	case IndicatorTPOT:
-		return "tokenpath_probe_tpot_seconds", probe.TokenBuckets
+		return "tokenpath_probe_tpot_seconds", probe.TokenBuckets()
 	default:
-		return "tokenpath_probe_inter_chunk_seconds", probe.TokenBuckets
+		return "tokenpath_probe_inter_chunk_seconds", probe.TokenBuckets()
 	}
 }
 
@@ -220,7 +223,7 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 		}
 		sel := braces(modelSel)
 		lbls := withLabels(base)
-		for _, w := range Windows {
+		for _, w := range windows() {
 			rules = append(rules, rule{
 				Record: "tokenpath:slo_errors:ratio_rate" + w,
 				Labels: lbls,
@@ -254,7 +257,7 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 			for k, v := range base {
 				lbls[k] = v
 			}
-			for _, w := range Windows {
+			for _, w := range windows() {
 				rules = append(rules, rule{
 					Record: "tokenpath:slo_errors:ratio_rate" + w,
 					Labels: lbls,
@@ -291,8 +294,8 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 		rule{Record: "tokenpath:slo_attainment:ratio_rate30d", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])", sloSel)},
 		rule{Record: "tokenpath:slo_error_budget_remaining:ratio", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d]) / %s", sloSel, num(budget))},
 		rule{Record: "tokenpath:slo_burn_rate:ratio_rate1h", Expr: fmt.Sprintf("tokenpath:slo_errors:ratio_rate1h%s / %s", sloSel, num(budget))},
-		burnAlert(AlertFastBurn, "critical", "page", "2m", pageBurns, sloSel, budget, obj),
-		burnAlert(AlertSlowBurn, "warning", "ticket", "15m", ticketBurns, sloSel, budget, obj),
+		burnAlert(AlertFastBurn, "critical", "page", "2m", pageBurns(), sloSel, budget, obj),
+		burnAlert(AlertSlowBurn, "warning", "ticket", "15m", ticketBurns(), sloSel, budget, obj),
 	)
 	gname := "tokenpath.slo." + name
 	if obj.Model != "" {

@@ -114,8 +114,14 @@ type target struct {
 	key string
 }
 
-// validServers are the values of Server that rules know.
-var validServers = map[string]bool{"": true, "vllm": true, "tgi": true, "sglang": true, "llamacpp": true, "other": true}
+// validServer says whether rules know the value of Server.
+func validServer(s string) bool {
+	switch s {
+	case "", "vllm", "tgi", "sglang", "llamacpp", "other":
+		return true
+	}
+	return false
+}
 
 // compile validates c (the index-th probe) and applies its defaults. getenv
 // reads APIKeyEnv.
@@ -177,7 +183,7 @@ func compile(index int, c Config, getenv func(string) string) (*target, error) {
 			return nil, fail("headers", "the value of %q contains a line break", name)
 		}
 	}
-	if !validServers[c.Server] {
+	if !validServer(c.Server) {
 		return nil, fail("server", "%q is not one of vllm, tgi, sglang, llamacpp, other", c.Server)
 	}
 	var key string

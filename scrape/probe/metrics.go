@@ -41,10 +41,12 @@ const (
 	OutcomeDiscoveryError = "discovery_error"
 )
 
-// Outcomes lists every outcome, for documentation and tests.
-var Outcomes = []string{
-	OutcomeOK, OutcomeNoUsage, OutcomeHTTPError, OutcomeTimeout, OutcomeConnectionError,
-	OutcomeMalformedStream, OutcomeTruncated, OutcomeEmptyResponse, OutcomeDiscoveryError,
+// Outcomes returns every outcome, for documentation and tests.
+func Outcomes() []string {
+	return []string{
+		OutcomeOK, OutcomeNoUsage, OutcomeHTTPError, OutcomeTimeout, OutcomeConnectionError,
+		OutcomeMalformedStream, OutcomeTruncated, OutcomeEmptyResponse, OutcomeDiscoveryError,
+	}
 }
 
 // Label names of the probe series.
@@ -60,23 +62,30 @@ const (
 // Bucket boundaries of the classic histograms (the native ones are
 // exponential with NativeBucketFactor). They are fine enough for heatmaps and
 // contain the round thresholds an SLO is likely to use, so that the SLO rules
-// count good probes without interpolation.
-var (
-	// LatencyBuckets are for the request-level latencies (headers, first
-	// chunk, TTFT, end to end), 5 ms to 2 min.
-	LatencyBuckets = []float64{
+// count good probes without interpolation. Each call returns a new slice.
+
+// LatencyBuckets are for the request-level latencies (headers, first chunk,
+// TTFT, end to end), 5 ms to 2 min.
+func LatencyBuckets() []float64 {
+	return []float64{
 		0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75,
 		1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 10, 12.5, 15, 20, 25, 30, 45, 60, 90, 120,
 	}
-	// TokenBuckets are for the per-token latencies (inter-chunk gap, TPOT),
-	// 1 ms to 5 s.
-	TokenBuckets = []float64{
+}
+
+// TokenBuckets are for the per-token latencies (inter-chunk gap, TPOT), 1 ms
+// to 5 s.
+func TokenBuckets() []float64 {
+	return []float64{
 		0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04,
 		0.05, 0.06, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5,
 	}
-	// DelayBuckets are for the schedule delay, 100 µs to 10 s.
-	DelayBuckets = []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
-)
+}
+
+// DelayBuckets are for the schedule delay, 100 µs to 10 s.
+func DelayBuckets() []float64 {
+	return []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
+}
 
 // NativeBucketFactor is the growth factor of the native histograms (client
 // golang picks schema 3, about 9% per bucket).
@@ -106,7 +115,10 @@ type metrics struct {
 	lastTokens    *prometheus.GaugeVec
 }
 
-var baseLabels = []string{LabelTarget, LabelModel, LabelAPI, LabelTargetServer}
+// baseLabels are the labels of every probe series.
+func baseLabels() []string {
+	return []string{LabelTarget, LabelModel, LabelAPI, LabelTargetServer}
+}
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	hist := func(name, help string, buckets []float64) *prometheus.HistogramVec {
@@ -117,44 +129,44 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			NativeHistogramBucketFactor:     NativeBucketFactor,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
-		}, baseLabels)
+		}, baseLabels())
 	}
 	gauge := func(name, help string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, baseLabels)
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, baseLabels())
 	}
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenpath_probe_requests_total",
 			Help: "Probes finished, by outcome (ok, no_usage, http_error, timeout, connection_error, malformed_stream, truncated, empty_response, discovery_error) and HTTP status code (empty without a response).",
-		}, append(append([]string{}, baseLabels...), LabelOutcome, LabelCode)),
+		}, append(baseLabels(), LabelOutcome, LabelCode)),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenpath_probe_skipped_total",
 			Help: "Scheduled probes not sent because the previous probe of the target was still running.",
-		}, baseLabels),
+		}, baseLabels()),
 		outputTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenpath_probe_output_tokens_total",
 			Help: "Output tokens of probes, from the server's usage.completion_tokens.",
-		}, baseLabels),
+		}, baseLabels()),
 		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenpath_probe_chunks_total",
 			Help: "SSE chunks carrying generated text, received by probes that completed.",
-		}, baseLabels),
+		}, baseLabels()),
 		timeToHeaders: hist("tokenpath_probe_time_to_headers_seconds",
-			"Request sent to response headers received, for every probe that got a response.", LatencyBuckets),
+			"Request sent to response headers received, for every probe that got a response.", LatencyBuckets()),
 		firstChunk: hist("tokenpath_probe_time_to_first_chunk_seconds",
-			"Request sent to the first SSE data event of any kind (a role-only delta counts), completed probes.", LatencyBuckets),
+			"Request sent to the first SSE data event of any kind (a role-only delta counts), completed probes.", LatencyBuckets()),
 		ttft: hist("tokenpath_probe_ttft_seconds",
-			"Time to first token: request sent to the first SSE chunk with non-empty generated text (content or reasoning), completed probes.", LatencyBuckets),
+			"Time to first token: request sent to the first SSE chunk with non-empty generated text (content or reasoning), completed probes.", LatencyBuckets()),
 		firstVisible: hist("tokenpath_probe_time_to_first_content_seconds",
-			"Request sent to the first chunk with non-empty visible content (reasoning excluded), completed probes.", LatencyBuckets),
+			"Request sent to the first chunk with non-empty visible content (reasoning excluded), completed probes.", LatencyBuckets()),
 		interChunk: hist("tokenpath_probe_inter_chunk_seconds",
-			"Every gap between two consecutive SSE chunks carrying generated text (one observation per gap), completed probes.", TokenBuckets),
+			"Every gap between two consecutive SSE chunks carrying generated text (one observation per gap), completed probes.", TokenBuckets()),
 		tpot: hist("tokenpath_probe_tpot_seconds",
-			"Time per output token: (last text chunk - first text chunk) / (usage.completion_tokens - 1), probes with usage and at least 2 tokens.", TokenBuckets),
+			"Time per output token: (last text chunk - first text chunk) / (usage.completion_tokens - 1), probes with usage and at least 2 tokens.", TokenBuckets()),
 		e2e: hist("tokenpath_probe_e2e_seconds",
-			"Request sent to the end of the stream ([DONE]), completed probes.", LatencyBuckets),
+			"Request sent to the end of the stream ([DONE]), completed probes.", LatencyBuckets()),
 		schedDelay: hist("tokenpath_probe_schedule_delay_seconds",
-			"Scheduled time of a probe to the moment its completion request was sent (model discovery included).", DelayBuckets),
+			"Scheduled time of a probe to the moment its completion request was sent (model discovery included).", DelayBuckets()),
 		lastSuccess: gauge("tokenpath_probe_last_success",
 			"1 when the last probe's outcome was ok or no_usage, else 0."),
 		lastTimestamp: gauge("tokenpath_probe_last_timestamp_seconds",

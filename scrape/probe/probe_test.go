@@ -562,7 +562,7 @@ func TestTiming(t *testing.T) {
 	// Native and classic buckets on the same histogram.
 	ttftH := h.histogram(t, "tokenpath_probe_ttft_seconds")
 	require.NotEmpty(t, ttftH.GetBucket(), "classic buckets")
-	require.Equal(t, len(LatencyBuckets), len(ttftH.GetBucket()))
+	require.Equal(t, len(LatencyBuckets()), len(ttftH.GetBucket()))
 	require.NotZero(t, ttftH.GetSchema(), "native schema")
 	require.NotEmpty(t, ttftH.GetPositiveSpan(), "native spans")
 
