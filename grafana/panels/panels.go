@@ -189,14 +189,25 @@ func percentiles(q, legendPrefix string) []Query {
 	return out
 }
 
-// heatmap sums the per-bucket rates of quantity q over the selection. The
-// bucket bounds differ between servers (vLLM, TGI and SGLang each use their
-// own), so the heatmap is exact when the selection holds one server kind.
+// heatmapServers is the order in which a heatmap picks a server kind when the
+// selection holds several.
+func heatmapServers() []string { return []string{"vllm", "sglang", "tgi"} }
+
+// heatmap sums the per-bucket rates of quantity q over the selection, for one
+// server kind. vLLM, SGLang and TGI use different bucket bounds, and summing
+// cumulative buckets with different bounds gives nonsense (counts that go
+// down between neighbouring bounds), so each step shows the first kind of
+// heatmapServers that has data in the selection (`A or on () B` is A when A
+// has any series, else B), and only then whatever else the selection holds
+// (the prober). Selecting a model or instance shows another kind.
 func heatmap(q string) []Query {
-	return []Query{{
-		Expr:   "sum by (le) (" + sel("tokenpath:"+q+"_seconds_bucket:rate1m") + ")",
-		Legend: "{{le}}",
-	}}
+	metric := "tokenpath:" + q + "_seconds_bucket:rate1m"
+	alts := make([]string, 0, len(heatmapServers())+1)
+	for _, srv := range heatmapServers() {
+		alts = append(alts, "sum by (le) ("+sel(metric, `server="`+srv+`"`)+")")
+	}
+	alts = append(alts, "sum by (le) ("+sel(metric)+")")
+	return []Query{{Expr: strings.Join(alts, " or on () "), Legend: "{{le}}"}}
 }
 
 // TokenPath returns the overview panels: the token path of a request from
@@ -214,7 +225,7 @@ func TokenPath() []Panel {
 		{
 			ID:          "itl_heatmap",
 			Title:       "Inter-token latency distribution",
-			Description: "Observations per second in each ITL bucket. TGI reports mean time per token (measure=tpot, prefill included) rather than true inter-token latency.",
+			Description: "Observations per second in each inter-token-latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose). TGI reports mean time per token (prefill included) rather than true inter-token latency.",
 			Unit:        "s",
 			Kind:        KindHeatmap,
 			Queries:     heatmap("itl"),
@@ -234,7 +245,7 @@ func TokenPath() []Panel {
 		{
 			ID:          "e2e_heatmap",
 			Title:       "Request latency distribution",
-			Description: "Finished requests per second in each end-to-end latency bucket.",
+			Description: "Finished requests per second in each end-to-end latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose).",
 			Unit:        "s",
 			Kind:        KindHeatmap,
 			Queries:     heatmap("e2e"),
@@ -280,7 +291,7 @@ func Latency() []Panel {
 		{
 			ID:          "ttft_heatmap",
 			Title:       "Time to first token distribution",
-			Description: "Requests per second in each TTFT bucket.",
+			Description: "Requests per second in each TTFT bucket, for one server kind at a time (vLLM, else SGLang; select a model to choose).",
 			Unit:        "s",
 			Kind:        KindHeatmap,
 			Queries:     heatmap("ttft"),
@@ -296,7 +307,7 @@ func Latency() []Panel {
 		{
 			ID:          "itl_heatmap",
 			Title:       "Inter-token latency distribution",
-			Description: "Observations per second in each ITL bucket.",
+			Description: "Observations per second in each inter-token-latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose).",
 			Unit:        "s",
 			Kind:        KindHeatmap,
 			Queries:     heatmap("itl"),
@@ -312,7 +323,7 @@ func Latency() []Panel {
 		{
 			ID:          "e2e_heatmap",
 			Title:       "Request latency distribution",
-			Description: "Finished requests per second in each end-to-end latency bucket.",
+			Description: "Finished requests per second in each end-to-end latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose).",
 			Unit:        "s",
 			Kind:        KindHeatmap,
 			Queries:     heatmap("e2e"),

@@ -1,11 +1,14 @@
 package panels
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -86,10 +89,11 @@ func TestPanelsAreWellFormed(t *testing.T) {
 					e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
 					require.NoError(t, err, "%s: %s", p.ID, expr)
 					if p.Kind == KindHeatmap {
-						// A heatmap needs one series per bucket bound.
-						agg, ok := e.(*parser.AggregateExpr)
-						require.True(t, ok, "%s: heatmap query must aggregate by le: %s", p.ID, expr)
-						require.Equal(t, []string{"le"}, agg.Grouping, p.ID)
+						// A heatmap needs one series per bucket bound: every
+						// alternative of the `or on ()` chain sums by le alone.
+						for _, agg := range orAlternatives(t, e) {
+							require.Equal(t, []string{"le"}, agg.Grouping, p.ID)
+						}
 					}
 					// Every query filters on the variables of its group.
 					if name == "GPU" {
@@ -103,6 +107,56 @@ func TestPanelsAreWellFormed(t *testing.T) {
 					require.NotEmpty(t, p.Mappings, p.ID)
 				}
 			}
+		})
+	}
+}
+
+// orAlternatives returns the operands of an `A or on () B or on () ...` chain,
+// each of which must be an aggregation.
+func orAlternatives(t *testing.T, e parser.Expr) []*parser.AggregateExpr {
+	t.Helper()
+	if b, ok := e.(*parser.BinaryExpr); ok {
+		require.Equal(t, "or", b.Op.String())
+		require.NotNil(t, b.VectorMatching)
+		require.True(t, b.VectorMatching.On)
+		require.Empty(t, b.VectorMatching.MatchingLabels, "or on () picks one alternative")
+		return append(orAlternatives(t, b.LHS), orAlternatives(t, b.RHS)...)
+	}
+	agg, ok := e.(*parser.AggregateExpr)
+	require.True(t, ok, "heatmap alternative %s is not an aggregation", e)
+	return []*parser.AggregateExpr{agg}
+}
+
+// TestHeatmapPicksOneServerKind evaluates a heatmap query over buckets of
+// vLLM and TGI together and alone: it must return one server's bounds only.
+func TestHeatmapPicksOneServerKind(t *testing.T) {
+	p, ok := Find("e2e_heatmap")
+	require.True(t, ok)
+	vllm := `tokenpath:e2e_seconds_bucket:rate1m{server="vllm",model="m",instance="a",le="%s"} %s`
+	tgi := `tokenpath:e2e_seconds_bucket:rate1m{server="tgi",model="",instance="b",le="%s"} %s`
+	series := func(tmpl string, les ...string) string {
+		var b strings.Builder
+		for _, le := range les {
+			fmt.Fprintf(&b, "  "+tmpl+"\n", le, "1")
+		}
+		return b.String()
+	}
+	vllmLes := []string{"0.3", "0.5", "+Inf"}
+	tgiLes := []string{"0.332526", "0.498789", "+Inf"}
+	tests := []struct {
+		name    string
+		data    string
+		vars    map[string]string
+		wantLes []string
+	}{
+		{"both: vLLM wins", series(vllm, vllmLes...) + series(tgi, tgiLes...), nil, vllmLes},
+		{"TGI alone", series(tgi, tgiLes...), nil, tgiLes},
+		{"TGI selected by instance", series(vllm, vllmLes...) + series(tgi, tgiLes...), map[string]string{"instance": "b"}, tgiLes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := evalInstant(t, tt.data, Expand(p.Queries[0].Expr, tt.vars))
+			require.ElementsMatch(t, tt.wantLes, got)
 		})
 	}
 }
@@ -123,4 +177,26 @@ func TestGPUStateQueryCoversEveryState(t *testing.T) {
 		state := strings.ReplaceAll(m.Text, "-", "_")
 		require.Contains(t, p.Queries[0].Expr, `state="`+state+`"`)
 	}
+}
+
+// evalInstant loads series (promqltest "load" lines) into a test storage,
+// evaluates expr at time 0 with Prometheus' engine and returns the le label
+// of every result series.
+func evalInstant(t *testing.T, series, expr string) []string {
+	t.Helper()
+	st := promqltest.LoadedStorage(t, "load 1m\n"+series)
+	ng := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
+	q, err := ng.NewInstantQuery(t.Context(), st, nil, expr, time.Unix(0, 0))
+	require.NoError(t, err, expr)
+	t.Cleanup(q.Close)
+	res := q.Exec(t.Context())
+	require.NoError(t, res.Err, expr)
+	vec, err := res.Vector()
+	require.NoError(t, err)
+	var les []string
+	for _, s := range vec {
+		require.Equal(t, 1, s.Metric.Len(), "heatmap series carry le only: %s", s.Metric)
+		les = append(les, s.Metric.Get("le"))
+	}
+	return les
 }
