@@ -51,7 +51,8 @@ type Activity struct {
 	Running      int     `json:"running"`
 	Waiting      int     `json:"waiting"`
 	KVCacheUsage float64 `json:"kv_cache_usage"` // 0–1
-	// Busy is the fraction of recent time (a 5 s moving average) the engine was stepping.
+	// Busy is the fraction of recent time (a 5 s moving average) the engine was stepping;
+	// time-based like nvidia-smi's utilisation, so one decoding request keeps it high.
 	Busy float64 `json:"busy"`
 	// TokensPerSecond is the generated-token rate (a 5 s moving average).
 	TokensPerSecond float64 `json:"tokens_per_second"`
@@ -131,6 +132,7 @@ func (s *Simulator) Model() string { return s.model }
 func (s *Simulator) Registry() *prometheus.Registry { return s.reg }
 
 // Handler serves /metrics, the OpenAI-compatible API, /health and the /sim control endpoints.
+// Completion requests wait for the engine, so they are answered only while Run runs.
 func (s *Simulator) Handler() http.Handler { return s.handler }
 
 // Run runs the engine until ctx is done, then drops every request still in flight (their
