@@ -284,6 +284,22 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 		require.Equal(t, "30", eval[string](t, b, `document.querySelector('[data-chart]').dataset.step`))
 		require.Equal(t, "6h", eval[string](t, b, `document.querySelector('[data-testid="range"]').value`))
 		require.Empty(t, b.takeErrors())
+
+		// Custom: choosing it shows the from/to fields instead of submitting.
+		b.do(t, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('[data-testid="range"]'); s.value = 'custom'; s.dispatchEvent(new Event('change')); })()`))
+		require.True(t, eval[bool](t, b, `!document.querySelector('[data-testid="custom-range"]').hidden`))
+		from := eval[string](t, b, `(() => { const d = new Date(Date.now() - 2 * 3600e3); d.setSeconds(0, 0); return new Date(d - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16); })()`)
+		to := eval[string](t, b, `(() => { const d = new Date(Date.now() - 3600e3); d.setSeconds(0, 0); return new Date(d - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16); })()`)
+		b.do(t,
+			chromedp.SetValue(`input[name="from"]`, from),
+			chromedp.SetValue(`input[name="to"]`, to),
+			chromedp.Click(`[data-testid="custom-range"] button`),
+		)
+		b.waitAcrossNavigation(t, `location.search.includes('range=custom') && !!(window.tokenpath && window.tokenpath.ready)`)
+		eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
+		require.InDelta(t, 3600, eval[float64](t, b, span), 10, "a one-hour custom range")
+		require.InDelta(t, eval[float64](t, b, `Date.parse('`+to+`') / 1000`), eval[float64](t, b, `Number(document.querySelector('[data-chart]').dataset.end)`), 10)
+		require.Empty(t, b.takeErrors())
 	})
 
 	t.Run("theme toggle", func(t *testing.T) {

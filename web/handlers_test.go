@@ -111,6 +111,13 @@ func TestPagesWithData(t *testing.T) {
 			},
 		},
 		{
+			target: "/gpu?instance=127.0.0.1:8000&model=x", title: "GPU",
+			check: func(t *testing.T, doc *goquery.Document) {
+				require.Equal(t, 2, doc.Find(`[data-testid="gpu-card"]`).Length())
+				require.Contains(t, doc.Find(`[data-testid="chart-compute"]`).AttrOr("data-chart", ""), `instance=~\".*\"`, "the server filter does not hide GPUs")
+			},
+		},
+		{
 			target: "/alerts", title: "Alerts",
 			check: func(t *testing.T, doc *goquery.Document) {
 				alerts := doc.Find(`[data-testid="alert-row"]`)

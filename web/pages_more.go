@@ -37,7 +37,11 @@ func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
 	if !v.Off {
 		v.Cards, err = u.gpuCards(ctx)
 		problems.add(err)
-		v.Charts = chartsFrom(p.Controls, "", panels.GPU()...)
+		// The model/instance filter names inference servers, not GPU hosts:
+		// it stays in the URL for the other pages but does not apply here.
+		unfiltered := p.Controls
+		unfiltered.Model, unfiltered.Instance = "", ""
+		v.Charts = chartsFrom(unfiltered, "", panels.GPU()...)
 		v.Charts = append(v.Charts, components.Chart{
 			ID: "clocks", Title: "Clocks", Description: "SM and memory clocks; a falling SM clock under load means throttling (see the reasons on each card).",
 			Kind: string(panels.KindTimeSeries), Unit: "hertz",

@@ -19,6 +19,11 @@ function axisStyle() {
   return { stroke: cssVar('--fg-muted', '#888'), grid: { stroke: cssVar('--grid', 'rgba(128,128,128,0.2)'), width: 1 }, ticks: { show: false } };
 }
 
+// timeAxisStyle leaves room for uPlot's two-line date labels.
+function timeAxisStyle() {
+  return { ...axisStyle(), space: 90 };
+}
+
 function heatColor(t) {
   const x = Math.min(1, Math.max(0, t)) * (heatStops.length - 1);
   const i = Math.min(heatStops.length - 2, Math.floor(x));
@@ -127,7 +132,7 @@ export class Chart {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true, range: [rng.start, rng.end] }, y: {} },
       axes: [
-        { ...axisStyle() },
+        timeAxisStyle(),
         { ...axisStyle(), size: 64, values: (u, vals) => vals.map(v => fmt(v, unit)) },
       ],
       series: [{}],
@@ -220,7 +225,7 @@ export class Chart {
       cursor: { drag: { x: false, y: false }, points: { show: false } },
       scales: { x: { time: true, range: [rng.start, rng.end] }, y: { auto: false, range: [0, n] } },
       axes: [
-        { ...axisStyle() },
+        timeAxisStyle(),
         { ...axisStyle(), size: 64, splits: () => Array.from({ length: n + 1 }, (_, k) => k).filter(k => k % every === 0), values: (u, vals) => vals.map(label) },
       ],
       series: [{}, { label: 'p99', stroke: '#f2495c', width: 2, points: { show: false } }],
@@ -296,7 +301,7 @@ export class Chart {
       cursor: { drag: { x: false, y: false }, points: { show: false } },
       scales: { x: { time: true, range: [rng.start, rng.end] }, y: { auto: false, range: [0, n] } },
       axes: [
-        { ...axisStyle() },
+        timeAxisStyle(),
         { ...axisStyle(), size: 80, grid: { show: false }, splits: () => rows.map((_, i) => i + 0.5), values: () => rows.map(r => r.label) },
       ],
       series: [{}],
