@@ -562,3 +562,26 @@ func TestClientDisconnectAborts(t *testing.T) {
 		})
 	}
 }
+
+// TestSyntheticClientsGiveUp checks the synthetic clients' timeout: a synthetic request still
+// queued after a minute is aborted; HTTP requests and scheduled requests are not.
+func TestSyntheticClientsGiveUp(t *testing.T) {
+	t.Parallel()
+	c, v := newTestCore(t, defaultProfile())
+	t0 := time.Unix(100, 0)
+	c.addSynthetic(t0, spec{prompt: 100, maxTokens: 10, natural: 5})
+	queued := c.waiting[0]
+	httpReq := addRequest(c, t0, 100, 10)
+	c.addSynthetic(t0, spec{prompt: 100, maxTokens: 10, natural: 5})
+	scheduled := c.waiting[2]
+	scheduled.scheduled = t0
+
+	c.reap(t0.Add(59 * time.Second))
+	require.Len(t, c.waiting, 3)
+	c.reap(t0.Add(61 * time.Second))
+	require.Equal(t, []*request{httpReq, scheduled}, c.waiting)
+	require.True(t, queued.done)
+	var m dto.Metric
+	require.NoError(t, v.success.WithLabelValues(reasonAbort).Write(&m))
+	require.InDelta(t, 1, m.GetCounter().GetValue(), 0)
+}

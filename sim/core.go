@@ -30,6 +30,7 @@ type profile struct {
 	cycleAmplitude   float64       // relative amplitude of the load cycle
 	idleTick         time.Duration // how often an idle engine looks for synthetic arrivals
 	activityTau      time.Duration // time constant of Activity's moving averages
+	clientPatience   time.Duration // a synthetic client gives up if not scheduled by then
 }
 
 func defaultProfile() profile {
@@ -49,6 +50,7 @@ func defaultProfile() profile {
 		cycleAmplitude:   0.5,
 		idleTick:         10 * time.Millisecond,
 		activityTau:      5 * time.Second,
+		clientPatience:   60 * time.Second,
 	}
 }
 
@@ -384,12 +386,15 @@ func (c *core) takeInbox() {
 	}
 }
 
-// reap drops requests whose HTTP client went away.
+// reap drops requests whose HTTP client went away, and synthetic requests whose client gave
+// up waiting (a 60 s client timeout, as load generators use), so that a long overload
+// plateaus at about a minute of queue instead of growing without end.
 func (c *core) reap(now time.Time) {
 	keep := func(list []*request) []*request {
 		out := list[:0]
 		for _, r := range list {
-			if r.abort.Load() {
+			gaveUp := r.synthetic && r.scheduled.IsZero() && now.Sub(r.arrival) > c.prof.clientPatience
+			if gaveUp || r.abort.Load() {
 				c.freeBlocks += r.blocks
 				r.blocks = 0
 				r.done = true
