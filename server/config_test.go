@@ -129,7 +129,7 @@ func TestLoadConfigScrapeIntervalPrecedence(t *testing.T) {
 // without a file the defaults apply, with one they do not.
 func TestLoadConfigEndpointPrecedence(t *testing.T) {
 	file := writeConfigFile(t, fileWithJobs)
-	defaults := Sources{DefaultVLLM: []string{"http://localhost:8000"}, DefaultTGI: []string{"http://localhost:8080"}}
+	defaults := Sources{DefaultVLLM: []string{"http://127.0.0.1:8000"}, DefaultTGI: []string{"http://127.0.0.1:8080"}}
 	tests := []struct {
 		name     string
 		file     string
@@ -139,15 +139,15 @@ func TestLoadConfigEndpointPrecedence(t *testing.T) {
 		wantVLLM []string // nil: no vllm job
 		wantTGI  []string // nil: no tgi job
 	}{
-		{name: "defaults without file", wantVLLM: []string{"localhost:8000"}, wantTGI: []string{"localhost:8080"}},
-		{name: "env without file", env: map[string]string{"VLLM_ENDPOINT": "http://10.0.0.1:8000, http://10.0.0.2:8000", "TGI_ENDPOINT": "http://10.0.0.3:8080"},
-			wantVLLM: []string{"10.0.0.1:8000", "10.0.0.2:8000"}, wantTGI: []string{"10.0.0.3:8080"}},
-		{name: "flags beat env", env: map[string]string{"VLLM_ENDPOINT": "http://10.0.0.1:8000", "TGI_ENDPOINT": "http://10.0.0.3:8080"},
-			vllmFlag: []string{"http://10.9.9.9:1"}, tgiFlag: []string{"http://10.9.9.9:2"},
-			wantVLLM: []string{"10.9.9.9:1"}, wantTGI: []string{"10.9.9.9:2"}},
+		{name: "defaults without file", wantVLLM: []string{"127.0.0.1:8000"}, wantTGI: []string{"127.0.0.1:8080"}},
+		{name: "env without file", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001, http://127.0.0.1:18002", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
+			wantVLLM: []string{"127.0.0.1:18001", "127.0.0.1:18002"}, wantTGI: []string{"127.0.0.1:18003"}},
+		{name: "flags beat env", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
+			vllmFlag: []string{"http://127.0.0.1:18091"}, tgiFlag: []string{"http://127.0.0.1:18092"},
+			wantVLLM: []string{"127.0.0.1:18091"}, wantTGI: []string{"127.0.0.1:18092"}},
 		{name: "file alone keeps its vllm job and adds no tgi", file: file, wantVLLM: []string{"127.0.0.1:7000"}},
-		{name: "env replaces the file's job", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://10.0.0.1:8000"}, wantVLLM: []string{"10.0.0.1:8000"}},
-		{name: "flag beats env and file", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://10.0.0.1:8000"}, vllmFlag: []string{"http://10.9.9.9:1"}, wantVLLM: []string{"10.9.9.9:1"}},
+		{name: "env replaces the file's job", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, wantVLLM: []string{"127.0.0.1:18001"}},
+		{name: "flag beats env and file", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, vllmFlag: []string{"http://127.0.0.1:18091"}, wantVLLM: []string{"127.0.0.1:18091"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,16 +182,16 @@ func TestLoadConfigEndpointPrecedence(t *testing.T) {
 // TestLoadConfigEndpointSchemes: an https endpoint is scraped over https; two
 // schemes in one variable make two jobs with distinct names.
 func TestLoadConfigEndpointSchemes(t *testing.T) {
-	cfg, err := LoadConfig(Sources{Getenv: envOf(map[string]string{"VLLM_ENDPOINT": "http://10.0.0.1:8000,https://10.0.0.2:8443"})}, slog.New(slog.DiscardHandler))
+	cfg, err := LoadConfig(Sources{Getenv: envOf(map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001,https://127.0.0.1:18443"})}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	targets, scheme, ok := staticTargets(t, cfg.Prometheus, "vllm")
 	require.True(t, ok, "jobs: %v", jobNames(cfg.Prometheus))
-	require.Equal(t, []string{"10.0.0.1:8000"}, targets)
+	require.Equal(t, []string{"127.0.0.1:18001"}, targets)
 	require.Equal(t, "http", scheme)
 	// The second job is named after its own scheme.
 	targets, scheme, ok = staticTargets(t, cfg.Prometheus, "vllm-https")
 	require.True(t, ok, "want a job vllm-https for the https endpoint; jobs: %v", jobNames(cfg.Prometheus))
-	require.Equal(t, []string{"10.0.0.2:8443"}, targets)
+	require.Equal(t, []string{"127.0.0.1:18443"}, targets)
 	require.Equal(t, "https", scheme)
 }
 
@@ -301,8 +301,8 @@ tokenpath:
 `, want: []string{"tokenpath.yml", "tokenpath section", "line 2", "probez"}},
 		{name: "bad SCRAPE_INTERVAL", env: map[string]string{"SCRAPE_INTERVAL": "soon"}, want: []string{"SCRAPE_INTERVAL", "soon"}},
 		{name: "negative SCRAPE_INTERVAL", env: map[string]string{"SCRAPE_INTERVAL": "0s"}, want: []string{"SCRAPE_INTERVAL", "positive"}},
-		{name: "VLLM_ENDPOINT without scheme", env: map[string]string{"VLLM_ENDPOINT": "localhost:8000"}, want: []string{"VLLM_ENDPOINT", "localhost:8000", "http(s) URL"}},
-		{name: "TGI_ENDPOINT with another scheme", env: map[string]string{"TGI_ENDPOINT": "ftp://10.0.0.1:21"}, want: []string{"TGI_ENDPOINT", "ftp://10.0.0.1:21"}},
+		{name: "VLLM_ENDPOINT without scheme", env: map[string]string{"VLLM_ENDPOINT": "127.0.0.1:8000"}, want: []string{"VLLM_ENDPOINT", "127.0.0.1:8000", "http(s) URL"}},
+		{name: "TGI_ENDPOINT with another scheme", env: map[string]string{"TGI_ENDPOINT": "ftp://127.0.0.1:21"}, want: []string{"TGI_ENDPOINT", "ftp://127.0.0.1:21"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

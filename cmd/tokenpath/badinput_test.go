@@ -53,7 +53,7 @@ scrape_configs:
 		{name: "unknown field in the tokenpath section", config: "tokenpath:\n  probez: []\n", want: []string{"tokenpath.yml", "tokenpath section", "probez"}},
 		{name: "missing file", missing: true, want: []string{"couldn't load configuration", "does-not-exist.yml", "no such file"}},
 		{name: "bad SCRAPE_INTERVAL", env: []string{"SCRAPE_INTERVAL=soon"}, want: []string{"SCRAPE_INTERVAL", "soon"}},
-		{name: "bad VLLM_ENDPOINT", env: []string{"VLLM_ENDPOINT=localhost:8000"}, want: []string{"VLLM_ENDPOINT", "localhost:8000"}},
+		{name: "bad VLLM_ENDPOINT", env: []string{"VLLM_ENDPOINT=127.0.0.1:8000"}, want: []string{"VLLM_ENDPOINT", "127.0.0.1:8000"}},
 		{name: "bad web config", config: "global:\n  scrape_interval: 1s\n", webYML: "basic_auth_users:\n  alice: not-a-bcrypt-hash\nunknown_key: 1\n",
 			want: []string{"web.yml", "unknown_key"}},
 	}
