@@ -3,6 +3,7 @@ package scrape
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -108,5 +110,41 @@ func TestMetricsURL(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, metricsURL(cfg, tc.group, tc.target))
 		})
+	}
+}
+
+// TestDetectorFirstTargetSetIsLabelled: the scrape manager applies the first
+// target set at once and later ones only every 5 seconds, so a target that
+// reaches it without its server label is scraped unlabelled for that long and
+// then turns into a new series. The first set the detector hands on must
+// already carry the label of a reachable target.
+func TestDetectorFirstTargetSetIsLabelled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprint(w, "vllm:num_requests_running 1\n")
+	}))
+	t.Cleanup(srv.Close)
+	d := newDetector(slog.New(slog.DiscardHandler), srv.Client())
+	d.applyConfig([]*promconfig.ScrapeConfig{{JobName: "llm", Scheme: "http", MetricsPath: "/metrics", ScrapeTimeout: model.Duration(5 * time.Second)}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	in := make(chan map[string][]*targetgroup.Group)
+	done := make(chan struct{})
+	go func() { defer close(done); d.run(ctx, in) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	tg := &targetgroup.Group{Source: "0", Targets: []model.LabelSet{{model.AddressLabel: model.LabelValue(strings.TrimPrefix(srv.URL, "http://"))}}}
+	select {
+	case in <- map[string][]*targetgroup.Group{"llm": {tg}}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the detector did not take the target set")
+	}
+	select {
+	case got := <-d.out:
+		require.Len(t, got["llm"], 1)
+		require.Len(t, got["llm"][0].Targets, 1)
+		require.Equal(t, model.LabelValue(ServerVLLM), got["llm"][0].Targets[0][ServerLabel], "the first target set sent on")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no target set sent on")
 	}
 }
