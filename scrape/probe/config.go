@@ -140,6 +140,9 @@ func compile(index int, c Config, getenv func(string) string) (*target, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fail("endpoint", "%q is not an http(s) URL such as http://localhost:8000", c.Endpoint)
 	}
+	if p := strings.TrimSuffix(u.Path, "/v1"); strings.HasSuffix(p, "/completions") || strings.HasSuffix(p, "/models") {
+		return nil, fail("endpoint", "%q names an API path; give the server's base URL such as http://localhost:8000", c.Endpoint)
+	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, fail("endpoint", "%q must not carry a query, fragment or user info (use headers or api_key_file)", c.Endpoint)
 	}

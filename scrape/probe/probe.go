@@ -358,6 +358,10 @@ func (p *prober) setHeaders(req *http.Request, t *target) {
 	}
 }
 
+// TGIModel is the model a probe of a TGI server (server: tgi) requests when
+// the server has no /v1/models.
+const TGIModel = "tgi"
+
 // discover returns the first model GET /v1/models lists.
 func (p *prober) discover(ctx context.Context, t *target) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.apiURL("models"), http.NoBody)
@@ -370,6 +374,11 @@ func (p *prober) discover(ctx context.Context, t *target) (string, error) {
 		return "", fmt.Errorf("listing models: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound && t.cfg.Server == "tgi" {
+		// TGI versions without /v1/models serve one model and ignore the
+		// request's model field; its own documentation sends "tgi".
+		return TGIModel, nil
+	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("listing models: HTTP %s", strconv.Itoa(resp.StatusCode))
 	}

@@ -42,6 +42,8 @@ type server struct {
 	released chan struct{}
 	// modelsFailures is how many GET /v1/models calls still answer 503.
 	modelsFailures atomic.Int64
+	// noModels makes GET /v1/models answer 404 (older TGI).
+	noModels atomic.Bool
 }
 
 // newServer starts the handler that mk builds behind /v1/chat/completions
@@ -247,6 +249,8 @@ func TestOutcomes(t *testing.T) {
 		headers bool
 		// maxDuration bounds how long the probe may take (its timeout).
 		maxDuration time.Duration
+		// wantModel, when set, is the model the completion request named.
+		wantModel string
 	}{
 		{
 			name: "well-behaved stream",
@@ -405,6 +409,20 @@ func TestOutcomes(t *testing.T) {
 			want: "empty_response/200", headers: true,
 		},
 		{
+			name: "TGI without /v1/models: the model TGI ignores",
+			handler: func(srv *server) http.HandlerFunc {
+				srv.noModels.Store(true)
+				return func(w http.ResponseWriter, _ *http.Request) {
+					s := startSSE(w)
+					s.content("a")
+					s.content("b")
+					s.finish(2)
+				}
+			},
+			mod:  func(c *Config) { c.Model, c.Server = "", "tgi" },
+			want: "ok/200", complete: true, headers: true, wantModel: TGIModel,
+		},
+		{
 			name: "model discovery fails",
 			handler: func(*server) http.HandlerFunc {
 				return func(w http.ResponseWriter, _ *http.Request) { startSSE(w).finish(1) }
@@ -426,6 +444,11 @@ func TestOutcomes(t *testing.T) {
 			stop()
 
 			require.Equal(t, map[string]float64{tc.want: 1}, h.outcomes(t))
+			if tc.wantModel != "" {
+				srv.mu.Lock()
+				require.Equal(t, tc.wantModel, srv.bodies[0]["model"])
+				srv.mu.Unlock()
+			}
 			if tc.maxDuration > 0 {
 				// The deadline is on the whole request; allow for scheduling.
 				require.Less(t, took, tc.maxDuration+500*time.Millisecond)
@@ -464,6 +487,10 @@ func TestOutcomes(t *testing.T) {
 func wrapHandler(s *server, handler http.HandlerFunc) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
+		if s.noModels.Load() {
+			http.NotFound(w, nil)
+			return
+		}
 		if s.modelsFailures.Add(-1) >= 0 {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
@@ -723,6 +750,7 @@ func TestApplyConfig(t *testing.T) {
 	}{
 		{"no endpoint", func(c *Config) { c.Endpoint = "" }, "probes[0].endpoint"},
 		{"not http", func(c *Config) { c.Endpoint = "ftp://127.0.0.1" }, "probes[0].endpoint"},
+		{"an API path", func(c *Config) { c.Endpoint += "/v1/chat/completions" }, "probes[0].endpoint"},
 		{"bad api", func(c *Config) { c.API = "responses" }, "probes[0].api"},
 		{"negative max_tokens", func(c *Config) { c.MaxTokens = -1 }, "probes[0].max_tokens"},
 		{"timeout over interval", func(c *Config) { c.Timeout = model.Duration(2 * time.Hour) }, "probes[0].timeout"},
@@ -857,7 +885,8 @@ func TestReasoning(t *testing.T) {
 	require.Equal(t, map[string]float64{"ok/200": 1}, h.outcomes(t))
 	ttft := h.histogram(t, "tokenpath_probe_ttft_seconds").GetSampleSum()
 	content := h.histogram(t, "tokenpath_probe_time_to_first_content_seconds").GetSampleSum()
-	require.GreaterOrEqual(t, content-ttft, 0.1)
+	// The server slept 100 ms between them; reads may shift either end a little.
+	require.InDelta(t, 0.1, content-ttft, 0.03)
 	require.Equal(t, uint64(3), h.histogram(t, "tokenpath_probe_inter_chunk_seconds").GetSampleCount())
 	require.Equal(t, 4.0, h.value(t, "tokenpath_probe_chunks_total"))
 }
