@@ -241,11 +241,12 @@ func (l *loop) run(ctx context.Context) {
 			l.models[model] = true
 			l.mu.Unlock()
 			l.m.metrics.skipped.With(l.labels(model)).Inc()
-			l.m.logger.Warn("Skipped a probe: the previous one is still running", "target", l.t.cfg.Endpoint, "api", l.t.cfg.API)
+			// Counted; a debug line only, as a hung server skips every tick.
+			l.m.logger.Debug("Skipped a probe: the previous one is still running", "target", l.t.cfg.Endpoint, "api", l.t.cfg.API)
 			continue
 		}
-		// A tick missed entirely (the process was suspended) is not fired
-		// late: jump to the next one in the future.
+		// After a suspension of several intervals, fire once for the latest
+		// missed tick rather than once for each.
 		if behind := now().Sub(scheduled); behind > l.t.interval {
 			skippedTicks := int64(behind / l.t.interval)
 			n += skippedTicks
