@@ -190,6 +190,31 @@ func TestOpenAIAPI(t *testing.T) {
 	})
 }
 
+// TestModelFieldPerEngine checks that only vLLM rejects a model name it does not serve.
+func TestModelFieldPerEngine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		engine Engine
+		want   int
+	}{
+		{EngineVLLM, http.StatusNotFound},
+		{EngineVLLMV0, http.StatusNotFound},
+		{EngineTGI, http.StatusOK},
+		{EngineSGLang, http.StatusOK},
+		{EngineLlamaCPP, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.engine), func(t *testing.T) {
+			t.Parallel()
+			h := start(t, Options{Engine: tc.engine, Seed: 1}, func(s *Simulator) { s.SetLoad(0) })
+			code, out := h.postJSON(t, "/v1/chat/completions", map[string]any{
+				"model": "tgi", "messages": []map[string]any{{"role": "user", "content": "hi"}}, "max_tokens": 2,
+			})
+			require.Equal(t, tc.want, code, out)
+		})
+	}
+}
+
 func TestSimControlEndpoints(t *testing.T) {
 	t.Parallel()
 	h := start(t, Options{Engine: EngineSGLang, Seed: 2}, func(s *Simulator) { s.SetLoad(0) })

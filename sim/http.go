@@ -206,7 +206,10 @@ func (s *Simulator) complete(w http.ResponseWriter, hr *http.Request, chat bool)
 		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	if req.Model != "" && req.Model != s.model {
+	// vLLM checks the model name; TGI, SGLang and llama.cpp serve one model and ignore it
+	// (TGI's own documentation sends "tgi").
+	strictModel := s.engine == EngineVLLM || s.engine == EngineVLLMV0
+	if strictModel && req.Model != "" && req.Model != s.model {
 		writeErrorType(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("The model %#q does not exist.", req.Model))
 		return
 	}
