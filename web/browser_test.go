@@ -247,6 +247,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 			b.open(t, base+path+"?range=24h")
 			first := eval[float64](t, b, `Math.min(...[...document.querySelectorAll('[data-chart]')].filter(e => e.dataset.paintMs).map(e => Number(e.dataset.paintMs)))`)
 			require.Less(t, first, 1000.0, "%s: first chart painted %v ms after navigation", path, first)
+			t.Logf("%s?range=24h: first chart painted %.0f ms after navigation", path, first)
 			// ≤ ~1,000 points per series: a 24 h range uses a 2-minute step.
 			require.Equal(t, "120", eval[string](t, b, `document.querySelector('[data-chart]').dataset.step`))
 		}
@@ -372,33 +373,57 @@ func TestBrowserDemo(t *testing.T) {
 	}
 	newBrowser(t) // Fails in CI, skips elsewhere, before the build when chromium is missing.
 	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
-	waitForDemo(t, p.URL)
+	// Screenshots for the docs wait for three minutes of history; the checks
+	// need only a few evaluations.
+	samples := 20.0
+	if os.Getenv("TOKENPATH_UPDATE_SCREENSHOTS") == "1" {
+		samples = 180
+	}
+	waitForDemo(t, p.URL, samples)
+
+	// The demo's prober measures TTFT too: the token path shows it beside
+	// the server's own.
+	_, doc := get(t, newUI(t, demoAPI(t, p.URL)), "/")
+	require.Equal(t, 2, doc.Find(`[data-testid="server-row"]`).Length())
+	require.Equal(t, 2, doc.Find(`[data-testid="probe-ttft"]`).Length())
+
 	browserSuite(t, p.URL, suiteOptions{Range: "5m", Prefix: "demo-", Docs: true})
+}
+
+// demoAPI is a client of the running tokenpath's /api/v1.
+func demoAPI(t *testing.T, base string) promv1.API {
+	t.Helper()
+	c, err := promapi.NewClient(promapi.Config{Address: base})
+	require.NoError(t, err)
+	return promv1.NewAPI(c)
 }
 
 // waitForDemo waits until the demo's recording rules have produced a few
 // evaluations of every kind of series the pages draw.
-func waitForDemo(t *testing.T, base string) {
+func waitForDemo(t *testing.T, base string, samples float64) {
 	t.Helper()
-	c, err := promapi.NewClient(promapi.Config{Address: base})
-	require.NoError(t, err)
-	api := promv1.NewAPI(c)
-	queries := []string{
-		`count_over_time(tokenpath:generation_tokens:rate1m[5m])`,
-		`count_over_time(tokenpath:ttft_seconds_bucket:rate1m[5m])`,
-		`count_over_time(tokenpath:ttft_seconds:histogram_quantile[5m])`,
-		`count_over_time(tokenpath:gpu_state[5m])`,
-		`count_over_time(gpu_vram_used_bytes[5m])`,
+	api := demoAPI(t, base)
+	queries := []struct {
+		q   string
+		min float64
+	}{
+		{`count_over_time(tokenpath:generation_tokens:rate1m[5m])`, samples},
+		{`count_over_time(tokenpath:ttft_seconds_bucket:rate1m[5m])`, samples},
+		{`count_over_time(tokenpath:ttft_seconds:histogram_quantile[5m])`, samples},
+		{`count_over_time(tokenpath:gpu_state[5m])`, samples},
+		{`count_over_time(gpu_vram_used_bytes[5m])`, samples},
+		// The probes run less often than the scrapes.
+		{`min(count_over_time(tokenpath:ttft_seconds:histogram_quantile{server="probe"}[5m]))`, 1},
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(2*time.Minute + time.Duration(samples)*time.Second)
 	for _, q := range queries {
 		for {
-			v, _, _, err := api.Query(t.Context(), q, time.Time{})
-			if vec, ok := v.(model.Vector); err == nil && ok && len(vec) > 0 && vec[0].Value >= 20 {
+			v, _, _, err := api.Query(t.Context(), q.q, time.Time{})
+			if vec, ok := v.(model.Vector); err == nil && ok && len(vec) > 0 && float64(vec[0].Value) >= q.min {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("demo has no data for %s after 2m (err %v)", q, err)
+				t.Fatalf("demo has too little data for %s (err %v)", q.q, err)
 			}
 			time.Sleep(500 * time.Millisecond)
 		}

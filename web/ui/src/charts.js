@@ -70,7 +70,7 @@ function width(el) {
 // reports its state in data-state (loading, drawn, empty, error) so tests
 // and users can tell a blank chart from one still loading.
 export class Chart {
-  constructor(el, vars) {
+  constructor(el) {
     this.el = el;
     this.cfg = JSON.parse(el.dataset.chart);
     this.body = el.querySelector('.chart-body');
