@@ -54,6 +54,10 @@ func DetectServer(metricNames []string) string {
 // read is tried again.
 const detectRetryInterval = 15 * time.Second
 
+// detectWait bounds how long new targets wait for their detection before
+// they are scraped.
+const detectWait = 5 * time.Second
+
 // maxDetectBody bounds what detection reads of an exposition: the server's
 // own metrics come first in every known server, well inside it.
 const maxDetectBody = 4 << 20
@@ -112,8 +116,24 @@ func (d *detector) run(ctx context.Context, in <-chan map[string][]*targetgroup.
 		case <-retry.C:
 		}
 		annotated, work := d.annotate(ctx)
-		for _, w := range work {
-			go d.detect(ctx, w)
+		if len(work) > 0 {
+			// Detect new targets before handing them over: the scrape
+			// manager applies the first target set at once but later ones
+			// only every few seconds, so a target passed on unlabelled would
+			// be scraped without its server label first and then start new
+			// series. The wait is bounded; a target that does not answer in
+			// time is passed on and detected in the background.
+			waitCtx, cancel := context.WithTimeout(ctx, detectWait)
+			var wg sync.WaitGroup
+			for _, w := range work {
+				wg.Go(func() { d.detect(waitCtx, w) })
+			}
+			wg.Wait()
+			cancel()
+			annotated, work = d.annotate(ctx)
+			for _, w := range work {
+				go d.detect(ctx, w)
+			}
 		}
 		select {
 		case d.out <- annotated:

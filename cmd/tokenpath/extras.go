@@ -41,7 +41,7 @@ type extraFlags struct {
 
 func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	d := rules.DefaultThresholds()
-	cmd.Flag("rules.defaults", "Load the embedded token-path recording rules and the seed's alerts (--no-rules.defaults turns them off).").Default("true").BoolVar(&e.rulesDefaults)
+	cmd.Flag("rules.defaults", "Load the embedded rules: the token-path recording rules, the seed's alerts, the probe and SLO rules (--no-rules.defaults turns them all off; your rule_files still load).").Default("true").BoolVar(&e.rulesDefaults)
 	cmd.Flag("alert.ttft-warning", "HighTTFT fires when p99 time to first token is above this.").Default(d.TTFTWarning.String()).DurationVar(&e.thresholds.TTFTWarning)
 	cmd.Flag("alert.ttft-critical", "CriticalTTFT fires when p99 time to first token is above this.").Default(d.TTFTCritical.String()).DurationVar(&e.thresholds.TTFTCritical)
 	cmd.Flag("alert.itl-warning", "HighITL fires when p99 inter-token latency is above this.").Default(d.ITLWarning.String()).DurationVar(&e.thresholds.ITLWarning)
@@ -153,13 +153,14 @@ func contextActor(name string, logger *slog.Logger, f func(context.Context) erro
 // rules and the seed's alerts.
 func (x *extras) embeddedRules() (map[string][]byte, error) {
 	files := map[string][]byte{}
-	if x.flags.rulesDefaults {
-		defaults, err := rules.DefaultRuleFiles(x.flags.thresholds)
-		if err != nil {
-			return nil, err
-		}
-		maps.Copy(files, defaults)
+	if !x.flags.rulesDefaults {
+		return files, nil
 	}
+	defaults, err := rules.DefaultRuleFiles(x.flags.thresholds)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(files, defaults)
 	var objectives []slo.Objective
 	if x.flags.sloEnabled {
 		t := x.flags.thresholds
