@@ -150,7 +150,7 @@ func contextActor(name string, logger *slog.Logger, f func(context.Context) erro
 }
 
 // embeddedRules are the rule files compiled into the binary: the token-path
-// rules and the seed's alerts.
+// rules, the seed's alerts, and the probe and SLO rules.
 func (x *extras) embeddedRules() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	if !x.flags.rulesDefaults {
