@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +27,8 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // appRegistry is an instrumented application with fixed values: counters
@@ -52,42 +54,65 @@ func appRegistry(t testing.TB) *prometheus.Registry {
 	return reg
 }
 
-// fakeAlertmanager records the alert names it receives on /api/v2/alerts.
-type fakeAlertmanager struct {
-	*httptest.Server
-	mtx    sync.Mutex
-	alerts map[string]int
+// alertmanager is a real Alertmanager (Debian's prometheus-alertmanager)
+// started by the test on a free loopback port.
+type alertmanager struct {
+	URL  string
+	addr string
 }
 
-func newFakeAlertmanager(t testing.TB) *fakeAlertmanager {
-	am := &fakeAlertmanager{alerts: map[string]int{}}
-	am.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v2/alerts" || r.Method != http.MethodPost {
-			http.NotFound(w, r)
-			return
+func startAlertmanager(t testing.TB) *alertmanager {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus-alertmanager")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("prometheus-alertmanager is not installed (.ci/run installs the Debian package)")
 		}
-		var alerts []struct {
-			Labels map[string]string `json:"labels"`
+		t.Skip("prometheus-alertmanager is not installed (Debian package prometheus-alertmanager)")
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "alertmanager.yml", "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n")
+	addr := testbin.FreePort(t)
+	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("alertmanager logs:\n%s", logs.String())
 		}
-		if err := json.NewDecoder(r.Body).Decode(&alerts); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+	})
+	am := &alertmanager{URL: "http://" + addr, addr: addr}
+	waitFor(t, 30*time.Second, "alertmanager ready", func() (bool, string) {
+		resp, err := http.Get(am.URL + "/-/ready")
+		if err != nil {
+			return false, err.Error()
 		}
-		am.mtx.Lock()
-		for _, a := range alerts {
-			am.alerts[a.Labels["alertname"]]++
-		}
-		am.mtx.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(am.Close)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
 	return am
 }
 
-func (am *fakeAlertmanager) received(name string) int {
-	am.mtx.Lock()
-	defer am.mtx.Unlock()
-	return am.alerts[name]
+// received counts the active alerts of that name through Alertmanager's own
+// v2 API.
+func (am *alertmanager) received(name string) int {
+	q := url.Values{"filter": {fmt.Sprintf("alertname=%q", name)}}
+	resp, err := http.Get(am.URL + "/api/v2/alerts?" + q.Encode())
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var alerts []struct {
+		Labels map[string]string `json:"labels"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&alerts) != nil {
+		return 0
+	}
+	return len(alerts)
 }
 
 const apiRules = `groups:
@@ -109,7 +134,7 @@ const apiRules = `groups:
 // admin API for the values the target exposes.
 func TestAPI(t *testing.T) {
 	app := serveRegistry(t, appRegistry(t))
-	am := newFakeAlertmanager(t)
+	am := startAlertmanager(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "rules.yml", apiRules)
 	cfgFile := writeFile(t, dir, "tokenpath.yml", fmt.Sprintf(`global:
@@ -128,7 +153,7 @@ scrape_configs:
 - job_name: app
   static_configs:
   - targets: [%q]
-`, hostOf(am.Server), hostOf(app)))
+`, am.addr, hostOf(app)))
 	p := start(t, procOpts{args: []string{"--config.file=" + cfgFile, "--web.enable-admin-api", "--web.enable-remote-write-receiver"}})
 	api := p.api()
 	// Six scrapes of the labelled series: query_range below looks 4s back.
