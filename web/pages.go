@@ -31,7 +31,8 @@ func controls(r *http.Request) components.Controls {
 	if c.Range == "custom" {
 		c.From, c.To = q.Get("from"), q.Get("to")
 		if c.From == "" || c.To == "" {
-			c.Range = ""
+			// Half a custom range is no range: fall back to the default.
+			c.Range, c.From, c.To = "", "", ""
 		}
 	}
 	if c.Range != "custom" && !slices.Contains(components.RangeOptions(), c.Range) {
@@ -275,11 +276,11 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]component
 // alertMatches says whether an alert belongs to a row: same instance (and
 // model, when the alert has one), or, without an instance, the same model.
 func alertMatches(l model.LabelSet, row *components.ServerRow) bool {
-	inst, model_ := string(l["instance"]), string(l["model"])
+	inst, mdl := string(l["instance"]), string(l["model"])
 	if inst != "" {
-		return inst == row.Instance && (model_ == "" || model_ == row.Model)
+		return inst == row.Instance && (mdl == "" || mdl == row.Model)
 	}
-	return model_ != "" && model_ == row.Model
+	return mdl != "" && mdl == row.Model
 }
 
 func setQuantile(q *components.Quantiles, quantile string, v float64) {

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -136,7 +137,7 @@ func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
 		return cmp.Or(cmp.Compare(a.Instance, b.Instance), cmpNumeric(a.Index, b.Index))
 	})
 	if len(problems) > 0 {
-		return out, errorString("reading GPUs: " + problems.String())
+		return out, fmt.Errorf("reading GPUs: %s", problems.String())
 	}
 	return out, nil
 }
@@ -145,10 +146,6 @@ func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
 func cmpNumeric(a, b string) int {
 	return cmp.Or(cmp.Compare(len(a), len(b)), cmp.Compare(a, b))
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
 
 func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
