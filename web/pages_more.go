@@ -153,7 +153,7 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 	p := u.page(r, "Alerts", "/alerts", true)
 	p.Controls.Show = false
 	var problems errs
-	v := components.AlertsPage{}
+	v := components.AlertsPage{Now: u.now()}
 	alerts, err := u.api.Alerts(ctx)
 	problems.add(err)
 	for _, a := range alerts.Alerts {
@@ -229,7 +229,7 @@ func (u *UI) targetsPage(r *http.Request) (templ.Component, error) {
 	p := u.page(r, "Targets", "/targets", true)
 	p.Controls.Show = false
 	var problems errs
-	v := components.TargetsPage{}
+	v := components.TargetsPage{Now: u.now()}
 	res, err := u.api.Targets(ctx)
 	problems.add(err)
 	samples := map[[2]string]float64{}

@@ -83,6 +83,16 @@ func TestLayoutVariants(t *testing.T) {
 	}
 }
 
+func TestChartPanelStateLegend(t *testing.T) {
+	doc := render(t, ChartPanel(Chart{ID: "gpu_state", Kind: "state-timeline", Mappings: []ChartMapping{
+		{Value: 0, Text: "idle", Color: "blue"}, {Value: 3, Text: "memory-bound", Color: "orange"},
+	}}))
+	items := one(t, doc, "state-legend").Find("li")
+	require.Equal(t, []string{"idle", "memory-bound"}, items.Map(func(_ int, s *goquery.Selection) string { return s.Text() }))
+	require.True(t, items.Eq(1).Find("i").HasClass("swatch-orange"))
+	require.Equal(t, 0, render(t, ChartPanel(Chart{ID: "x"})).Find(`[data-testid="state-legend"]`).Length())
+}
+
 func TestChartPanel(t *testing.T) {
 	c := Chart{ID: "ttft", Title: "TTFT", Description: "why", Kind: "heatmap", Unit: "s",
 		Queries: []ChartQuery{{Expr: `sum by (le) (x{model=~"a\"b"})`, Legend: "{{le}}"}}}
@@ -206,6 +216,7 @@ func TestAlerts(t *testing.T) {
 		}},
 		{"alerts and rules", AlertsPage{
 			Page:   testPage("Alerts", "/alerts"),
+			Now:    since.Add(5 * time.Minute),
 			Alerts: []AlertRow{{Name: "HighTTFT", State: "firing", Labels: []Label{{"model", "m"}}, Value: "7.5", Since: since, Summary: "slow"}},
 			Rules: []RuleRow{
 				{Group: "g", Name: "HighTTFT", Type: "alerting", Health: "ok", State: "firing", LastEvaluation: since},
@@ -216,6 +227,7 @@ func TestAlerts(t *testing.T) {
 			require.Equal(t, "firing", a.Find(`[data-testid="alert-state"]`).Text())
 			require.Equal(t, "7.5", a.Find(`[data-testid="alert-value"]`).Text())
 			require.Equal(t, "2026-11-27 10:00:00Z", a.Find(`[data-testid="alert-since"]`).Text())
+			require.Equal(t, "5m0s ago", a.Find(`[data-testid="alert-since-ago"]`).Text())
 			require.Contains(t, a.Text(), `model="m"`)
 			rules := doc.Find(`[data-testid="rule-row"]`)
 			require.Equal(t, 2, rules.Length())
@@ -239,16 +251,16 @@ func TestTargets(t *testing.T) {
 		{"empty", TargetsPage{Page: testPage("Targets", "/targets")}, func(t *testing.T, doc *goquery.Document) {
 			require.Contains(t, one(t, doc, "empty-targets").Text(), "VLLM_ENDPOINT")
 		}},
-		{"targets", TargetsPage{Page: testPage("Targets", "/targets"), Targets: []TargetRow{{
+		{"targets", TargetsPage{Page: testPage("Targets", "/targets"), Now: time.Unix(100, 0), Targets: []TargetRow{{
 			Job: "vllm", Instance: "h:8000", Server: "vllm", URL: "http://h:8000/metrics", Health: "down",
-			DurationSecond: 0.0123, Samples: vs(812), Error: "connection refused", Labels: []Label{{"env", "prod"}},
+			DurationSecond: 0.0123, LastScrape: time.Unix(97, 0), Samples: vs(812), Error: "connection refused", Labels: []Label{{"env", "prod"}},
 		}}}, func(t *testing.T, doc *goquery.Document) {
 			r := one(t, doc, "target-row")
 			require.Equal(t, "vllm", r.Find(`[data-testid="target-server"]`).Text())
 			require.Equal(t, "down", r.Find(`[data-testid="target-health"]`).Text())
 			require.Equal(t, "12.3 ms", r.Find(`[data-testid="target-duration"]`).Text())
 			require.Equal(t, "812", r.Find(`[data-testid="target-samples"]`).Text())
-			require.Equal(t, "never", r.Find(`[data-testid="target-last-scrape"]`).Text())
+			require.Equal(t, "3s ago", r.Find(`[data-testid="target-last-scrape"]`).Text())
 			require.Equal(t, "connection refused", r.Find(`[data-testid="target-error"]`).Text())
 			require.Contains(t, r.Text(), `env="prod"`)
 		}},

@@ -250,6 +250,7 @@ type RuleRow struct {
 // AlertsPage is the alerts and rules page.
 type AlertsPage struct {
 	Page   Page
+	Now    time.Time // For "5m ago".
 	Alerts []AlertRow
 	Rules  []RuleRow
 }
@@ -274,6 +275,7 @@ type TargetRow struct {
 // TargetsPage is the targets page.
 type TargetsPage struct {
 	Page    Page
+	Now     time.Time // For "3s ago".
 	Targets []TargetRow
 }
 
