@@ -198,6 +198,8 @@ type suiteOptions struct {
 	// Docs writes the tokenpath and GPU screenshots into docs/screenshots
 	// when TOKENPATH_UPDATE_SCREENSHOTS=1.
 	Docs bool
+	// Refresh checks auto-refresh (about 20 s of waiting).
+	Refresh bool
 }
 
 // browserSuite runs the browser checks against a tokenpath-compatible base
@@ -303,6 +305,21 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 		require.Empty(t, b.takeErrors())
 	})
 
+	if o.Refresh {
+		t.Run("auto-refresh", func(t *testing.T) {
+			// Chart pages refetch: the range moves forward without a reload.
+			b.open(t, base+"/latency?range=5m&refresh=10s")
+			end := eval[float64](t, b, `(window.__kept = true, Number(document.querySelector('[data-chart]').dataset.end))`)
+			b.waitAcrossNavigation(t, `Number(document.querySelector('[data-chart]').dataset.end) > `+fmt.Sprint(end))
+			require.True(t, eval[bool](t, b, `window.__kept === true`), "a chart page must not reload")
+			// Pages with server-rendered numbers reload.
+			b.open(t, base+"/?range=5m&refresh=10s")
+			eval[bool](t, b, `(window.__kept = true)`)
+			b.waitAcrossNavigation(t, `window.__kept === undefined && document.readyState === 'complete'`)
+			require.Empty(t, b.takeErrors())
+		})
+	}
+
 	t.Run("theme toggle", func(t *testing.T) {
 		b.open(t, base+"/gpu?range=1h")
 		before := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`)
@@ -362,7 +379,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 
 func TestBrowserFixture(t *testing.T) {
 	f := startPrometheus(t, fullExposition, fixtureRules, 25*time.Hour)
-	browserSuite(t, serveUI(t, f), suiteOptions{Range: "24h", Prefix: "fixture-"})
+	browserSuite(t, serveUI(t, f), suiteOptions{Range: "24h", Prefix: "fixture-", Refresh: true})
 }
 
 // TestBrowserDemo runs the same checks against a real tokenpath --demo
