@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
 )
 
@@ -246,4 +248,25 @@ func TestRoutingAndAssets(t *testing.T) {
 func TestNewRequiresAPI(t *testing.T) {
 	_, err := New(Options{})
 	require.ErrorContains(t, err, "API is nil")
+}
+
+func TestPagesAPIDown(t *testing.T) {
+	// A real client of an address nobody listens on: every API call fails.
+	c, err := promapi.NewClient(promapi.Config{Address: "http://" + freeAddr(t)})
+	require.NoError(t, err)
+	ui := newUI(t, promv1.NewAPI(c))
+	tests := []struct{ target, title string }{
+		{"/", "Token path"},
+		{"/gpu", "GPU"},
+		{"/alerts", "Alerts"},
+		{"/targets", "Targets"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.target, func(t *testing.T) {
+			rec, doc := get(t, ui, tc.target)
+			require.Equal(t, http.StatusOK, rec.Code, "a page still renders what it can")
+			require.Equal(t, tc.title, doc.Find(`[data-testid="page-title"]`).Text())
+			require.Contains(t, doc.Find(`[data-testid="page-error"]`).Text(), "connection refused")
+		})
+	}
 }
