@@ -24,6 +24,18 @@ import (
 
 const chromiumPath = "/usr/bin/chromium"
 
+// requireChromium skips the test on a developer machine without Debian's
+// chromium and fails it in CI.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI (Debian package chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("%s not installed (Debian package chromium)", chromiumPath)
+	}
+}
+
 // browser is one headless Chromium tab that records console errors,
 // uncaught exceptions and browser log errors (failed loads, CSP reports).
 type browser struct {
@@ -36,12 +48,7 @@ type browser struct {
 // binary the test is skipped on a developer machine and fails in CI.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (Debian package chromium): %v", chromiumPath, err)
-		}
-		t.Skipf("%s not installed (Debian package chromium)", chromiumPath)
-	}
+	requireChromium(t)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -385,10 +392,7 @@ func TestBrowserFixture(t *testing.T) {
 // TestBrowserDemo runs the same checks against a real tokenpath --demo
 // (simulated vLLM, TGI and GPUs), built and started by internal/testbin.
 func TestBrowserDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the whole tokenpath; skipped with -short")
-	}
-	newBrowser(t) // Fails in CI, skips elsewhere, before the build when chromium is missing.
+	requireChromium(t) // before the build
 	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
 	// Screenshots for the docs wait for three minutes of history; the checks
 	// need only a few evaluations.
