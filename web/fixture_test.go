@@ -88,9 +88,13 @@ func fullExposition(load float64) string {
 		name string
 		v    float64
 	}{
-		{"tokenpath:generation_tokens:rate1m", 1234.5}, {"tokenpath:prompt_tokens:rate1m", 4321},
-		{"tokenpath:requests:rate1m", 10}, {"tokenpath:requests_running", 24}, {"tokenpath:requests_waiting", 3},
-		{"tokenpath:kv_cache_usage:ratio", 0.42}, {"tokenpath:request_errors:ratio_rate1m", 0.015},
+		{"tokenpath:generation_tokens:rate1m", 1234.5},
+		{"tokenpath:prompt_tokens:rate1m", 4321},
+		{"tokenpath:requests:rate1m", 10},
+		{"tokenpath:requests_running", 24},
+		{"tokenpath:requests_waiting", 3},
+		{"tokenpath:kv_cache_usage:ratio", 0.42},
+		{"tokenpath:request_errors:ratio_rate1m", 0.015},
 	} {
 		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, vllm, s.v*2*load)
 		fmt.Fprintf(&b, "%s{%s} %g\n", s.name, tgi, s.v*load)

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"fmt"
-
 	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
 )
 
@@ -15,7 +13,9 @@ import (
 // serverSelector filters token-path series on the model and instance of the
 // URL; values are escaped with panels.Regex.
 func serverSelector(model, instance string) string {
-	return fmt.Sprintf(`model=~"%s",instance=~"%s"`, regexOrAll(model), regexOrAll(instance))
+	// Concatenated, not %q: panels.Regex has already escaped the values for
+	// a double-quoted PromQL string.
+	return `model=~"` + regexOrAll(model) + `",instance=~"` + regexOrAll(instance) + `"`
 }
 
 func regexOrAll(v string) string {

@@ -94,8 +94,10 @@ func TestChartPanelStateLegend(t *testing.T) {
 }
 
 func TestChartPanel(t *testing.T) {
-	c := Chart{ID: "ttft", Title: "TTFT", Description: "why", Kind: "heatmap", Unit: "s",
-		Queries: []ChartQuery{{Expr: `sum by (le) (x{model=~"a\"b"})`, Legend: "{{le}}"}}}
+	c := Chart{
+		ID: "ttft", Title: "TTFT", Description: "why", Kind: "heatmap", Unit: "s",
+		Queries: []ChartQuery{{Expr: `sum by (le) (x{model=~"a\"b"})`, Legend: "{{le}}"}},
+	}
 	doc := render(t, ChartPanel(c))
 	s := one(t, doc, "chart-ttft")
 	require.Equal(t, "heatmap", s.AttrOr("data-kind", ""))
