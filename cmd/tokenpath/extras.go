@@ -190,7 +190,7 @@ func (x *extras) attach(srv *server.Server) error {
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
-	ui, err := web.New(web.Options{Logger: x.logger.With("component", "ui"), API: api, Version: version.Version})
+	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version})
 	if err != nil {
 		return fmt.Errorf("creating the web UI: %w", err)
 	}
