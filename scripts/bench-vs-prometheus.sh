@@ -54,13 +54,21 @@ scrape_configs:
     static_configs:
       - targets: [${targets%,}]
 YML
+  # Prometheus scrapes its own /metrics too, as tokenpath's built-in job does,
+  # so both store their own metrics on top of the same load.
+  cp "$work/bench.yml" "$work/bench-prometheus.yml"
+  cat >>"$work/bench-prometheus.yml" <<YML
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:20090"]
+YML
   for impl in tokenpath prometheus; do
     rm -rf "$work/data-$impl"
     if [ "$impl" = tokenpath ]; then
       "$work/tokenpath" --config.file="$work/bench.yml" --web.listen-address=127.0.0.1:20090 \
         --storage.tsdb.path="$work/data-$impl" --no-rules.defaults --log.level=warn &
     else
-      "$PROM" --config.file="$work/bench.yml" --web.listen-address=127.0.0.1:20090 \
+      "$PROM" --config.file="$work/bench-prometheus.yml" --web.listen-address=127.0.0.1:20090 \
         --storage.tsdb.path="$work/data-$impl" --log.level=warn &
     fi
     local pid=$!
@@ -74,7 +82,8 @@ YML
     for _ in $(seq 1 "$MEASURE"); do rss_kib "$pid" >>"$work/rss"; sleep 1; done
     local t1 c1 samples
     t1=$(date +%s.%N); c1=$(cpu_ticks "$pid")
-    samples=$(curl -fsG http://127.0.0.1:20090/api/v1/query --data-urlencode 'query=sum(rate(scrape_samples_scraped[1m]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
+    # Samples per second: every job is scraped once a second.
+    samples=$(curl -fsG http://127.0.0.1:20090/api/v1/query --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
     local rss cpu
     rss=$(median <"$work/rss")
     cpu=$(echo "scale=3; ($c1 - $c0) / $clk / (($t1 - $t0) / 60)" | bc)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -96,6 +97,11 @@ func (m *ConfigManager) Reload() (err error) {
 		return errors.Join(errs...)
 	}
 	m.current = cfg
+	// As Prometheus 3: the configuration's runtime.gogc (default 75, or
+	// $GOGC) sets the garbage collector's target.
+	if old := debug.SetGCPercent(cfg.Prometheus.Runtime.GoGC); old != cfg.Prometheus.Runtime.GoGC {
+		m.logger.Info("Updated GOGC", "old", old, "new", cfg.Prometheus.Runtime.GoGC)
+	}
 	m.logger.Info("Completed loading of configuration file", append([]any{"filename", m.sources.ConfigFile, "totalDuration", time.Since(start).String()}, timings...)...)
 	return nil
 }

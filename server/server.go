@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -168,6 +169,8 @@ func (s *Server) routes() *echo.Echo {
 		EnableOpenMetrics: true,
 		Registry:          s.opts.Registry,
 	})))
+	// Go's profiler, under the same path as in Prometheus.
+	e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
 	e.Any("/federate", echo.WrapHandler(http.HandlerFunc(s.readyFunc(s.fed.ServeHTTP))))
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
@@ -247,4 +250,19 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("draining HTTP: %w", err)
 	}
 	return nil
+}
+
+func pprofHandler(w http.ResponseWriter, r *http.Request) {
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	default:
+		pprof.Index(w, r)
+	}
 }

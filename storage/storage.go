@@ -36,6 +36,10 @@ type Options struct {
 	Registerer          prometheus.Registerer
 }
 
+// defaultMaxExemplars is the exemplar buffer when the configuration does not
+// size it (Prometheus' default of 100,000 preallocates ~6 MiB).
+const defaultMaxExemplars = 10000
+
 // Storage is the local TSDB (behind a ready wrapper) fanned out to the
 // remote-write queues.
 type Storage struct {
@@ -112,8 +116,14 @@ func (s *Storage) Open() error {
 	opts := promtsdb.DefaultOptions()
 	opts.RetentionDuration = s.opts.Retention.Milliseconds()
 	opts.MaxBytes = s.opts.MaxBytes
+	// An edge box holds thousands of series, not millions: a smaller series
+	// hash map (Prometheus' default is 16384 stripes) saves ~4 MiB.
+	opts.StripeSize = 4096
+	// Exemplars are on (Prometheus has them behind a feature flag) with a
+	// small default buffer; storage.exemplars.max_exemplars in the
+	// configuration resizes it.
 	opts.EnableExemplarStorage = true
-	opts.MaxExemplars = 100000
+	opts.MaxExemplars = defaultMaxExemplars
 	logger := s.opts.Logger.With("component", "tsdb")
 	db, err := promtsdb.Open(s.opts.Path, logger, s.opts.Registerer, opts, s.local.stats)
 	if err != nil {
@@ -163,7 +173,7 @@ func (s *Storage) ApplyConfig(cfg *promconfig.Config) error {
 			// Exemplar storage is always on here (Prometheus has it behind a
 			// feature flag, which fills this in); the TSDB dereferences it.
 			c := *cfg
-			c.StorageConfig.ExemplarsConfig = &promconfig.DefaultExemplarsConfig
+			c.StorageConfig.ExemplarsConfig = &promconfig.ExemplarsConfig{MaxExemplars: defaultMaxExemplars}
 			cfg = &c
 		}
 		if err := db.ApplyConfig(cfg); err != nil {
