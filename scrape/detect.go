@@ -114,6 +114,11 @@ func (d *detector) run(ctx context.Context, in <-chan map[string][]*targetgroup.
 			d.mtx.Unlock()
 		case <-d.changed:
 		case <-retry.C:
+			if !d.hasUndetected() {
+				// Nothing to retry: resending the same target sets would
+				// only make the scrape manager sync for nothing.
+				continue
+			}
 		}
 		annotated, work := d.annotate(ctx)
 		if len(work) > 0 {
@@ -141,6 +146,34 @@ func (d *detector) run(ctx context.Context, in <-chan map[string][]*targetgroup.
 			return
 		}
 	}
+}
+
+// hasUndetected reports whether a target lacks its server label with no
+// detection running for it.
+func (d *detector) hasUndetected() bool {
+	d.mtx.Lock()
+	defer d.mtx.Unlock()
+	for job, groups := range d.last {
+		cfg := d.configs[job]
+		if cfg == nil {
+			continue
+		}
+		for _, g := range groups {
+			if g == nil || g.Labels[ServerLabel] != "" {
+				continue
+			}
+			for _, t := range g.Targets {
+				if _, ok := t[ServerLabel]; ok {
+					continue
+				}
+				u := metricsURL(cfg, g.Labels, t)
+				if _, known := d.kinds[u]; !known && u != "" && !d.pending[u] {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 type detectJob struct {

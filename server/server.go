@@ -31,6 +31,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// ListenAddress is --web.listen-address (default ":9090").
 	ListenAddress string
+	// ExtraListenAddresses serve the same handler too (GRAFANA_PORT: the
+	// UI where people who replaced Grafana expect it).
+	ExtraListenAddresses []string
 	// WebConfigFile is --web.config.file (TLS and basic auth).
 	WebConfigFile   string
 	EnableLifecycle bool
@@ -55,8 +58,8 @@ type Server struct {
 	ready  atomic.Bool
 	fed    *federation
 
-	mtx      sync.Mutex
-	listener net.Listener
+	mtx       sync.Mutex
+	listeners []net.Listener
 }
 
 // New builds the server. Nothing listens until Run.
@@ -198,26 +201,34 @@ func mount(e *echo.Echo, prefix string, h http.Handler) {
 	e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
 }
 
-// Listen binds the listen address. Call it before Run so that a port
-// conflict is reported before anything else starts.
+// Listen binds the listen addresses. Call it before Run so that a port
+// conflict is reported before anything else starts. It returns the main
+// address.
 func (s *Server) Listen() (net.Addr, error) {
-	l, err := net.Listen("tcp", s.opts.ListenAddress)
-	if err != nil {
-		return nil, fmt.Errorf("listening on --web.listen-address=%q: %w", s.opts.ListenAddress, err)
+	var ls []net.Listener
+	for _, addr := range append([]string{s.opts.ListenAddress}, s.opts.ExtraListenAddresses...) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, open := range ls {
+				_ = open.Close()
+			}
+			return nil, fmt.Errorf("listening on %q (--web.listen-address or GRAFANA_PORT): %w", addr, err)
+		}
+		ls = append(ls, l)
 	}
 	s.mtx.Lock()
-	s.listener = l
+	s.listeners = ls
 	s.mtx.Unlock()
-	return l.Addr(), nil
+	return ls[0].Addr(), nil
 }
 
 // Run serves until ctx is cancelled, then drains open requests for at most
 // the shutdown timeout.
 func (s *Server) Run(ctx context.Context) error {
 	s.mtx.Lock()
-	l := s.listener
+	ls := s.listeners
 	s.mtx.Unlock()
-	if l == nil {
+	if len(ls) == 0 {
 		return errors.New("server: Run before Listen")
 	}
 	srv := &http.Server{
@@ -228,12 +239,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	systemd := false
 	file := s.opts.WebConfigFile
-	addrs := []string{s.opts.ListenAddress}
+	addrs := append([]string{s.opts.ListenAddress}, s.opts.ExtraListenAddresses...)
 	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &file}
 	errc := make(chan error, 1)
 	go func() {
-		s.logger.Info("Listening on", "address", l.Addr().String())
-		errc <- web.ServeMultiple([]net.Listener{l}, srv, flags, s.logger)
+		// exporter-toolkit logs each address it serves.
+		errc <- web.ServeMultiple(ls, srv, flags, s.logger)
 	}()
 	select {
 	case err := <-errc:

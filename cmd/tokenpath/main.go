@@ -186,12 +186,21 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		return err
 	}
 
+	var extraListen []string
+	if p := os.Getenv("GRAFANA_PORT"); p != "" {
+		// The seed served Grafana there; tokenpath serves its UI there too.
+		if _, err := net.LookupPort("tcp", p); err != nil {
+			return fmt.Errorf("GRAFANA_PORT=%q: %w", p, err)
+		}
+		extraListen = append(extraListen, ":"+p)
+	}
 	srv, err := server.New(server.Options{
-		Logger:          logger,
-		Registry:        reg,
-		ListenAddress:   f.listenAddress,
-		WebConfigFile:   f.webConfigFile,
-		EnableLifecycle: f.enableLifecycle,
+		Logger:               logger,
+		Registry:             reg,
+		ListenAddress:        f.listenAddress,
+		ExtraListenAddresses: extraListen,
+		WebConfigFile:        f.webConfigFile,
+		EnableLifecycle:      f.enableLifecycle,
 		API: server.APIOptions{
 			Engine:                    ruleMgr.Engine(),
 			Storage:                   store.Fanout(),
