@@ -68,7 +68,6 @@ func New(o Options) (*Manager, error) {
 	}
 	sm, err := promscrape.NewManager(&promscrape.Options{
 		DiscoveryReloadOnStartup: true,
-		AppendMetadata:           true,
 	}, o.Logger.With("component", "scrape manager"), nil, nil, o.Appendable, o.Registerer)
 	if err != nil {
 		cancel()
