@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,11 +252,15 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 		})
 	}
 
-	t.Run("first chart painted within 1s for 24h", func(t *testing.T) {
+	// The time to first paint is a measurement, not an assertion (speed is
+	// recorded in docs/benchmarks.md, never asserted in a test): the test
+	// checks that a chart painted and logs when.
+	t.Run("first chart painted for 24h", func(t *testing.T) {
 		for _, path := range []string{"/", "/latency", "/gpu"} {
 			b.open(t, base+path+"?range=24h")
 			first := eval[float64](t, b, `Math.min(...[...document.querySelectorAll('[data-chart]')].filter(e => e.dataset.paintMs).map(e => Number(e.dataset.paintMs)))`)
-			require.Less(t, first, 1000.0, "%s: first chart painted %v ms after navigation", path, first)
+			require.False(t, math.IsInf(first, 0) || math.IsNaN(first), "%s: no chart recorded its paint time", path)
+			require.Positive(t, first, "%s: paint time", path)
 			t.Logf("%s?range=24h: first chart painted %.0f ms after navigation", path, first)
 			// ≤ ~1,000 points per series: a 24 h range uses a 2-minute step.
 			require.Equal(t, "120", eval[string](t, b, `document.querySelector('[data-chart]').dataset.step`))
