@@ -162,12 +162,64 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 	var problems errs
 	rows, err := u.serverRows(ctx, p.Controls)
 	problems.add(err)
+	slos, err := u.sloRows(ctx, p.Controls)
+	problems.add(err)
 	p.Error = problems.String()
 	return components.TokenPath(components.TokenPathPage{
 		Page:   p,
 		Rows:   rows,
+		SLOs:   slos,
 		Charts: chartsFrom(p.Controls, components.NoServerHint, panels.TokenPath()...),
 	}), nil
+}
+
+// sloRows builds one row per objective and model from the SLO rules'
+// series.
+func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.SLORow, error) {
+	var problems errs
+	objectives := map[string]components.Value{}
+	obj, err := u.instant(ctx, qSLOObjective)
+	problems.add(err)
+	for _, s := range obj {
+		objectives[string(s.Metric["slo"])] = components.Some(float64(s.Value))
+	}
+	type key struct{ slo, server, model string }
+	rows := map[key]*components.SLORow{}
+	vals, err := u.instant(ctx, qSLO(c.Model))
+	problems.add(err)
+	for _, s := range vals {
+		m := s.Metric
+		k := key{string(m["slo"]), string(m["server"]), string(m["model"])}
+		row := rows[k]
+		if row == nil {
+			row = &components.SLORow{
+				SLO: k.slo, Server: k.server, Model: k.model,
+				Indicator: string(m["indicator"]), Source: string(m["source"]),
+				Objective: objectives[k.slo],
+			}
+			rows[k] = row
+		}
+		v := components.Some(float64(s.Value))
+		switch m[model.MetricNameLabel] {
+		case "tokenpath:slo_attainment:ratio_rate1d":
+			row.Attainment = v
+		case "tokenpath:slo_error_budget_remaining:ratio":
+			row.BudgetRemaining = v
+		case "tokenpath:slo_burn_rate:ratio_rate1h":
+			row.BurnRate = v
+		}
+	}
+	out := make([]components.SLORow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b components.SLORow) int {
+		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.SLO, b.SLO), cmp.Compare(a.Server, b.Server))
+	})
+	if len(problems) > 0 {
+		return out, fmt.Errorf("reading the SLOs: %s", problems.String())
+	}
+	return out, nil
 }
 
 // serverRows builds one row per (server, model, instance) from the recorded

@@ -37,6 +37,15 @@ func qServerState(sel string) string {
 	return `{__name__=~"tokenpath:(generation_tokens:rate1m|requests_running|requests_waiting|kv_cache_usage:ratio|request_errors:ratio_rate1m)",` + sel + `}`
 }
 
+// qSLO reads each objective's day attainment, budget and burn rate; the
+// series carry slo, indicator, source, server and model.
+func qSLO(model string) string {
+	return `{__name__=~"tokenpath:slo_(attainment:ratio_rate1d|error_budget_remaining:ratio|burn_rate:ratio_rate1h)",model=~"` + regexOrAll(model) + `"}`
+}
+
+// qSLOObjective is each objective's target; it has no model label.
+const qSLOObjective = `tokenpath:slo_objective:ratio`
+
 // GPU page queries.
 const (
 	// qGPUUp is NVML's overall health: 0 or absent means no driver.

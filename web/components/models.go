@@ -174,10 +174,41 @@ func (r ServerRow) Key() string {
 	return r.Server + "/" + r.Model + "/" + r.Instance
 }
 
+// SLORow is one service-level objective of one model, from the SLO rules
+// (rules/slo): how much of the last day met it and how much budget is left.
+type SLORow struct {
+	Model     string
+	SLO       string // e.g. "probe-ttft-5s".
+	Indicator string // ttft, itl, tpot.
+	Source    string // probe or server.
+	Server    string // the server kind for server objectives, "probe" otherwise.
+	// Objective is the target share of good events (0–1).
+	Objective Value
+	// Attainment is the share of good events over the last day (0–1).
+	Attainment Value
+	// BudgetRemaining is the share of the 30-day error budget left.
+	BudgetRemaining Value
+	// BurnRate is the 1h error ratio over the budget (1 = on budget).
+	BurnRate Value
+}
+
+// Key identifies the row in data-key attributes.
+func (r SLORow) Key() string { return r.SLO + "/" + r.Server + "/" + r.Model }
+
+// Met says whether the day's attainment reaches the objective.
+func (r SLORow) Met() bool {
+	return r.Attainment.OK && r.Objective.OK && r.Attainment.V >= r.Objective.V
+}
+
+// NoSLOHint is the SLO table's empty state.
+const NoSLOHint = "No SLO series yet: they come from the probes and the servers' latency histograms " +
+	"(on by default, --slo.enable) and appear after the first minute of traffic."
+
 // TokenPathPage is the overview page.
 type TokenPathPage struct {
 	Page   Page
 	Rows   []ServerRow
+	SLOs   []SLORow
 	Charts []Chart
 }
 
@@ -321,6 +352,15 @@ func FormatRatio(v Value) string {
 		return "—"
 	}
 	return FormatPercent(Value{V: v.V * 100, OK: true})
+}
+
+// FormatAttainment writes an SLO attainment (0–1) with two decimals of a
+// percent: 99.5% and 99.95% are different promises.
+func FormatAttainment(v Value) string {
+	if !v.OK {
+		return "—"
+	}
+	return strconv.FormatFloat(v.V*100, 'f', 2, 64) + "%"
 }
 
 // FormatPercent writes a 0–100 percentage.
