@@ -131,7 +131,7 @@ func ServeGPUExporter(ctx context.Context, o GPUExporterOptions) error {
 		if err != nil {
 			serveErr = fmt.Errorf("shutting down the GPU exporter: %w", err)
 		}
-		<-serveDone
+		<-serveDone //nolint:errcheck // Serve returns http.ErrServerClosed once Shutdown starts; only wait for it to return
 	case err := <-serveDone:
 		if !errors.Is(err, http.ErrServerClosed) {
 			serveErr = fmt.Errorf("serving the GPU exporter: %w", err)

@@ -430,8 +430,10 @@ func (c *Collector) collectDevice(index int, st *deviceState) []prometheus.Metri
 	if st.id.Minor >= 0 {
 		device = "nvidia" + strconv.Itoa(st.id.Minor)
 	}
-	dc := &deviceCollection{c: c, st: st, nat: nat,
-		dcgm: []string{idx, st.id.UUID, device, st.id.Name, c.hostname, st.id.PCIBusID, c.driverVersion}}
+	dc := &deviceCollection{
+		c: c, st: st, nat: nat,
+		dcgm: []string{idx, st.id.UUID, device, st.id.Name, c.hostname, st.id.PCIBusID, c.driverVersion},
+	}
 	dc.collect(dev)
 	c.setLost(index, st, dc.lost, ErrGPULost)
 	if dc.lost {

@@ -139,7 +139,7 @@ func newDGX(t *testing.T) *server.Server {
 	}
 	srv.EventSetCreateFunc = func() (nvml.EventSet, nvml.Return) {
 		set := &mock.EventSet{}
-		set.WaitFunc = func(ms uint32) (nvml.EventData, nvml.Return) {
+		set.WaitFunc = func(_ uint32) (nvml.EventData, nvml.Return) {
 			time.Sleep(time.Millisecond)
 			return nvml.EventData{}, nvml.ERROR_TIMEOUT
 		}
@@ -528,12 +528,14 @@ func TestGPUMetricNamesLint(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	for _, n := range []string{"gpu_vram_used_bytes", "gpu_vram_total_bytes", "gpu_vram_reserved_bytes",
+	for _, n := range []string{
+		"gpu_vram_used_bytes", "gpu_vram_total_bytes", "gpu_vram_reserved_bytes",
 		"gpu_compute_utilization", "gpu_memory_bandwidth_utilization", "gpu_temperature_celsius",
 		"gpu_power_draw_watts", "gpu_power_limit_watts", "gpu_energy_joules_total", "gpu_sm_clock_hertz",
 		"gpu_memory_clock_hertz", "gpu_gpm_sm_activity_percent", "gpu_gpm_sm_occupancy_percent",
 		"gpu_gpm_tensor_activity_percent", "gpu_gpm_dram_bandwidth_utilization_percent", "tokenpath_gpu_up",
-		"gpu_xid_errors_total", "DCGM_FI_DEV_FB_USED", "DCGM_FI_PROF_DRAM_ACTIVE", "DCGM_FI_DEV_XID_ERRORS"} {
+		"gpu_xid_errors_total", "DCGM_FI_DEV_FB_USED", "DCGM_FI_PROF_DRAM_ACTIVE", "DCGM_FI_DEV_XID_ERRORS",
+	} {
 		require.True(t, names[n], "missing %s", n)
 	}
 }
@@ -615,9 +617,11 @@ func TestGPUSimulatedFollowsLoad(t *testing.T) {
 		return out
 	}
 	idle, busy := read(0), read(1)
-	for _, n := range []string{"gpu_compute_utilization", "gpu_memory_bandwidth_utilization", "gpu_power_draw_watts",
+	for _, n := range []string{
+		"gpu_compute_utilization", "gpu_memory_bandwidth_utilization", "gpu_power_draw_watts",
 		"gpu_temperature_celsius", "gpu_sm_clock_hertz", "gpu_gpm_sm_activity_percent",
-		"gpu_gpm_dram_bandwidth_utilization_percent", "gpu_gpm_tensor_activity_percent"} {
+		"gpu_gpm_dram_bandwidth_utilization_percent", "gpu_gpm_tensor_activity_percent",
+	} {
 		require.Greater(t, busy[n], idle[n], n)
 	}
 	require.InDelta(t, idle["gpu_vram_used_bytes"], busy["gpu_vram_used_bytes"], 0)

@@ -143,15 +143,19 @@ func newDCGMDescs() dcgmDescs {
 }
 
 func (n *nativeDescs) all() []*prometheus.Desc {
-	return []*prometheus.Desc{n.up, n.deviceUp, n.info, n.vramUsed, n.vramTotal, n.vramFree, n.vramReserved,
+	return []*prometheus.Desc{
+		n.up, n.deviceUp, n.info, n.vramUsed, n.vramTotal, n.vramFree, n.vramReserved,
 		n.computeUtil, n.memBWUtil, n.temperature, n.powerDraw, n.powerLimit, n.energy, n.smClock, n.memClock,
 		n.pcie, n.throttle, n.ecc, n.remappedRows, n.remapPending, n.remapFailed, n.processMemory,
 		n.migEnabled, n.migInfo, n.migVRAMUsed, n.migVRAMTotal, n.gpmGraphics, n.gpmSM, n.gpmOccupancy,
-		n.gpmTensor, n.gpmDRAM, n.xidErrors, n.xidLast}
+		n.gpmTensor, n.gpmDRAM, n.xidErrors, n.xidLast,
+	}
 }
 
 func (d *dcgmDescs) all() []*prometheus.Desc {
-	return []*prometheus.Desc{d.fbUsed, d.fbFree, d.fbReserved, d.gpuUtil, d.memCopyUtil, d.gpuTemp, d.power,
+	return []*prometheus.Desc{
+		d.fbUsed, d.fbFree, d.fbReserved, d.gpuUtil, d.memCopyUtil, d.gpuTemp, d.power,
 		d.powerLimit, d.energy, d.smClock, d.memClock, d.pcieTX, d.pcieRX, d.clockReasons, d.eccSBE, d.eccDBE,
-		d.remapCorr, d.remapUnc, d.remapFailure, d.xid, d.grEngine, d.smActive, d.smOccupancy, d.tensor, d.dram}
+		d.remapCorr, d.remapUnc, d.remapFailure, d.xid, d.grEngine, d.smActive, d.smOccupancy, d.tensor, d.dram,
+	}
 }

@@ -54,8 +54,10 @@ func TestGPURealNVMLPath(t *testing.T) {
 	build := func(name string, defs ...string) string {
 		lib := filepath.Join(dir, name, "libnvidia-ml.so.1")
 		require.NoError(t, os.MkdirAll(filepath.Dir(lib), 0o755))
-		args := append([]string{"-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-Wno-deprecated-declarations",
-			"-I", include, "-o", lib}, defs...)
+		args := append([]string{
+			"-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-Wno-deprecated-declarations",
+			"-I", include, "-o", lib,
+		}, defs...)
 		args = append(args, filepath.Join("testdata", "nvml_stub.c"))
 		b, err := exec.Command(gcc, args...).CombinedOutput()
 		require.NoError(t, err, "gcc: %s", b)
@@ -135,8 +137,10 @@ func TestGPURealNVMLChild(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() { t.Logf("collector logs:\n%s", logs) })
 	lib := NewNVML(logger, os.Getenv(stubLibEnv))
-	c, err := NewCollector(CollectorOptions{Library: lib, Logger: logger, DCGMNames: true, Hostname: "stub-host",
-		RetryInterval: 20 * time.Millisecond, EventWait: 10 * time.Millisecond})
+	c, err := NewCollector(CollectorOptions{
+		Library: lib, Logger: logger, DCGMNames: true, Hostname: "stub-host",
+		RetryInterval: 20 * time.Millisecond, EventWait: 10 * time.Millisecond,
+	})
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
@@ -290,9 +294,12 @@ func TestGPURealDriver(t *testing.T) {
 	n := byName["tokenpath_gpu_device_up"]
 	require.Positive(t, n)
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(
-		"# HELP tokenpath_gpu_up "+upHelp+"\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 1\n"), "tokenpath_gpu_up"))
-	for _, name := range []string{"gpu_info", "gpu_vram_total_bytes", "gpu_vram_used_bytes", "gpu_temperature_celsius",
-		"gpu_power_draw_watts", "gpu_sm_clock_hertz", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_GPU_TEMP"} {
+		"# HELP tokenpath_gpu_up "+upHelp+"\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 1\n",
+	), "tokenpath_gpu_up"))
+	for _, name := range []string{
+		"gpu_info", "gpu_vram_total_bytes", "gpu_vram_used_bytes", "gpu_temperature_celsius",
+		"gpu_power_draw_watts", "gpu_sm_clock_hertz", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_GPU_TEMP",
+	} {
 		require.Equal(t, n, byName[name], "%s: one series per GPU", name)
 	}
 }

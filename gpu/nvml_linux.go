@@ -425,8 +425,10 @@ func (d *nvmlDevice) MIGEnabled() (bool, error) {
 }
 
 func (d *nvmlDevice) MIGDevices() ([]MIGDevice, error) {
-	for _, s := range []string{"nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex",
-		"nvmlDeviceGetGpuInstanceId", "nvmlDeviceGetComputeInstanceId"} {
+	for _, s := range []string{
+		"nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex",
+		"nvmlDeviceGetGpuInstanceId", "nvmlDeviceGetComputeInstanceId",
+	} {
 		if err := d.l.check(s); err != nil {
 			return nil, err
 		}
@@ -459,8 +461,10 @@ func (d *nvmlDevice) MIGDevices() ([]MIGDevice, error) {
 
 func (d *nvmlDevice) GPMSupported() (bool, error) {
 	// nvmlGpmSampleGet and friends exist only in newer drivers: all of them or no GPM.
-	for _, s := range []string{"nvmlGpmQueryDeviceSupport", "nvmlGpmSampleAlloc", "nvmlGpmSampleGet",
-		"nvmlGpmSampleFree", "nvmlGpmMetricsGet"} {
+	for _, s := range []string{
+		"nvmlGpmQueryDeviceSupport", "nvmlGpmSampleAlloc", "nvmlGpmSampleGet",
+		"nvmlGpmSampleFree", "nvmlGpmMetricsGet",
+	} {
 		if err := d.l.check(s); err != nil {
 			return false, err
 		}
@@ -481,7 +485,7 @@ func (d *nvmlDevice) GPMSample() (GPMSample, error) {
 		return nil, err
 	}
 	if err := call("nvmlGpmSampleGet", d.d.GpmSampleGet(s)); err != nil {
-		s.Free()
+		_ = s.Free() // best effort: the GpmSampleGet error is the one to report
 		return nil, err
 	}
 	return &nvmlGPMSample{l: d.l, s: s}, nil
@@ -564,15 +568,17 @@ func NewSimulated(load func() float64) Library {
 	pid := uint32(4100)
 	for i, dev := range srv.Devices {
 		d := dev.(*server.Device)
-		s := &simGPU{index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], load: load, start: start, last: start,
-			total: d.MemoryInfo.Total}
+		s := &simGPU{
+			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], load: load, start: start, last: start,
+			total: d.MemoryInfo.Total,
+		}
 		pid++
 		// Stable identities, so dashboards survive a restart of the demo.
 		d.UUID = fmt.Sprintf("GPU-5e1a7ed0-0000-4000-8000-%012d", i)
 		d.PciBusID = fmt.Sprintf("00000000:%02X:00.0", s.bus)
 		s.wire(d)
 	}
-	srv.SystemGetProcessNameFunc = func(pid int) (string, nvml.Return) {
+	srv.SystemGetProcessNameFunc = func(_ int) (string, nvml.Return) {
 		return "python3", nvml.SUCCESS
 	}
 	srv.GpmSampleAllocFunc = func() (nvml.GpmSample, nvml.Return) {
@@ -669,8 +675,10 @@ func (s *simGPU) wire(d *server.Device) {
 		return p, nvml.SUCCESS
 	}
 	d.GetMemoryInfo_v2Func = func() (nvml.Memory_v2, nvml.Return) {
-		return nvml.Memory_v2{Total: s.total, Reserved: reserved,
-			Used: used, Free: s.total - used - reserved}, nvml.SUCCESS
+		return nvml.Memory_v2{
+			Total: s.total, Reserved: reserved,
+			Used: used, Free: s.total - used - reserved,
+		}, nvml.SUCCESS
 	}
 	d.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) {
 		b := s.busy()
