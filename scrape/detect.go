@@ -273,7 +273,7 @@ func (d *detector) fetchKind(ctx context.Context, j detectJob) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, http.NoBody)
 	if err != nil {
 		return "", err
 	}

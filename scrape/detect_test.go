@@ -119,7 +119,7 @@ func TestMetricsURL(t *testing.T) {
 // then turns into a new series. The first set the detector hands on must
 // already carry the label of a reachable target.
 func TestDetectorFirstTargetSetIsLabelled(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprint(w, "vllm:num_requests_running 1\n")
 	}))

@@ -6,6 +6,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,8 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
 	promdiscovery "github.com/prometheus/prometheus/discovery"
-	// File service discovery is the one plugin tokenpath registers; see DESIGN.md.
-	_ "github.com/prometheus/prometheus/discovery/file"
+	_ "github.com/prometheus/prometheus/discovery/file" // File service discovery is the one plugin tokenpath registers; see DESIGN.md.
 	promscrape "github.com/prometheus/prometheus/scrape"
 	promstorage "github.com/prometheus/prometheus/storage"
 )
@@ -53,7 +53,7 @@ func New(o Options) (*Manager, error) {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	if o.Appendable == nil {
-		return nil, fmt.Errorf("scrape: no storage to append to")
+		return nil, errors.New("scrape: no storage to append to")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sdMetrics, err := promdiscovery.CreateAndRegisterSDMetrics(o.Registerer)
@@ -64,7 +64,7 @@ func New(o Options) (*Manager, error) {
 	dm := promdiscovery.NewManager(ctx, o.Logger.With("component", "discovery manager scrape"), o.Registerer, sdMetrics, promdiscovery.Name("scrape"))
 	if dm == nil {
 		cancel()
-		return nil, fmt.Errorf("creating the scrape discovery manager failed")
+		return nil, errors.New("creating the scrape discovery manager failed")
 	}
 	sm, err := promscrape.NewManager(&promscrape.Options{
 		DiscoveryReloadOnStartup: true,

@@ -126,7 +126,7 @@ func validServer(s string) bool {
 // compile validates c (the index-th probe) and applies its defaults. getenv
 // reads APIKeyEnv.
 func compile(index int, c Config, getenv func(string) string) (*target, error) {
-	fail := func(field string, format string, args ...any) error {
+	fail := func(field, format string, args ...any) error {
 		return &FieldError{Index: index, Field: field, Err: fmt.Errorf(format, args...)}
 	}
 	c.Endpoint = strings.TrimRight(strings.TrimSpace(c.Endpoint), "/")
@@ -232,7 +232,8 @@ func compileAll(cfgs []Config, getenv func(string) string) ([]*target, error) {
 		}
 		if j, dup := seen[t.key]; dup {
 			errs = append(errs, &FieldError{Index: i, Field: "endpoint", Err: fmt.Errorf(
-				"probes[%d] already probes %s with the same model and api", j, t.cfg.Endpoint)})
+				"probes[%d] already probes %s with the same model and api", j, t.cfg.Endpoint,
+			)})
 			continue
 		}
 		seen[t.key] = i

@@ -11,7 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -259,7 +259,7 @@ func TestOutcomes(t *testing.T) {
 					s := startSSE(w)
 					s.role()
 					for i := range 3 {
-						s.content(fmt.Sprint(i))
+						s.content(strconv.Itoa(i))
 					}
 					s.finish(3)
 				}
@@ -589,7 +589,7 @@ func TestTiming(t *testing.T) {
 	// Native and classic buckets on the same histogram.
 	ttftH := h.histogram(t, "tokenpath_probe_ttft_seconds")
 	require.NotEmpty(t, ttftH.GetBucket(), "classic buckets")
-	require.Equal(t, len(LatencyBuckets()), len(ttftH.GetBucket()))
+	require.Len(t, ttftH.GetBucket(), len(LatencyBuckets()))
 	require.NotZero(t, ttftH.GetSchema(), "native schema")
 	require.NotEmpty(t, ttftH.GetPositiveSpan(), "native spans")
 
@@ -813,7 +813,7 @@ func TestRegisterTwice(t *testing.T) {
 	require.NoError(t, err)
 	_, err = NewManager(Options{Registerer: reg})
 	require.ErrorContains(t, err, "registering the probe metrics")
-	require.True(t, strings.Contains(err.Error(), "second probe manager"))
+	require.ErrorContains(t, err, "second probe manager")
 }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
