@@ -204,7 +204,7 @@ func simulatorURL(t *testing.T, api promv1.API, job string) string {
 
 func setLoad(t *testing.T, simURL string, multiplier float64) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fmt.Sprintf("%s/sim/load?multiplier=%g", simURL, multiplier), nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fmt.Sprintf("%s/sim/load?multiplier=%g", simURL, multiplier), http.NoBody)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -151,9 +151,14 @@ func (t Thresholds) Validate() error {
 		name string
 		v    time.Duration
 	}{
-		{"TTFTWarning", t.TTFTWarning}, {"TTFTCritical", t.TTFTCritical}, {"ITLWarning", t.ITLWarning},
-		{"For", t.For}, {"HighTTFTFor", t.HighTTFTFor}, {"CriticalTTFTFor", t.CriticalTTFTFor},
-		{"HighITLFor", t.HighITLFor}, {"MemoryBoundFor", t.MemoryBoundFor},
+		{"TTFTWarning", t.TTFTWarning},
+		{"TTFTCritical", t.TTFTCritical},
+		{"ITLWarning", t.ITLWarning},
+		{"For", t.For},
+		{"HighTTFTFor", t.HighTTFTFor},
+		{"CriticalTTFTFor", t.CriticalTTFTFor},
+		{"HighITLFor", t.HighITLFor},
+		{"MemoryBoundFor", t.MemoryBoundFor},
 		{"GPUMemoryExhaustionFor", t.GPUMemoryExhaustionFor},
 	}
 	for _, d := range durations {
@@ -168,9 +173,12 @@ func (t Thresholds) Validate() error {
 		name string
 		v    float64
 	}{
-		{"VRAMHighRatio", t.VRAMHighRatio}, {"ComputeLowRatio", t.ComputeLowRatio},
-		{"VRAMCriticalRatio", t.VRAMCriticalRatio}, {"GPUBusyRatio", t.GPUBusyRatio},
-		{"GPUSaturatedRatio", t.GPUSaturatedRatio}, {"GPUDominanceMargin", t.GPUDominanceMargin},
+		{"VRAMHighRatio", t.VRAMHighRatio},
+		{"ComputeLowRatio", t.ComputeLowRatio},
+		{"VRAMCriticalRatio", t.VRAMCriticalRatio},
+		{"GPUBusyRatio", t.GPUBusyRatio},
+		{"GPUSaturatedRatio", t.GPUSaturatedRatio},
+		{"GPUDominanceMargin", t.GPUDominanceMargin},
 	}
 	for _, r := range ratios {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {

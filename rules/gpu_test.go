@@ -28,9 +28,12 @@ func (g gpuFixture) load() string {
 		name string
 		v    float64
 	}{
-		{"gpu_vram_used_bytes", g.VRAMUsed}, {"gpu_vram_total_bytes", g.VRAMTotal},
-		{"gpu_compute_utilization", g.NVMLCompute}, {"gpu_memory_bandwidth_utilization", g.NVMLBand},
-		{"gpu_gpm_sm_activity_percent", g.GPMSM}, {"gpu_gpm_dram_bandwidth_utilization_percent", g.GPMDRAM},
+		{"gpu_vram_used_bytes", g.VRAMUsed},
+		{"gpu_vram_total_bytes", g.VRAMTotal},
+		{"gpu_compute_utilization", g.NVMLCompute},
+		{"gpu_memory_bandwidth_utilization", g.NVMLBand},
+		{"gpu_gpm_sm_activity_percent", g.GPMSM},
+		{"gpu_gpm_dram_bandwidth_utilization_percent", g.GPMDRAM},
 	}
 	for _, s := range series {
 		if s.v < 0 {

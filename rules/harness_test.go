@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	promrules "github.com/prometheus/prometheus/rules"
@@ -127,7 +128,7 @@ func (h *ruleHarness) series(expr string) map[string]float64 {
 	require.NoError(t, err, expr)
 	out := make(map[string]float64, len(vec))
 	for _, s := range vec {
-		key := s.Metric.DropMetricName().String()
+		key := s.Metric.DropReserved(func(n string) bool { return n == model.MetricNameLabel }).String()
 		_, dup := out[key]
 		require.False(t, dup, "%s returned %s twice", expr, key)
 		out[key] = s.F

@@ -114,7 +114,7 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		EnablePerStepStats:   true,
 	}
 	if o.DataDir != "" && o.MaxConcurrency > 0 {
-		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		if err := os.MkdirAll(o.DataDir, 0o755); err != nil { //nolint:gosec // G301: kept world-readable like the rest of the data directory; tightening it is a behaviour change
 			return nil, fmt.Errorf("creating %s: %w", o.DataDir, err)
 		}
 		tracker, err := promql.NewActiveQueryTracker(o.DataDir, o.MaxConcurrency, o.Logger.With("component", "activeQueryTracker"))

@@ -398,7 +398,8 @@ func TestVLLMV0AndV1NamesGiveTheSameSeries(t *testing.T) {
 			"both names at once",
 			vllmFixture{Instance: "vllm-a:8000", Model: "m", Engines: []string{"0"}}.load() +
 				histogram{Les: []string{"0.5", "+Inf"}, Cum: []float64{1, 3}, Sum: 9}.lines(
-					"vllm:time_per_output_token_seconds", `instance="vllm-a:8000", job="vllm", model_name="m", engine="0"`, steps) +
+					"vllm:time_per_output_token_seconds", `instance="vllm-a:8000", job="vllm", model_name="m", engine="0"`, steps,
+				) +
 				fmt.Sprintf("  vllm:gpu_cache_usage_perc{instance=\"vllm-a:8000\", job=\"vllm\", model_name=\"m\", engine=\"0\"} 0.99x%d\n", steps),
 		},
 	}

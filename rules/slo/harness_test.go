@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	promrules "github.com/prometheus/prometheus/rules"
@@ -126,7 +127,7 @@ func (h *harness) series(expr string) map[string]float64 {
 	require.NoError(h.t, err, expr)
 	out := make(map[string]float64, len(vec))
 	for _, s := range vec {
-		out[s.Metric.DropMetricName().String()] = s.F
+		out[s.Metric.DropReserved(func(n string) bool { return n == model.MetricNameLabel }).String()] = s.F
 	}
 	return out
 }

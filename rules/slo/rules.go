@@ -136,7 +136,7 @@ func probeRules(o Options) []group {
 		},
 		{
 			Alert: AlertClientServerGap,
-			Expr:  fmt.Sprintf(`tokenpath:ttft_client_server_gap_seconds{quantile="0.5"} > %s`, num(o.GapThreshold.Seconds())),
+			Expr:  `tokenpath:ttft_client_server_gap_seconds{quantile="0.5"} > ` + num(o.GapThreshold.Seconds()),
 			For:   promDuration(o.GapFor),
 			Labels: map[string]string{
 				"severity": "warning",
@@ -219,7 +219,8 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 		if !exact {
 			warnings = append(warnings, fmt.Sprintf(
 				"SLO %s: the threshold %s is not a boundary of the probe's %s buckets (%s); good events are counted at the nearest boundary, %s s, not interpolated",
-				name, obj.Threshold, metric, neighbours(threshold, bounds), num(tb)))
+				name, obj.Threshold, metric, neighbours(threshold, bounds), num(tb),
+			))
 		}
 		sel := braces(modelSel)
 		lbls := withLabels(base)
@@ -243,7 +244,8 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 			if !exact {
 				warnings = append(warnings, fmt.Sprintf(
 					"SLO %s: the threshold %s is not a bucket boundary of %s's %s histogram (%s); good requests are counted at the nearest boundary, %s s, not interpolated — use source %q for an exact %s",
-					name, obj.Threshold, server, obj.Indicator, neighbours(threshold, bounds), num(tb), SourceProbe, obj.Threshold))
+					name, obj.Threshold, server, obj.Indicator, neighbours(threshold, bounds), num(tb), SourceProbe, obj.Threshold,
+				))
 			}
 			matchers := []string{fmt.Sprintf("server=%q", server)}
 			if obj.Indicator == IndicatorITL {

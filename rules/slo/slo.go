@@ -321,9 +321,9 @@ func neighbours(v float64, bounds []float64) string {
 	i := sort.SearchFloat64s(bounds, v)
 	switch {
 	case i == 0:
-		return fmt.Sprintf("below the first boundary %s", num(bounds[0]))
+		return "below the first boundary " + num(bounds[0])
 	case i == len(bounds):
-		return fmt.Sprintf("above the last boundary %s", num(bounds[len(bounds)-1]))
+		return "above the last boundary " + num(bounds[len(bounds)-1])
 	default:
 		return fmt.Sprintf("between %s and %s", num(bounds[i-1]), num(bounds[i]))
 	}

@@ -187,10 +187,10 @@ func TestBucketWarnings(t *testing.T) {
 			}
 			text := string(files[SLORuleFile])
 			for _, u := range tc.use {
-				require.True(t, strings.Contains(text, u), "the rules do not contain %s", u)
+				require.Contains(t, text, u, "the rules do not contain %s", u)
 			}
 			for _, n := range tc.never {
-				require.False(t, strings.Contains(text, n), "the rules contain %s", n)
+				require.NotContains(t, text, n, "the rules contain %s", n)
 			}
 		})
 	}
@@ -347,7 +347,7 @@ func TestFastBurnNeedsTheShortWindow(t *testing.T) {
 	obj := Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe}
 	files, _, err := RuleFiles([]Objective{obj}, nil)
 	require.NoError(t, err)
-	l := fmt.Sprintf(`%s, model="m"`, probeLabels)
+	l := probeLabels + `, model="m"`
 	// 30 minutes with 50% timeouts, then 40 minutes without errors.
 	load := fmt.Sprintf(`load 1m
   tokenpath_probe_requests_total{%[1]s, outcome="ok", code="200"} 0+50x30 1500+100x40
@@ -377,7 +377,7 @@ func TestProbeUnified(t *testing.T) {
 	t.Parallel()
 	files, _, err := RuleFiles(nil, nil)
 	require.NoError(t, err)
-	l := fmt.Sprintf(`%s, model="m"`, probeLabels)
+	l := probeLabels + `, model="m"`
 	// Every 15 s: 2 probes with TTFT 0.3 and 0.45 s (buckets 0.25, 0.5), one
 	// timing out; 4 gaps of 20 ms.
 	load := fmt.Sprintf(`load 15s
