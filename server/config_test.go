@@ -140,11 +140,15 @@ func TestLoadConfigEndpointPrecedence(t *testing.T) {
 		wantTGI  []string // nil: no tgi job
 	}{
 		{name: "defaults without file", wantVLLM: []string{"127.0.0.1:8000"}, wantTGI: []string{"127.0.0.1:8080"}},
-		{name: "env without file", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001, http://127.0.0.1:18002", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
-			wantVLLM: []string{"127.0.0.1:18001", "127.0.0.1:18002"}, wantTGI: []string{"127.0.0.1:18003"}},
-		{name: "flags beat env", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
+		{
+			name: "env without file", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001, http://127.0.0.1:18002", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
+			wantVLLM: []string{"127.0.0.1:18001", "127.0.0.1:18002"}, wantTGI: []string{"127.0.0.1:18003"},
+		},
+		{
+			name: "flags beat env", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
 			vllmFlag: []string{"http://127.0.0.1:18091"}, tgiFlag: []string{"http://127.0.0.1:18092"},
-			wantVLLM: []string{"127.0.0.1:18091"}, wantTGI: []string{"127.0.0.1:18092"}},
+			wantVLLM: []string{"127.0.0.1:18091"}, wantTGI: []string{"127.0.0.1:18092"},
+		},
 		{name: "file alone keeps its vllm job and adds no tgi", file: file, wantVLLM: []string{"127.0.0.1:7000"}},
 		{name: "env replaces the file's job", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, wantVLLM: []string{"127.0.0.1:18001"}},
 		{name: "flag beats env and file", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, vllmFlag: []string{"http://127.0.0.1:18091"}, wantVLLM: []string{"127.0.0.1:18091"}},
@@ -371,6 +375,7 @@ func TestLoadConfigEvaluationInterval(t *testing.T) {
 // TestLoadConfigProbeFieldErrors: an unknown field inside a probe is
 // reported at its own line of the file.
 func TestLoadConfigProbeFieldErrors(t *testing.T) {
+	//nolint:misspell // the misspelling is the test input
 	file := writeConfigFile(t, `global:
   scrape_interval: 5s
 tokenpath:
@@ -381,7 +386,7 @@ scrape_configs: []
 `)
 	_, err := LoadConfig(Sources{ConfigFile: file}, slog.New(slog.DiscardHandler))
 	require.Error(t, err)
-	for _, w := range []string{file, "line 6", "modle"} {
+	for _, w := range []string{file, "line 6", "modle"} { //nolint:misspell // the misspelling is the test input
 		require.Containsf(t, err.Error(), w, "error %q", err)
 	}
 }

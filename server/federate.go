@@ -157,7 +157,7 @@ Loop:
 	}
 
 	slices.SortFunc(vec, func(a, b promql.Sample) int {
-		return strings.Compare(a.Metric.Get(labels.MetricName), b.Metric.Get(labels.MetricName))
+		return strings.Compare(a.Metric.Get(model.MetricNameLabel), b.Metric.Get(model.MetricNameLabel))
 	})
 
 	externalLabels := h.externalLabels().Map()
@@ -191,7 +191,7 @@ Loop:
 			if l.Value == "" {
 				return nil
 			}
-			if l.Name == labels.MetricName {
+			if l.Name == model.MetricNameLabel {
 				nameSeen = true
 				if l.Value == lastMetricName && lastWasHistogram == isHistogram &&
 					(!isHistogram || lastHistogramWasGauge == (s.H.CounterResetHint == histogram.GaugeType)) {

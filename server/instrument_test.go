@@ -33,7 +33,7 @@ func TestHTTPMetricsMiddleware(t *testing.T) {
 	e.GET("/-/ready", func(c *echo.Context) error { return c.String(http.StatusServiceUnavailable, "no") })
 	e.Any("/api/v1/*", func(c *echo.Context) error { return c.String(http.StatusOK, "{}") })
 	for _, path := range []string{"/-/ready", "/api/v1/query", "/api/v1/query", "/api/v1/label/a/values", "/api/v1/label/b/values"} {
-		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, http.NoBody))
 	}
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP prometheus_http_requests_total Counter of HTTP requests.

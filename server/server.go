@@ -174,7 +174,7 @@ func (s *Server) routes() *echo.Echo {
 	})))
 	// Go's profiler, under the same path as in Prometheus.
 	e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
-	e.Any("/federate", echo.WrapHandler(http.HandlerFunc(s.readyFunc(s.fed.ServeHTTP))))
+	e.Any("/federate", echo.WrapHandler(s.readyFunc(s.fed.ServeHTTP)))
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
 	for prefix, h := range s.opts.Mounts {

@@ -7,6 +7,7 @@ package testbin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -64,7 +65,7 @@ func moduleRoot() (string, error) {
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("not inside the tokenpath module")
+		return "", errors.New("not inside the tokenpath module")
 	}
 	return filepath.Dir(gomod), nil
 }
@@ -160,7 +161,7 @@ func Start(tb testing.TB, o Options) *Process {
 			tb.Fatalf("tokenpath not ready after %s:\n%s", o.ReadyTimeout, logs.String())
 		case <-time.After(100 * time.Millisecond):
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/-/ready", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/-/ready", http.NoBody)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
