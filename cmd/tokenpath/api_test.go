@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,7 +226,7 @@ scrape_configs:
 			require.Equal(t, model.TimeFromUnixNano(r.Start.Add(time.Duration(i)*time.Second).UnixNano()), sp.Timestamp)
 			require.Equal(t, model.SampleValue(42), sp.Value)
 		}
-		params := url.Values{"query": {q}, "start": {fmt.Sprint(r.Start.Unix())}, "end": {fmt.Sprint(r.End.Unix())}, "step": {"1"}}
+		params := url.Values{"query": {q}, "start": {strconv.FormatInt(r.Start.Unix(), 10)}, "end": {strconv.FormatInt(r.End.Unix(), 10)}, "step": {"1"}}
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			t.Run(method, func(t *testing.T) {
 				var code int
@@ -281,7 +282,8 @@ scrape_configs:
 			{label: "job", want: model.LabelValues{"app", "tokenpath"}},
 			{label: "__name__", matches: []string{`{job="app",__name__=~"app_.*"}`}, want: model.LabelValues{
 				"app_latency_seconds", "app_latency_seconds_bucket", "app_latency_seconds_count", "app_latency_seconds_sum",
-				"app_requests_total", "app_temperature_celsius"}},
+				"app_requests_total", "app_temperature_celsius",
+			}},
 			{label: "le", matches: []string{`app_latency_seconds_bucket`}, want: model.LabelValues{"+Inf", "0.25", "0.5", "1.0", "2.5"}},
 		}
 		for _, tc := range tests {
@@ -388,7 +390,7 @@ scrape_configs:
 		// of the alertmanager, the second one arrives a minute later.
 		waitFor(t, 90*time.Second, "the alertmanager to receive AlwaysFiring", func() (bool, string) {
 			n := am.received("AlwaysFiring")
-			return n > 0, fmt.Sprint(n)
+			return n > 0, strconv.Itoa(n)
 		})
 	})
 

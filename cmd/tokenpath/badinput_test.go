@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -54,8 +55,10 @@ scrape_configs:
 		{name: "missing file", missing: true, want: []string{"couldn't load configuration", "does-not-exist.yml", "no such file"}},
 		{name: "bad SCRAPE_INTERVAL", env: []string{"SCRAPE_INTERVAL=soon"}, want: []string{"SCRAPE_INTERVAL", "soon"}},
 		{name: "bad VLLM_ENDPOINT", env: []string{"VLLM_ENDPOINT=127.0.0.1:8000"}, want: []string{"VLLM_ENDPOINT", "127.0.0.1:8000"}},
-		{name: "bad web config", config: "global:\n  scrape_interval: 1s\n", webYML: "basic_auth_users:\n  alice: not-a-bcrypt-hash\nunknown_key: 1\n",
-			want: []string{"web.yml", "unknown_key"}},
+		{
+			name: "bad web config", config: "global:\n  scrape_interval: 1s\n", webYML: "basic_auth_users:\n  alice: not-a-bcrypt-hash\nunknown_key: 1\n",
+			want: []string{"web.yml", "unknown_key"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,8 +100,10 @@ func TestCheckConfig(t *testing.T) {
 		wantCode int
 		want     []string
 	}{
-		{name: "good", wantCode: 0, content: "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['127.0.0.1:1']\nrule_files: [r.yml]\n",
-			want: []string{"SUCCESS: 1 scrape configs, 1 rule files, 0 probes"}},
+		{
+			name: "good", wantCode: 0, content: "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['127.0.0.1:1']\nrule_files: [r.yml]\n",
+			want: []string{"SUCCESS: 1 scrape configs, 1 rule files, 0 probes"},
+		},
 		{name: "bad", wantCode: 1, content: "scrape_configs:\n- job_name: a\n  static_config: []\n", want: []string{"FAILED", "line 3", "static_config"}},
 	}
 	for _, tc := range tests {
@@ -109,7 +114,8 @@ func TestCheckConfig(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			code := 0
 			if err != nil {
-				ee, ok := err.(*exec.ExitError)
+				var ee *exec.ExitError
+				ok := errors.As(err, &ee)
 				require.True(t, ok, "%v", err)
 				code = ee.ExitCode()
 			}
@@ -204,8 +210,10 @@ scrape_configs:
 	t.Run("too many samples", func(t *testing.T) {
 		end := time.Now()
 		// About a dozen series at 300 steps: far over --query.max-samples=100.
-		params := url.Values{"query": {`{job="app"}`}, "start": {strconv.FormatFloat(float64(end.Add(-3*time.Second).UnixMilli())/1000, 'f', 3, 64)},
-			"end": {strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64)}, "step": {"0.01"}}
+		params := url.Values{
+			"query": {`{job="app"}`}, "start": {strconv.FormatFloat(float64(end.Add(-3*time.Second).UnixMilli())/1000, 'f', 3, 64)},
+			"end": {strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64)}, "step": {"0.01"},
+		}
 		code, r := p.apiGet(queryURL("/api/v1/query_range", params))
 		require.Equal(t, http.StatusUnprocessableEntity, code)
 		require.Equal(t, "execution", r.ErrorType)
@@ -257,7 +265,7 @@ scrape_configs:
 // why; a good target beside them is up.
 func TestBadTargets(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/garbage", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/garbage", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprint(w, "this is { not a metric\n")
 	})
@@ -270,7 +278,7 @@ func TestBadTargets(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprint(w, "slow_metric 1\n")
 	})
-	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		var chunk strings.Builder
 		for i := 0; chunk.Len() < 64<<10; i++ {
@@ -283,7 +291,7 @@ func TestBadTargets(t *testing.T) {
 			}
 		}
 	})
-	mux.HandleFunc("/good", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/good", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprint(w, "# TYPE good_metric gauge\ngood_metric 1\n")
 	})

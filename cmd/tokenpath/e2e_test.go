@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func startPrometheus(t *testing.T) (promv1.API, string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/ready", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/ready", http.NoBody)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false, err.Error()
@@ -115,7 +116,7 @@ scrape_configs:
 		}
 		vec, ok := v.(model.Vector)
 		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v)
+			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
 		}
 		return float64(vec[0].Value) > float64(T.Unix())+0.5, vec.String()
 	})
@@ -161,17 +162,18 @@ func TestServerDetection(t *testing.T) {
 		{job: "sglang-box", metric: "sglang:num_running_reqs", want: "sglang"},
 		{job: "node", metric: "node_load1", want: "other"},
 	}
-	cfg := "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+	var cfg strings.Builder
+	cfg.WriteString("global:\n  scrape_interval: 1s\nscrape_configs:\n")
 	for _, tc := range tests {
-		cfg += fmt.Sprintf("- job_name: %s\n  static_configs:\n  - targets: [%q]\n", tc.job, gaugeTarget(tc.metric))
+		fmt.Fprintf(&cfg, "- job_name: %s\n  static_configs:\n  - targets: [%q]\n", tc.job, gaugeTarget(tc.metric))
 	}
-	p := start(t, procOpts{args: []string{"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+	p := start(t, procOpts{args: []string{"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg.String())}})
 	api := p.api()
 	for _, tc := range tests {
 		t.Run(tc.job, func(t *testing.T) {
 			waitFor(t, 30*time.Second, "the server label on the target", func() (bool, string) {
 				at, ok := findTarget(t, api, tc.job)
-				return ok && string(at.Labels["server"]) == tc.want, fmt.Sprint(at.Labels)
+				return ok && string(at.Labels["server"]) == tc.want, at.Labels.String()
 			})
 			waitValue(t, api, fmt.Sprintf(`%s{job=%q,server=%q,model_name="llama"}`, tc.metric, tc.job, tc.want), 2, 30*time.Second)
 			// Every current series of the job carries the label.

@@ -239,7 +239,7 @@ func (p *proc) apiGet(path string) (int, apiResponse) {
 // api is a client_golang API client of the process.
 func (p *proc) api() promv1.API {
 	p.t.Helper()
-	var rt http.RoundTripper = promapi.DefaultRoundTripper
+	rt := promapi.DefaultRoundTripper
 	if p.user != "" {
 		rt = basicAuthRT{user: p.user, pass: p.pass, next: rt}
 	}
@@ -305,25 +305,25 @@ func waitValue(t testing.TB, api promv1.API, q string, want float64, d time.Dura
 		}
 		vec, ok := v.(model.Vector)
 		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v)
+			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
 		}
 		return float64(vec[0].Value) == want, vec.String()
 	})
 }
 
-// waitAtLeast waits until the scalar result of q is at least min.
-func waitAtLeast(t testing.TB, api promv1.API, q string, min float64, d time.Duration) {
+// waitAtLeast waits until the scalar result of q is at least floor.
+func waitAtLeast(t testing.TB, api promv1.API, q string, floor float64, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%s >= %g", q, min), func() (bool, string) {
+	waitFor(t, d, fmt.Sprintf("%s >= %g", q, floor), func() (bool, string) {
 		v, _, _, err := api.Query(ctxT(t), q, time.Now())
 		if err != nil {
 			return false, err.Error()
 		}
 		vec, ok := v.(model.Vector)
 		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v)
+			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
 		}
-		return float64(vec[0].Value) >= min, vec.String()
+		return float64(vec[0].Value) >= floor, vec.String()
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -208,7 +209,7 @@ func TestReload(t *testing.T) {
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
 		waitFor(t, 10*time.Second, "the failed reload to be logged twice", func() (bool, string) {
 			n := strings.Count(p.Logs(), "Failed to apply configuration")
-			return n >= 2, fmt.Sprint(n)
+			return n >= 2, strconv.Itoa(n)
 		})
 		require.Equal(t, 0.0, reloadSuccessful(t, p))
 		require.ElementsMatch(t, []string{"a", "b", "c"}, activeJobs(t, api))

@@ -363,7 +363,8 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			return nil
 		}, func(error) { close(closeStore) })
 	}
-	err = func() error { return g.Run() }()
+	// The closure is deliberate (as in Prometheus): stack traces of the run start in main.
+	err = func() error { return g.Run() }() //nolint:gocritic // unlambda: keep the closure so stack traces start in main
 	if cerr := store.Close(); cerr != nil {
 		logger.Error("Error closing storage", "err", cerr)
 	}
