@@ -355,16 +355,9 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		webCtx, webCancel := context.WithCancel(ctx)
 		g.Add(func() error { return srv.Run(webCtx) }, func(error) { webCancel() })
 	}
-	{
-		// Storage closes last: every actor above is interrupted first.
-		closeStore := make(chan struct{})
-		g.Add(func() error {
-			<-closeStore
-			return nil
-		}, func(error) { close(closeStore) })
-	}
 	// The closure is deliberate (as in Prometheus): stack traces of the run start in main.
 	err = func() error { return g.Run() }() //nolint:gocritic // unlambda: keep the closure so stack traces start in main
+	// Storage closes last, after every actor of the group has stopped.
 	if cerr := store.Close(); cerr != nil {
 		logger.Error("Error closing storage", "err", cerr)
 	}
