@@ -76,7 +76,7 @@ func startAlertmanager(t testing.TB) *alertmanager {
 	addr := testbin.FreePort(t)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=")
-	logs := &syncBuffer{}
+	logs := &testbin.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

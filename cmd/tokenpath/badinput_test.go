@@ -110,7 +110,7 @@ func TestCheckConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeFile(t, dir, tc.name+".yml", tc.content)
 			cmd := exec.Command(testbin.Binary(t), "check", "config", file)
-			cmd.Env = cleanEnv()
+			cmd.Env = testbin.CleanEnv()
 			out, err := cmd.CombinedOutput()
 			code := 0
 			if err != nil {

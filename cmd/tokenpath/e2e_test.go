@@ -35,7 +35,7 @@ func startPrometheus(t *testing.T) (promv1.API, string) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1m\n")
 	addr := testbin.FreePort(t)
-	logs := &syncBuffer{}
+	logs := &testbin.LogBuffer{}
 	cmd := exec.Command(prometheusBinary,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+dir+"/data",

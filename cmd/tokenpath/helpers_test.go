@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,7 +45,7 @@ type proc struct {
 	Addr    string
 	DataDir string
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *testbin.LogBuffer
 	done    chan struct{}
 	state   *os.ProcessState // set before done is closed
 	user    string
@@ -80,9 +78,9 @@ func launch(t testing.TB, o procOpts) *proc {
 	if !o.keepRules {
 		args = append(args, "--no-rules.defaults")
 	}
-	logs := &syncBuffer{}
+	logs := &testbin.LogBuffer{}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(), o.env...)
+	cmd.Env = append(testbin.CleanEnv(), o.env...)
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	require.NoError(t, cmd.Start(), "starting tokenpath")
@@ -381,37 +379,6 @@ func serveRegistry(t testing.TB, reg *prometheus.Registry) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-// cleanEnv drops the seed's variables from the environment.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "VLLM_ENDPOINT", "TGI_ENDPOINT", "PROMETHEUS_PORT", "GRAFANA_PORT", "SCRAPE_INTERVAL":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // queryURL builds a path with query parameters.

@@ -88,7 +88,7 @@ type Process struct {
 	Addr    string // host:port it listens on.
 	DataDir string
 	Cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *LogBuffer
 }
 
 // Logs returns what the process has written to stdout and stderr so far.
@@ -128,9 +128,9 @@ func Start(tb testing.TB, o Options) *Process {
 	if !hasFlag(args, "--storage.tsdb.path") {
 		args = append(args, "--storage.tsdb.path="+o.DataDir)
 	}
-	logs := &syncBuffer{}
+	logs := &LogBuffer{}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(), o.Env...)
+	cmd.Env = append(CleanEnv(), o.Env...)
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -172,9 +172,9 @@ func Start(tb testing.TB, o Options) *Process {
 	}
 }
 
-// cleanEnv drops the seed's variables from the parent environment so that a
+// CleanEnv drops the seed's variables from the parent environment so that a
 // developer's shell cannot change what a test starts.
-func cleanEnv() []string {
+func CleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
@@ -196,18 +196,20 @@ func hasFlag(args []string, name string) bool {
 	return false
 }
 
-type syncBuffer struct {
+// LogBuffer collects a child process's output; safe for concurrent writes
+// and reads.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
