@@ -154,19 +154,12 @@ func (d *detector) hasUndetected() bool {
 	d.mtx.Lock()
 	defer d.mtx.Unlock()
 	for job, groups := range d.last {
-		cfg := d.configs[job]
-		if cfg == nil {
-			continue
-		}
 		for _, g := range groups {
-			if g == nil || g.Labels[ServerLabel] != "" {
+			if g == nil {
 				continue
 			}
 			for _, t := range g.Targets {
-				if _, ok := t[ServerLabel]; ok {
-					continue
-				}
-				u := metricsURL(cfg, g.Labels, t)
+				u := detectionURL(d.configs[job], g.Labels, t)
 				if _, known := d.kinds[u]; !known && u != "" && !d.pending[u] {
 					return true
 				}
@@ -174,6 +167,16 @@ func (d *detector) hasUndetected() bool {
 		}
 	}
 	return false
+}
+
+// detectionURL is the metrics URL of a target whose server kind comes from
+// detection, or "" when the target or its group already names the server
+// (or its job is unknown).
+func detectionURL(cfg *promconfig.ScrapeConfig, group, target model.LabelSet) string {
+	if _, ok := target[ServerLabel]; ok || cfg == nil || group[ServerLabel] != "" {
+		return ""
+	}
+	return metricsURL(cfg, group, target)
 }
 
 type detectJob struct {
@@ -199,11 +202,10 @@ func (d *detector) annotate(ctx context.Context) (map[string][]*targetgroup.Grou
 			c := &targetgroup.Group{Source: g.Source, Labels: g.Labels.Clone(), Targets: make([]model.LabelSet, 0, len(g.Targets))}
 			for _, t := range g.Targets {
 				t = t.Clone()
-				if _, ok := t[ServerLabel]; !ok && cfg != nil && g.Labels[ServerLabel] == "" {
-					u := metricsURL(cfg, g.Labels, t)
+				if u := detectionURL(cfg, g.Labels, t); u != "" {
 					if kind, ok := d.kinds[u]; ok {
 						t[ServerLabel] = model.LabelValue(kind)
-					} else if u != "" && !d.pending[u] && ctx.Err() == nil {
+					} else if !d.pending[u] && ctx.Err() == nil {
 						d.pending[u] = true
 						work = append(work, detectJob{url: u, cfg: cfg})
 					}
