@@ -147,6 +147,11 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		versioncollector.NewCollector("tokenpath"),
 	)
 
+	// A data directory that cannot be written, or that another process
+	// holds, is reported before anything is built on it or a port is bound.
+	if err := storage.CheckDirectory(f.tsdbPath); err != nil {
+		return err
+	}
 	// Construct every component; nothing runs yet.
 	store := storage.New(storage.Options{
 		Path:       f.tsdbPath,
@@ -258,6 +263,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	if _, err := server.LoadConfig(sources, logger); err != nil {
 		return err
 	}
+
 	addr, err := srv.Listen()
 	if err != nil {
 		return err
