@@ -109,6 +109,24 @@ const defaultScrapeInterval = 15 * time.Second
 
 const envScrapeInterval = "SCRAPE_INTERVAL"
 
+// FileError is a problem with the configuration file: Err may join several,
+// each naming its line and field (or its rule file).
+type FileError struct {
+	File string
+	Err  error
+}
+
+// Error names the flag and the file, as Prometheus does.
+func (e *FileError) Error() string {
+	return fmt.Sprintf("couldn't load configuration (--config.file=%q): %v", e.File, e.Err)
+}
+
+// Unwrap returns the problems.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Problems lists the problems one by one.
+func (e *FileError) Problems() []error { return unjoin(e.Err) }
+
 // LoadConfig builds the configuration from the file (if any), the
 // environment and the flags. Errors name the file, and for a bad file the
 // line and field, as Prometheus' loader reports them.
@@ -126,11 +144,11 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	if src.ConfigFile != "" {
 		raw, err := os.ReadFile(src.ConfigFile)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
+			return nil, &FileError{File: src.ConfigFile, Err: err}
 		}
 		content, ext, err = splitExtensions(raw)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, yamlerr.Clean(err))
+			return nil, &FileError{File: src.ConfigFile, Err: yamlerr.Clean(err)}
 		}
 		dir = filepath.Dir(src.ConfigFile)
 		for i, p := range ext.Probes {
@@ -148,7 +166,7 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 			err = fmt.Errorf("%w (tokenpath registers only static_configs and file_sd_configs service discovery)", err)
 		}
 		if src.ConfigFile != "" {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
+			return nil, &FileError{File: src.ConfigFile, Err: err}
 		}
 		return nil, fmt.Errorf("couldn't build configuration: %w", err)
 	}
@@ -201,7 +219,7 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	c := &Config{Prometheus: cfg, Tokenpath: ext, File: src.ConfigFile}
 	if err := validate(c, src.getenv); err != nil {
 		if src.ConfigFile != "" {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
+			return nil, &FileError{File: src.ConfigFile, Err: err}
 		}
 		return nil, err
 	}
