@@ -77,13 +77,21 @@ type extras struct {
 	actors        []actor
 	demo          *demo
 	probes        *probe.Manager
+	// sloWarnings logs the SLO bucket warnings of the server kinds that are
+	// really scraped or probed.
+	sloWarnings *sloWarnings
 }
 
-func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool) (*extras, error) {
+func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool, warnings *sloWarnings) (*extras, error) {
 	if err := e.thresholds.Validate(); err != nil {
 		return nil, err
 	}
-	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}}
+	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}, sloWarnings: warnings}
+	byKind, err := slo.BucketWarnings(x.objectives(), nil, x.sloOptions())
+	if err != nil {
+		return nil, err
+	}
+	warnings.set(byKind)
 	var gpuLoad func() float64
 	if demo {
 		d, err := newDemo(logger)
@@ -161,23 +169,32 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 		return nil, err
 	}
 	maps.Copy(files, defaults)
-	var objectives []slo.Objective
-	if x.flags.sloEnabled {
-		t := x.flags.thresholds
-		objectives = slo.DefaultObjectives(t.TTFTWarning, t.ITLWarning)
-		for i := range objectives {
-			objectives[i].Target = x.flags.sloTarget
-		}
-	}
-	probeFiles, warnings, err := slo.RuleFilesWithOptions(objectives, nil, slo.Options{GapThreshold: x.flags.gapThreshold, GapFor: x.flags.gapFor})
+	// The bucket warnings are logged by sloWarnings, per server kind that
+	// is really there, not here for every kind.
+	probeFiles, _, err := slo.RuleFilesWithOptions(x.objectives(), nil, x.sloOptions())
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
-		x.logger.Warn("SLO objective", "component", "slo", "warning", w)
-	}
 	maps.Copy(files, probeFiles)
 	return files, nil
+}
+
+// objectives are the SLOs of the flags; none with --no-slo.enable or
+// --no-rules.defaults.
+func (x *extras) objectives() []slo.Objective {
+	if !x.flags.sloEnabled || !x.flags.rulesDefaults {
+		return nil
+	}
+	t := x.flags.thresholds
+	objectives := slo.DefaultObjectives(t.TTFTWarning, t.ITLWarning)
+	for i := range objectives {
+		objectives[i].Target = x.flags.sloTarget
+	}
+	return objectives
+}
+
+func (x *extras) sloOptions() slo.Options {
+	return slo.Options{GapThreshold: x.flags.gapThreshold, GapFor: x.flags.gapFor}
 }
 
 // attach gives the parts that read tokenpath's own API (the UI, the
@@ -221,5 +238,11 @@ func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
 			}
 		}
 	}
-	return x.probes.ApplyConfig(cfgs)
+	if err := x.probes.ApplyConfig(cfgs); err != nil {
+		return err
+	}
+	if len(cfgs) > 0 {
+		x.sloWarnings.kindSeen(slo.ProbeKind)
+	}
+	return nil
 }

@@ -156,12 +156,13 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		Logger:     logger,
 		Registerer: reg,
 	})
-	scrapeMgr, err := scrape.New(scrape.Options{Logger: logger, Registerer: reg, Appendable: store.Fanout()})
+	sloWarn := newSLOWarnings(logger)
+	scrapeMgr, err := scrape.New(scrape.Options{Logger: logger, Registerer: reg, Appendable: store.Fanout(), OnServerKind: sloWarn.kindSeen})
 	if err != nil {
 		return err
 	}
 	store.SetScrapeManager(scrapeMgr)
-	extras, err := f.extra.build(logger, reg, f.demo)
+	extras, err := f.extra.build(logger, reg, f.demo, sloWarn)
 	if err != nil {
 		return err
 	}
