@@ -78,7 +78,7 @@ func runMain(args []string) error {
 
 	serve := app.Command("serve", "Run the tokenpath server (the default).").Default()
 	var f serveFlags
-	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it, targets come from VLLM_ENDPOINT and TGI_ENDPOINT.").StringVar(&f.configFile)
+	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it, targets come from VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT and LLAMACPP_ENDPOINT (and their flags).").StringVar(&f.configFile)
 	serve.Flag("web.listen-address", "Address to listen on for the UI, API and telemetry. Default :9090, or :$PROMETHEUS_PORT.").StringVar(&f.listenAddress)
 	serve.Flag("web.config.file", "[EXPERIMENTAL] Path to a configuration file that can enable TLS or authentication (exporter-toolkit format, as Prometheus).").StringVar(&f.webConfigFile)
 	serve.Flag("web.external-url", "The URL under which tokenpath is externally reachable (used in alert links).").StringVar(&f.externalURL)
