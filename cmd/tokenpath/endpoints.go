@@ -25,11 +25,11 @@ var endpointHelp = map[string]string{"vllm": "vLLM", "tgi": "TGI", "sglang": "SG
 func registerEndpointFlags(cmd *kingpin.CmdClause) map[string]*[]string {
 	out := map[string]*[]string{}
 	for _, k := range server.EndpointKinds {
-		def := "none"
+		def := "No default."
 		if d := defaultEndpoints[k.Job]; len(d) > 0 {
-			def = strings.Join(d, ",")
+			def = "Default (only without --config.file): " + strings.Join(d, ",") + "."
 		}
-		help := fmt.Sprintf("%s server to scrape (job %s) and probe (repeatable); overrides %s. Default: %s, without --config.file. An empty value (--%s=) turns it off.",
+		help := fmt.Sprintf("%s server to scrape (job %s) and probe (repeatable); overrides %s. %s An empty value (--%s=) turns it off.",
 			endpointHelp[k.Job], k.Job, k.Env, def, k.Flag)
 		v := new([]string)
 		cmd.Flag(k.Flag, help).PlaceHolder("URL").StringsVar(v)
