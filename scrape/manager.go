@@ -29,6 +29,9 @@ type Options struct {
 	// DetectClient fetches a target's exposition once to detect its server
 	// kind; nil builds one from each job's http client config.
 	DetectClient *http.Client
+	// OnServerKind, when set, is called once per server kind, the first
+	// time a target of that kind is handed to the scrape manager.
+	OnServerKind func(kind string)
 }
 
 // Manager runs discovery, detection and scraping.
@@ -38,6 +41,7 @@ type Manager struct {
 	discovery *promdiscovery.Manager
 	detector  *detector
 	sdMetrics *promdiscovery.SDMetrics
+	onKind    func(string)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,6 +83,7 @@ func New(o Options) (*Manager, error) {
 		discovery: dm,
 		detector:  newDetector(o.Logger.With("component", "server detection"), o.DetectClient),
 		sdMetrics: sdMetrics,
+		onKind:    o.OnServerKind,
 		ctx:       ctx,
 		cancel:    cancel,
 	}, nil
@@ -111,7 +116,7 @@ func (m *Manager) Run() error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = m.discovery.Run() })
 	wg.Go(func() { m.detector.run(m.ctx, m.discovery.SyncCh()) })
-	err := m.scrape.Run(m.detector.out)
+	err := m.scrape.Run(announceKinds(m.ctx, m.detector.out, m.onKind))
 	m.cancel()
 	wg.Wait()
 	return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -106,16 +107,39 @@ func (s *subcommands) run(cmd string) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// runCheckConfig checks a configuration file with the server's own
+// LoadConfig (so it rejects exactly what the server would: Prometheus'
+// sections, the tokenpath: section and its probes, every rule file, and the
+// endpoint variables of the environment it runs in), then reports each rule
+// file as check rules does. The output follows promtool's.
 func (s *subcommands) runCheckConfig() error {
-	fmt.Fprintf(s.out, "Checking %s\n", s.checkConfigFile)
-	cfg, err := server.LoadConfig(server.Sources{ConfigFile: s.checkConfigFile}, slog.New(slog.DiscardHandler))
+	file := s.checkConfigFile
+	fmt.Fprintf(s.out, "Checking %s\n", file)
+	src := server.Sources{ConfigFile: file, LookupEnv: os.LookupEnv, Getenv: os.Getenv}
+	cfg, err := server.LoadConfig(src, slog.New(slog.DiscardHandler))
 	if err != nil {
-		fmt.Fprintf(s.out, "  FAILED: %v\n", err)
-		return fmt.Errorf("%s is not valid", s.checkConfigFile)
+		fmt.Fprintln(s.out, "  FAILED:")
+		var fe *server.FileError
+		if errors.As(err, &fe) {
+			for _, p := range fe.Problems() {
+				fmt.Fprintf(s.out, "%s: %v\n", file, p)
+			}
+		} else {
+			fmt.Fprintln(s.out, err)
+		}
+		fmt.Fprintln(s.out)
+		return fmt.Errorf("%s is not valid", file)
 	}
-	fmt.Fprintf(s.out, "  SUCCESS: %d scrape configs, %d rule files, %d probes\n",
-		len(cfg.Prometheus.ScrapeConfigs), len(cfg.Prometheus.RuleFiles), len(cfg.Tokenpath.Probes))
-	return nil
+	ruleFiles, err := server.RuleFiles(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "  SUCCESS: %d scrape configs, %d rule files, %d probes\n\n",
+		len(cfg.Prometheus.ScrapeConfigs), len(ruleFiles), len(cfg.Tokenpath.Probes))
+	if len(ruleFiles) == 0 {
+		return nil
+	}
+	return rules.CheckRuleFiles(s.out, ruleFiles...)
 }
 
 func (s *subcommands) runExportGPU() error {
