@@ -25,6 +25,9 @@ import (
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 )
 
+// apiPrefix is where Prometheus' v1 API is served.
+const apiPrefix = "/api/v1"
+
 // Version is what /api/v1/status/buildinfo reports.
 type Version = apiv1.PrometheusVersion
 
@@ -154,7 +157,7 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 		false,
 		o.QueryTimeout,
 	)
-	r := route.New().WithPrefix("/api/v1")
+	r := route.New().WithInstrumentation(apiRouteName).WithPrefix(apiPrefix)
 	api.Register(r)
 	return r
 }
