@@ -2,9 +2,9 @@ package server
 
 import (
 	"fmt"
-	"net/url"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
