@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
+	promstorage "github.com/prometheus/prometheus/storage"
 	"github.com/stretchr/testify/require"
 )
 
@@ -106,4 +108,19 @@ func TestFullDiskIsVisibleAndRecovers(t *testing.T) {
 	got = samples(t, s.Local(), labels.MustNewMatcher(labels.MatchEqual, "i", "0"))
 	require.Equal(t, []float64{1, 3}, got[series(0).String()][:2])
 	require.False(t, errors.Is(s.WriteError(), syscall.ENOSPC))
+}
+
+// TestAppendersKeepTheTSDBInterfaces: the health wrappers still offer what
+// Prometheus' remote-write receiver and scrape loop assert on the TSDB's
+// appenders.
+func TestAppendersKeepTheTSDBInterfaces(t *testing.T) {
+	s := newStorage(t, t.TempDir())
+	require.NoError(t, s.Open())
+	t.Cleanup(func() { _ = s.Close() })
+	app := s.Local().AppenderV2(context.Background())
+	_, ok := app.(promstorage.ExemplarAppenderV2)
+	require.True(t, ok, "AppenderV2 lost ExemplarAppenderV2")
+	_, ok = app.(promstorage.GetRef)
+	require.True(t, ok, "AppenderV2 lost GetRef")
+	require.NoError(t, app.Rollback())
 }

@@ -1,12 +1,15 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/labels"
 	promstorage "github.com/prometheus/prometheus/storage"
 )
 
@@ -96,4 +99,29 @@ func (a healthAppenderV2) Commit() error {
 	err := a.AppenderV2.Commit()
 	a.h.observe(err)
 	return err
+}
+
+// AppendExemplars keeps the TSDB appender's exemplar support visible to the
+// remote-write receiver, which asserts it.
+func (a healthAppenderV2) AppendExemplars(ref promstorage.SeriesRef, ls labels.Labels, es []exemplar.Exemplar) (promstorage.SeriesRef, error) {
+	if ea, ok := a.AppenderV2.(promstorage.ExemplarAppenderV2); ok {
+		return ea.AppendExemplars(ref, ls, es)
+	}
+	return 0, errors.New("the TSDB appender takes no exemplars")
+}
+
+// GetRef keeps the TSDB appender's series lookups available.
+func (a healthAppenderV2) GetRef(ls labels.Labels, hash uint64) (promstorage.SeriesRef, labels.Labels) {
+	if g, ok := a.AppenderV2.(promstorage.GetRef); ok {
+		return g.GetRef(ls, hash)
+	}
+	return 0, labels.EmptyLabels()
+}
+
+// GetRef keeps the TSDB appender's series lookups available.
+func (a healthAppender) GetRef(ls labels.Labels, hash uint64) (promstorage.SeriesRef, labels.Labels) {
+	if g, ok := a.Appender.(promstorage.GetRef); ok {
+		return g.GetRef(ls, hash)
+	}
+	return 0, labels.EmptyLabels()
 }
