@@ -59,6 +59,7 @@ type serveFlags struct {
 	tgiEndpoints     []string
 	demo             bool
 	extra            extraFlags
+	security         securityFlags
 	promslog         promslog.Config
 }
 
@@ -96,6 +97,7 @@ func runMain(args []string) error {
 	serve.Flag("tgi.endpoint", "TGI server to scrape and probe (repeatable); overrides TGI_ENDPOINT.").StringsVar(&f.tgiEndpoints)
 	serve.Flag("demo", "Start simulated vLLM and TGI servers and a simulated GPU in-process and watch them.").BoolVar(&f.demo)
 	f.extra.register(serve)
+	f.security.register(serve)
 	flag.AddFlags(app, &f.promslog)
 
 	subcommands := registerSubcommands(app, &f.promslog)
@@ -192,7 +194,15 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		if _, err := net.LookupPort("tcp", p); err != nil {
 			return fmt.Errorf("GRAFANA_PORT=%q: %w", p, err)
 		}
-		extraListen = append(extraListen, ":"+p)
+		addr, err := sameHost(f.listenAddress, p)
+		if err != nil {
+			return err
+		}
+		extraListen = append(extraListen, addr)
+	}
+	cors, err := f.security.cors()
+	if err != nil {
+		return err
 	}
 	srv, err := server.New(server.Options{
 		Logger:               logger,
@@ -201,6 +211,8 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		ExtraListenAddresses: extraListen,
 		WebConfigFile:        f.webConfigFile,
 		EnableLifecycle:      f.enableLifecycle,
+		EnablePprof:          f.security.enablePprof,
+		ReadyCheck:           store.WriteError,
 		API: server.APIOptions{
 			Engine:                    ruleMgr.Engine(),
 			Storage:                   store.Fanout(),
@@ -220,6 +232,13 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			EnableRemoteWriteReceiver: f.enableRWReceiver,
 			LookbackDelta:             time.Duration(f.lookbackDelta),
 			QueryTimeout:              time.Duration(f.queryTimeout),
+
+			// Bounds on what the API exposes (SECURITY.md).
+			EnableRemoteRead:           f.security.enableRemoteRead,
+			RemoteReadSampleLimit:      f.queryMaxSamples,
+			RemoteReadConcurrencyLimit: f.queryConcurrency,
+			MaxQueryLength:             f.security.maxQueryLength,
+			CORSOrigin:                 cors,
 		},
 		UI:     extras.ui,
 		Mounts: extras.mounts,
