@@ -63,6 +63,9 @@ type APIOptions struct {
 	// MaxQueryLength (--query.max-length) refuses longer PromQL and match[]
 	// selectors before they are parsed; 0 turns the check off.
 	MaxQueryLength int
+	// MaxConcurrency (--query.max-concurrency) also bounds the requests that
+	// parse PromQL at once, waiting at most QueryTimeout for a slot.
+	MaxConcurrency int
 	// CORSOrigin (--web.cors.origin) is the anchored regular expression of
 	// the origins the API's answers may be read from; nil means ".*", as in
 	// Prometheus. It does not let another site change state: see
@@ -187,7 +190,7 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 	)
 	r := route.New().WithInstrumentation(apiRouteName).WithPrefix(apiPrefix)
 	api.Register(r)
-	return limitQueryLength(o.MaxQueryLength, gateRemoteRead(o.EnableRemoteRead, checkWriteContentType(o.EnableRemoteWriteReceiver, r)))
+	return limitQueryLength(o.MaxQueryLength, s.gate.wrap(gateRemoteRead(o.EnableRemoteRead, checkWriteContentType(o.EnableRemoteWriteReceiver, r))))
 }
 
 // checkWriteContentType answers 415 to a remote write whose Content-Type is

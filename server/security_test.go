@@ -456,3 +456,47 @@ func TestSelfScrapeServesLoopbackOnly(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, rec.Code)
 	require.NotContains(t, rec.Body.String(), "self_test_total")
 }
+
+// TestQueryGate: requests that parse PromQL hold one of the
+// --query.max-concurrency slots; with every slot taken, the next waits at
+// most the query timeout and gets Prometheus' timeout error, while other
+// endpoints (status, live notifications) are not held.
+func TestQueryGate(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/query" {
+			entered <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	h := newQueryGate(1, 50*time.Millisecond).wrap(next)
+	first := make(chan int, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/query?query=up", http.NoBody))
+		first <- rec.Code
+	}()
+	<-entered
+
+	for _, path := range []string{"/api/v1/query_range?query=up", "/api/v1/series?match[]=up", "/api/v1/label/job/values", "/federate?match[]=up"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, http.NoBody))
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code, path)
+		var e apiError
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e))
+		require.Equal(t, "timeout", e.ErrorType)
+		require.Contains(t, e.Error, "waiting for one of the 1 query slots (--query.max-concurrency)")
+	}
+	for _, path := range []string{"/api/v1/status/buildinfo", "/api/v1/notifications/live", "/api/v1/targets"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, http.NoBody))
+		require.Equal(t, http.StatusOK, rec.Code, path)
+	}
+	close(release)
+	require.Equal(t, http.StatusOK, <-first)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/query_range?query=up", http.NoBody))
+	require.Equal(t, http.StatusOK, rec.Code, "the slot is free again")
+}

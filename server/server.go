@@ -63,6 +63,8 @@ type Server struct {
 	state  *runtimeState
 	ready  atomic.Bool
 	fed    *federation
+	// gate holds the requests that parse PromQL (API and /federate).
+	gate *queryGate
 
 	mtx       sync.Mutex
 	listeners []net.Listener
@@ -95,6 +97,7 @@ func New(o Options) (*Server, error) {
 		logger: o.Logger.With("component", "web"),
 		state:  &runtimeState{start: time.Now()},
 	}
+	s.gate = newQueryGate(o.API.MaxConcurrency, o.API.QueryTimeout)
 	s.api = buildAPI(o.API, s.state, s.readyFunc, o.Registry, s)
 	s.fed = newFederation(s.logger, o.API.Storage, o.API.LookbackDelta, s.externalLabels, o.Registry)
 	s.echo = s.routes()
@@ -188,7 +191,7 @@ func (s *Server) routes() *echo.Echo {
 		// listener's auth like every route.
 		e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
 	}
-	e.Any("/federate", echo.WrapHandler(limitQueryLength(s.opts.API.MaxQueryLength, s.readyFunc(s.fed.ServeHTTP))))
+	e.Any("/federate", echo.WrapHandler(limitQueryLength(s.opts.API.MaxQueryLength, s.gate.wrap(s.readyFunc(s.fed.ServeHTTP)))))
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
 	for prefix, h := range s.opts.Mounts {

@@ -238,6 +238,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			RemoteReadSampleLimit:      f.queryMaxSamples,
 			RemoteReadConcurrencyLimit: f.queryConcurrency,
 			MaxQueryLength:             f.security.maxQueryLength,
+			MaxConcurrency:             f.queryConcurrency,
 			CORSOrigin:                 cors,
 		},
 		UI:     extras.ui,
