@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v5"
 )
@@ -23,9 +24,15 @@ var readOnlyPOSTs = []string{
 // (Go's CrossOriginProtection). CORS alone does not stop them: a simple
 // cross-site POST is executed before the browser looks at the answer.
 // Requests without those headers (curl, Prometheus' remote write, Grafana's
-// server-side proxy) pass.
-func sameOriginMiddleware() echo.MiddlewareFunc {
+// server-side proxy) pass. The origin of --web.external-url is trusted too,
+// for a reverse proxy that rewrites Host.
+func sameOriginMiddleware(externalURL *url.URL) echo.MiddlewareFunc {
 	cop := http.NewCrossOriginProtection()
+	if externalURL != nil && externalURL.Scheme != "" && externalURL.Host != "" {
+		// AddTrustedOrigin fails only on a malformed origin, which a parsed
+		// absolute URL cannot give.
+		_ = cop.AddTrustedOrigin(externalURL.Scheme + "://" + externalURL.Host)
+	}
 	for _, p := range readOnlyPOSTs {
 		cop.AddInsecureBypassPattern("POST " + apiPrefix + "/" + p)
 	}

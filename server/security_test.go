@@ -256,12 +256,22 @@ func TestSameOriginForStateChanges(t *testing.T) {
 	}
 	require.Equal(t, 3, reloads)
 
+	// The origin of --web.external-url is trusted: a reverse proxy may
+	// rewrite Host.
+	rec := post("/-/reload", map[string]string{"Origin": "http://localhost:9090", "Sec-Fetch-Site": "cross-site"})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, 4, reloads)
+	proxied := httptest.NewRequest(http.MethodPost, "http://10.0.0.5:9090/-/reload", http.NoBody)
+	proxied.Header.Set("Origin", "http://localhost:9090")
+	require.Equal(t, http.StatusOK, s.do(proxied).Code)
+	require.Equal(t, 5, reloads)
+
 	// A read-only POST from another site works, with Prometheus' CORS answer.
 	req := httptest.NewRequest(http.MethodPost, "http://localhost:9090/api/v1/query", strings.NewReader("query=1"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://grafana.example")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	rec := s.do(req)
+	rec = s.do(req)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	// Prometheus answers "*" for its default of every origin.
 	require.Equal(t, "*", rec.Header().Get("Access-Control-Allow-Origin"))

@@ -149,7 +149,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
-	e.Use(middleware.Recover(), newHTTPMetrics(s.opts.Registry).middleware, sameOriginMiddleware())
+	e.Use(middleware.Recover(), newHTTPMetrics(s.opts.Registry).middleware, sameOriginMiddleware(s.opts.API.ExternalURL))
 	e.GET("/-/healthy", func(c *echo.Context) error {
 		return c.String(http.StatusOK, "tokenpath is Healthy.\n")
 	})
