@@ -103,6 +103,12 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 	if o.Storage == nil {
 		return nil, errors.New("rules: no storage")
 	}
+	// A bad --alertmanager.url is a start-up error, not a log line per reload.
+	for _, raw := range o.AlertmanagerURLs {
+		if _, err := alertmanagerConfig(raw); err != nil {
+			return nil, fmt.Errorf("--alertmanager.url: %w", err)
+		}
+	}
 	engineOpts := promql.EngineOpts{
 		Logger:               o.Logger.With("component", "query engine"),
 		Reg:                  o.Registerer,

@@ -96,7 +96,12 @@ func (m *Manager) ApplyConfig(cfg *promconfig.Config) error {
 	if err != nil {
 		return fmt.Errorf("reading scrape configs: %w", err)
 	}
-	if err := m.scrape.ApplyConfig(cfg); err != nil {
+	scfgs = withDefaultLimits(scfgs)
+	// The scrape manager reads the jobs through GetScrapeConfigs: hand it the
+	// limited ones, with scrape_config_files already folded in.
+	limited := *cfg
+	limited.ScrapeConfigs, limited.ScrapeConfigFiles = scfgs, nil
+	if err := m.scrape.ApplyConfig(&limited); err != nil {
 		return fmt.Errorf("applying scrape configs: %w", err)
 	}
 	m.detector.applyConfig(scfgs)

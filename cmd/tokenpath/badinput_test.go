@@ -33,8 +33,11 @@ func TestConfigErrors(t *testing.T) {
 		webYML  string // --web.config.file content when not empty
 		env     []string
 		missing bool // point --config.file at a file that does not exist
+		args    []string
 		want    []string
 	}{
+		{name: "bad --alertmanager.url", args: []string{"--alertmanager.url=localhost:9093"}, want: []string{"--alertmanager.url", "localhost:9093", "not an http(s) URL"}},
+		{name: "bad --web.cors.origin", args: []string{"--web.cors.origin=(grafana"}, want: []string{"--web.cors.origin", "(grafana", "missing closing )"}},
 		{name: "unknown field below the tokenpath section", config: `tokenpath:
   probes: []
 global:
@@ -66,7 +69,7 @@ scrape_configs:
 			hold, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = hold.Close() })
-			var args []string
+			args := append([]string(nil), tc.args...)
 			switch {
 			case tc.missing:
 				args = append(args, "--config.file="+filepath.Join(dir, "does-not-exist.yml"))

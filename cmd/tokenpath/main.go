@@ -57,6 +57,7 @@ type serveFlags struct {
 	scrapeInterval   model.Duration
 	demo             bool
 	extra            extraFlags
+	security         securityFlags
 	promslog         promslog.Config
 
 	// endpoints are --vllm.endpoint, --tgi.endpoint, --sglang.endpoint and
@@ -97,6 +98,7 @@ func runMain(args []string) error {
 	f.endpoints = registerEndpointFlags(serve)
 	serve.Flag("demo", "Start simulated vLLM and TGI servers and a simulated GPU in-process and watch them.").BoolVar(&f.demo)
 	f.extra.register(serve)
+	f.security.register(serve)
 	flag.AddFlags(app, &f.promslog)
 
 	subcommands := registerSubcommands(app, &f.promslog)
@@ -199,7 +201,15 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		if _, err := net.LookupPort("tcp", p); err != nil {
 			return fmt.Errorf("GRAFANA_PORT=%q: %w", p, err)
 		}
-		extraListen = append(extraListen, ":"+p)
+		addr, err := sameHost(f.listenAddress, p)
+		if err != nil {
+			return err
+		}
+		extraListen = append(extraListen, addr)
+	}
+	cors, err := f.security.cors()
+	if err != nil {
+		return err
 	}
 	srv, err := server.New(server.Options{
 		Logger:               logger,
@@ -208,6 +218,8 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		ExtraListenAddresses: extraListen,
 		WebConfigFile:        f.webConfigFile,
 		EnableLifecycle:      f.enableLifecycle,
+		EnablePprof:          f.security.enablePprof,
+		ReadyCheck:           store.WriteError,
 		API: server.APIOptions{
 			Engine:                    ruleMgr.Engine(),
 			Storage:                   store.Fanout(),
@@ -227,6 +239,14 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			EnableRemoteWriteReceiver: f.enableRWReceiver,
 			LookbackDelta:             time.Duration(f.lookbackDelta),
 			QueryTimeout:              time.Duration(f.queryTimeout),
+
+			// Bounds on what the API exposes (SECURITY.md).
+			EnableRemoteRead:           f.security.enableRemoteRead,
+			RemoteReadSampleLimit:      f.queryMaxSamples,
+			RemoteReadConcurrencyLimit: f.queryConcurrency,
+			MaxQueryLength:             f.security.maxQueryLength,
+			MaxConcurrency:             f.queryConcurrency,
+			CORSOrigin:                 cors,
 		},
 		UI:     extras.ui,
 		Mounts: extras.mounts,
