@@ -263,7 +263,7 @@ func TestBurnAlerts(t *testing.T) {
 		// covered is the seconds of data the windows hold at `at`: one
 		// evaluation a minute from the first with a rate (1m for raw probe
 		// counters, 0m for the loaded server rates) to `at`.
-		covered float64
+		covered    float64
 		wantPage   state
 		wantTicket state
 	}{
@@ -271,8 +271,8 @@ func TestBurnAlerts(t *testing.T) {
 			name: "probe TTFT: 20% bad, timeouts included, pages",
 			obj:  Objective{Model: "m", Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
 			// 100 probes a minute: 20 time out, 80 complete, all within 5 s.
-			load: probeSeries("m", steps, 80, 20, les, []float64{70, 80, 80, 80}, 64),
-			at:   30 * time.Minute,
+			load:    probeSeries("m", steps, 80, 20, les, []float64{70, 80, 80, 80}, 64),
+			at:      30 * time.Minute,
 			covered: 1800, // 30 min of evaluations, 1m to 30m
 			wantErrors: map[string]float64{
 				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.2,
@@ -281,10 +281,10 @@ func TestBurnAlerts(t *testing.T) {
 			wantTicket: state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
 		},
 		{
-			name: "probe TTFT: 4% slower than 5 s, a ticket and no page",
-			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-			load: probeSeries("m", steps, 100, 0, les, []float64{90, 96, 100, 100}, 150),
-			at:   35 * time.Minute,
+			name:    "probe TTFT: 4% slower than 5 s, a ticket and no page",
+			obj:     Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+			load:    probeSeries("m", steps, 100, 0, les, []float64{90, 96, 100, 100}, 150),
+			at:      35 * time.Minute,
 			covered: 2100, // 1m to 35m
 			wantErrors: map[string]float64{
 				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.04,
@@ -293,10 +293,10 @@ func TestBurnAlerts(t *testing.T) {
 			wantTicket: state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
 		},
 		{
-			name: "probe TTFT: 0.5% bad stays within budget",
-			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-			load: probeSeries("m", steps, 200, 0, les, []float64{150, 199, 200, 200}, 300),
-			at:   35 * time.Minute,
+			name:    "probe TTFT: 0.5% bad stays within budget",
+			obj:     Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+			load:    probeSeries("m", steps, 200, 0, les, []float64{150, 199, 200, 200}, 300),
+			at:      35 * time.Minute,
 			covered: 2100, // 1m to 35m
 			wantErrors: map[string]float64{
 				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.005,
@@ -305,10 +305,10 @@ func TestBurnAlerts(t *testing.T) {
 			wantTicket: state{},
 		},
 		{
-			name: "every probe fails: no latency series, all bad",
-			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-			load: probeSeries("m", steps, 0, 10, nil, nil, 0),
-			at:   30 * time.Minute,
+			name:    "every probe fails: no latency series, all bad",
+			obj:     Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+			load:    probeSeries("m", steps, 0, 10, nil, nil, 0),
+			at:      30 * time.Minute,
 			covered: 1800, // 1m to 30m
 			wantErrors: map[string]float64{
 				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 1,
@@ -321,7 +321,7 @@ func TestBurnAlerts(t *testing.T) {
 			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
 			load: serverTTFT("vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.7, 0.8, 0.9, 1}, 3) +
 				serverTTFT("sglang", "m", steps, []string{"2", "4", "6", "+Inf"}, []float64{0.5, 0.95, 1, 1}, 2),
-			at: 35 * time.Minute,
+			at:      35 * time.Minute,
 			covered: 2160, // 0m to 35m: the loaded rates exist from the start
 			wantErrors: map[string]float64{
 				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="vllm", slo="server-ttft-5s", source="server"}`:   0.2,
