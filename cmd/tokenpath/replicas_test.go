@@ -2,8 +2,10 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -17,6 +19,33 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 	"github.com/ritwikareddykancharla/token-path-observability/web/components"
 )
+
+// gapAlert is rules/slo's AlertClientServerGap.
+const gapAlert = "TokenPathClientServerGap"
+
+// amAlert is an alert as Alertmanager's v2 API returns it.
+type amAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// alerts returns the active alerts of that name Alertmanager has received.
+func (am *alertmanager) alerts(t *testing.T, name string) []amAlert {
+	t.Helper()
+	q := url.Values{"filter": {fmt.Sprintf("alertname=%q", name)}}
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, am.URL+"/api/v2/alerts?"+q.Encode(), nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var out []amAlert
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return nil
+	}
+	return out
+}
 
 // startSimulator runs `tokenpath simulate` on a free loopback port with
 // extra flags and waits until it answers /health.
@@ -63,15 +92,21 @@ func startSimulator(t *testing.T, flags ...string) string {
 // probe numbers of its own server (the recorded probe series of its
 // instance, whose raw per-target probe metrics put the slow one above the
 // front delay and the fast one under it), and the client-server gap and
-// the probe SLO series are per instance.
+// the probe SLO series are per instance; the gap alert that reaches a real
+// Alertmanager names the slow replica only.
 func TestReplicasKeepTheirOwnProbes(t *testing.T) {
 	const frontDelay = 1500 * time.Millisecond
+	am := startAlertmanager(t)
 	fast := startSimulator(t)
 	slow := startSimulator(t, "--load=2", "--front-delay="+frontDelay.String())
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "tokenpath.yml", fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
+alerting:
+  alertmanagers:
+  - static_configs:
+    - targets: [%[3]q]
 scrape_configs:
 - job_name: vllm
   static_configs:
@@ -80,8 +115,8 @@ tokenpath:
   probes:
   - {endpoint: "http://%[1]s", max_tokens: 8, interval: 3s, timeout: 3s}
   - {endpoint: "http://%[2]s", max_tokens: 8, interval: 3s, timeout: 3s}
-`, fast, slow))
-	p := start(t, procOpts{args: []string{"--config.file=" + cfg}, keepRules: true})
+`, fast, slow, am.addr))
+	p := start(t, procOpts{args: []string{"--config.file=" + cfg, "--probe.gap-threshold=700ms", "--probe.gap-for=5s"}, keepRules: true})
 	api := p.api()
 
 	// Both probes have recorded percentiles, each under its server's instance.
@@ -139,6 +174,17 @@ tokenpath:
 	}
 	require.Greater(t, gap[slow], 1.0, "%v", gap)
 	require.Less(t, gap[fast], 0.5, "%v", gap)
+
+	// The gap alert reaches Alertmanager for the slow replica only, and its
+	// summary names that replica.
+	var received []amAlert
+	waitFor(t, 60*time.Second, "Alertmanager to receive "+gapAlert, func() (bool, string) {
+		received = am.alerts(t, gapAlert)
+		return len(received) > 0, fmt.Sprint(received)
+	})
+	require.Len(t, received, 1, "%v", received)
+	require.Equal(t, slow, received[0].Labels["instance"])
+	require.Contains(t, received[0].Annotations["summary"], "on "+slow+" wait")
 
 	// The probe SLO series (a group evaluated once a minute) come per
 	// instance too, and the SLO table says how little data they cover.
