@@ -152,7 +152,7 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		NameValidationScheme: model.UTF8Validation,
 		ExternalURL:          o.ExternalURL,
 		QueryFunc:            promrules.EngineQueryFunc(engine, o.Storage),
-		NotifyFunc:           promrules.SendAlerts(notif, o.ExternalURL.String()),
+		NotifyFunc:           notifyWithExploreLinks(notif, o.ExternalURL),
 		Context:              ctx,
 		AppendableV2:         o.Storage,
 		Queryable:            o.Storage,

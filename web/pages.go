@@ -164,12 +164,16 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 	problems.add(err)
 	slos, err := u.sloRows(ctx, p.Controls)
 	problems.add(err)
+	targets, err := u.inferenceTargets(ctx, p.Controls)
+	problems.add(err)
 	p.Error = problems.String()
 	return components.TokenPath(components.TokenPathPage{
-		Page:   p,
-		Rows:   rows,
-		SLOs:   slos,
-		Charts: chartsFrom(p.Controls, components.NoServerHint, panels.TokenPath()...),
+		Page:    p,
+		Now:     u.now(),
+		Rows:    rows,
+		Targets: targets,
+		SLOs:    slos,
+		Charts:  chartsFrom(p.Controls, components.NoServerHint, panels.TokenPath()...),
 	}), nil
 }
 

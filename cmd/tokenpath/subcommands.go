@@ -39,6 +39,7 @@ type subcommands struct {
 	grafanaExport        *kingpin.CmdClause
 	grafanaDir           string
 	grafanaDatasourceURL string
+	grafanaDashboards    string
 
 	simulate      *kingpin.CmdClause
 	simEngine     string
@@ -79,6 +80,7 @@ func registerSubcommands(app *kingpin.Application, logConfig *promslog.Config) *
 	s.grafanaExport = gr.Command("export", "Write the provisioning tree (datasource, dashboard provider, dashboards) to a directory.")
 	s.grafanaExport.Flag("dir", "Directory to write to (created if missing).").Required().StringVar(&s.grafanaDir)
 	s.grafanaExport.Flag("datasource-url", "URL of tokenpath (or of a Prometheus that federates it) for the datasource.").Default("http://localhost:9090").StringVar(&s.grafanaDatasourceURL)
+	s.grafanaExport.Flag("dashboards-path", "Where Grafana reads DIR/dashboards from, as Grafana sees the file system (its container with DIR/dashboards mounted there, or its Debian package with the files copied there).").Default("/var/lib/grafana/dashboards/tokenpath").StringVar(&s.grafanaDashboards)
 	return s
 }
 
@@ -93,10 +95,12 @@ func (s *subcommands) run(cmd string) error {
 	case s.exportGPU.FullCommand():
 		return s.runExportGPU()
 	case s.grafanaExport.FullCommand():
-		if err := grafana.WriteProvisioning(s.grafanaDir, s.grafanaDatasourceURL); err != nil {
+		if err := grafana.WriteProvisioning(s.grafanaDir, s.grafanaDatasourceURL, s.grafanaDashboards); err != nil {
 			return err
 		}
 		fmt.Fprintf(s.out, "Wrote Grafana provisioning for %s to %s\n", s.grafanaDatasourceURL, s.grafanaDir)
+		fmt.Fprintf(s.out, "Grafana in a container: mount %s/provisioning on /etc/grafana/provisioning and %s/dashboards on %s\n",
+			s.grafanaDir, s.grafanaDir, s.grafanaDashboards)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q", cmd)

@@ -11,6 +11,7 @@ package panels
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -141,9 +142,11 @@ func Regex(values ...string) string {
 	if len(values) > 1 {
 		re = "(" + re + ")"
 	}
-	// The value lands inside "..." in PromQL, where \ and " must be escaped.
-	re = strings.ReplaceAll(re, `\`, `\\`)
-	return strings.ReplaceAll(re, `"`, `\"`)
+	// The value lands inside "..." in PromQL, which unquotes it as Go does:
+	// quote it the same way, so backslashes, quotes and control characters
+	// (a newline in a model name) stay part of the value.
+	q := strconv.Quote(re)
+	return q[1 : len(q)-1]
 }
 
 // Find returns the panel with the given ID from TokenPath, Latency or GPU.

@@ -251,10 +251,13 @@ const NoSLOHint = "No SLO series yet: they come from the probes and the servers'
 
 // TokenPathPage is the overview page.
 type TokenPathPage struct {
-	Page   Page
-	Rows   []ServerRow
-	SLOs   []SLORow
-	Charts []Chart
+	Page Page
+	Now  time.Time // For "since 3m ago".
+	Rows []ServerRow
+	// Targets are the configured inference endpoints, healthy or not.
+	Targets []InferenceTarget
+	SLOs    []SLORow
+	Charts  []Chart
 }
 
 // LatencyPage holds the latency charts.
@@ -333,6 +336,28 @@ type AlertsPage struct {
 
 // Label is one label pair, in display order.
 type Label struct{ Name, Value string }
+
+// InferenceTarget is one configured inference endpoint on the token-path
+// page: one row whatever its health, so a server that stopped answering, or
+// that is not the server its job names, shows where the user looks first.
+type InferenceTarget struct {
+	Job        string
+	Instance   string
+	URL        string
+	Server     string // detected kind; "" until the first successful read.
+	Health     string // up, down, unknown.
+	LastScrape time.Time
+	Error      string
+	// DownSince is when InferenceTargetDown's condition started to hold;
+	// zero while the endpoint answers (or the alert is switched off).
+	DownSince time.Time
+	Alerting  string // the alert's state: pending, firing or "".
+	// Mismatch says why the detected kind does not fit the job.
+	Mismatch string
+}
+
+// Key identifies the row in tests and links.
+func (t InferenceTarget) Key() string { return t.Job + "/" + t.Instance }
 
 // TargetRow is one scrape target.
 type TargetRow struct {
