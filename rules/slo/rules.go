@@ -138,7 +138,9 @@ func probeRules(o Options) []group {
 		probedInstance(`rate(tokenpath_probe_ttft_seconds_sum{model!=""}[5m])`),
 		probedInstance(`rate(tokenpath_probe_ttft_seconds_count{model!=""}[5m])`)) +
 		"\n  or\n  " +
-		fmt.Sprintf(`histogram_avg(sum by (%s) (%s)) >= 0`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds{model!=""}[5m])`))
+		// histogram_sum / histogram_count rather than histogram_avg, which
+		// Prometheus 2.x (Debian's, where exported rules also run) lacks.
+		fmt.Sprintf(`histogram_sum(sum by (%[1]s) (%[2]s)) / (histogram_count(sum by (%[1]s) (%[2]s)) > 0)`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds{model!=""}[5m])`))
 	serverMean := `sum by (instance, model) (avg_over_time(tokenpath:ttft_seconds_sum:rate1m{server!="probe", model!=""}[5m]))` +
 		"\n  /\n  " +
 		`(sum by (instance, model) (avg_over_time(tokenpath:ttft_seconds_count:rate1m{server!="probe", model!=""}[5m])) > 0)`
@@ -255,7 +257,13 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 			Expr:   probeGood(obj.Indicator, metric, num(tb), sel, "5m"),
 		})
 	case SourceServer:
+		// One rule per window over every server kind (joined with `or`;
+		// their series differ by the server label): two rules recording the
+		// same name with the same labels in one file are what promtool's
+		// duplicate-rules lint rejects.
 		quantity := obj.Indicator
+		errs := map[string][]string{}
+		var good []string
 		for _, server := range serverKinds(obj.Indicator, buckets) {
 			bounds := buckets[server+":"+obj.Indicator]
 			tb, exact := nearestBoundary(threshold, bounds)
@@ -273,23 +281,26 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 				matchers = append(matchers, modelSel)
 			}
 			sel := "{" + strings.Join(matchers, ", ") + "}"
-			lbls := map[string]string{}
-			for k, v := range base {
-				lbls[k] = v
+			for _, w := range windows() {
+				errs[w] = append(errs[w], fmt.Sprintf("1 - (histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[%s]))) >= 0)",
+					num(tb), quantity, sel, w))
 			}
+			good = append(good, fmt.Sprintf("(histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[5m]))) >= 0)\n* on (server, instance, model)\nsum by (server, instance, model) (avg_over_time(tokenpath:%s_seconds_count:rate1m%s[5m]))",
+				num(tb), quantity, sel, quantity, sel))
+		}
+		if len(good) > 0 {
+			lbls := maps.Clone(base)
 			for _, w := range windows() {
 				rules = append(rules, rule{
 					Record: "tokenpath:slo_errors:ratio_rate" + w,
 					Labels: lbls,
-					Expr: fmt.Sprintf("1 - (histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[%s]))) >= 0)",
-						num(tb), quantity, sel, w),
+					Expr:   orAll(errs[w]),
 				})
 			}
 			goodput = append(goodput, rule{
 				Record: "tokenpath:slo_goodput:rate5m",
 				Labels: lbls,
-				Expr: fmt.Sprintf("(histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[5m]))) >= 0)\n* on (server, instance, model)\nsum by (server, instance, model) (avg_over_time(tokenpath:%s_seconds_count:rate1m%s[5m]))",
-					num(tb), quantity, sel, quantity, sel),
+				Expr:   orAll(good),
 			})
 		}
 	}
@@ -308,16 +319,19 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 	rules = append(rules,
 		rule{Record: "tokenpath:slo_objective:ratio", Labels: meta, Expr: fmt.Sprintf("vector(%s)", num(obj.Target))},
 		rule{Record: "tokenpath:slo_threshold:seconds", Labels: meta, Expr: fmt.Sprintf("vector(%s)", num(threshold))},
-		rule{Record: "tokenpath:slo_attainment:ratio_rate1d", Expr: "1 - tokenpath:slo_errors:ratio_rate1d" + sloSel},
+		// Every derived series names its objective in the rule's labels too
+		// (the same values the selected series carry), so that the rules of
+		// several objectives in one file are told apart by promtool.
+		rule{Record: "tokenpath:slo_attainment:ratio_rate1d", Labels: meta, Expr: "1 - tokenpath:slo_errors:ratio_rate1d" + sloSel},
 		// The 30-day figures average the 5-minute ratios, as Sloth does: no
 		// 30-day range over raw counters on every evaluation.
-		rule{Record: "tokenpath:slo_attainment:ratio_rate30d", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])", sloSel)},
+		rule{Record: "tokenpath:slo_attainment:ratio_rate30d", Labels: meta, Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])", sloSel)},
 		// How much of each nominal window holds data, so that a figure
 		// computed from ten minutes says so.
-		coveredRule(coveredDay, sloSel),
-		coveredRule(coveredMonth, sloSel),
-		rule{Record: "tokenpath:slo_error_budget_remaining:ratio", Expr: budgetRemaining(sloSel, budget)},
-		rule{Record: "tokenpath:slo_burn_rate:ratio_rate1h", Expr: fmt.Sprintf("tokenpath:slo_errors:ratio_rate1h%s / %s", sloSel, num(budget))},
+		coveredRule(coveredDay, sloSel, meta),
+		coveredRule(coveredMonth, sloSel, meta),
+		rule{Record: "tokenpath:slo_error_budget_remaining:ratio", Labels: meta, Expr: budgetRemaining(sloSel, budget)},
+		rule{Record: "tokenpath:slo_burn_rate:ratio_rate1h", Labels: meta, Expr: fmt.Sprintf("tokenpath:slo_errors:ratio_rate1h%s / %s", sloSel, num(budget))},
 		burnAlert(AlertFastBurn, "critical", "page", "2m", pageBurns(), sloSel, budget, obj),
 		burnAlert(AlertSlowBurn, "warning", "ticket", "15m", ticketBurns(), sloSel, budget, obj),
 	)
@@ -365,10 +379,12 @@ func coveredExpr(w coveredWindow, sel string) string {
 }
 
 // coveredRule records tokenpath:slo_window_covered:seconds{window}.
-func coveredRule(w coveredWindow, sel string) rule {
+func coveredRule(w coveredWindow, sel string, meta map[string]string) rule {
+	lbls := maps.Clone(meta)
+	lbls["window"] = w.name
 	return rule{
 		Record: "tokenpath:slo_window_covered:seconds",
-		Labels: map[string]string{"window": w.name},
+		Labels: lbls,
 		Expr:   coveredExpr(w, sel),
 	}
 }
@@ -440,6 +456,9 @@ func burnAlert(name, severity, action, forDur string, burns []burn, sel string, 
 		Labels: map[string]string{
 			"severity": severity,
 			"action":   action,
+			// The objective's name keeps the alerts of several objectives
+			// apart in one file (promtool's duplicate-rules lint).
+			"slo": obj.Name(),
 		},
 		Annotations: map[string]string{
 			"summary": fmt.Sprintf("SLO {{ $labels.slo }} of {{ $labels.model }} on {{ $labels.instance }} burns its error budget (%s)", action),
@@ -448,3 +467,6 @@ func burnAlert(name, severity, action, forDur string, burns []burn, sel string, 
 		},
 	}
 }
+
+// orAll joins expressions with `or`, one per line.
+func orAll(exprs []string) string { return strings.Join(exprs, "\nor\n") }
