@@ -116,7 +116,13 @@ tokenpath:
   - {endpoint: "http://%[1]s", max_tokens: 8, interval: 3s, timeout: 3s}
   - {endpoint: "http://%[2]s", max_tokens: 8, interval: 3s, timeout: 3s}
 `, fast, slow, am.addr))
-	p := start(t, procOpts{args: []string{"--config.file=" + cfg, "--probe.gap-threshold=700ms", "--probe.gap-for=5s"}, keepRules: true})
+	// The TTFT objective at 1 s (it follows --alert.ttft-warning): every probe
+	// of the slow replica misses it, none of the fast one's does, so the
+	// slow replica burns its error budget and the fast one does not.
+	p := start(t, procOpts{args: []string{
+		"--config.file=" + cfg, "--probe.gap-threshold=700ms", "--probe.gap-for=5s",
+		"--alert.ttft-warning=1s", "--alert.ttft-critical=30s",
+	}, keepRules: true})
 	api := p.api()
 
 	// Both probes have recorded percentiles, each under its server's instance.
@@ -190,9 +196,9 @@ tokenpath:
 	// instance too, and the SLO table says how little data they cover.
 	// The burn rate is recorded after the ratios, attainment, coverage and
 	// budget of the same evaluation: once it is there, they all are.
-	waitValue(t, api, `count(tokenpath:slo_burn_rate:ratio_rate1h{slo="probe-ttft-5s"})`, 2, 75*time.Second)
+	waitValue(t, api, `count(tokenpath:slo_burn_rate:ratio_rate1h{slo="probe-ttft-1s"})`, 2, 75*time.Second)
 	instances := map[model.LabelValue]bool{}
-	for _, s := range instant(t, api, `tokenpath:slo_errors:ratio_rate5m{slo="probe-ttft-5s"}`, time.Now()) {
+	for _, s := range instant(t, api, `tokenpath:slo_errors:ratio_rate5m{slo="probe-ttft-1s"}`, time.Now()) {
 		instances[s.Metric["instance"]] = true
 	}
 	require.Equal(t, map[model.LabelValue]bool{model.LabelValue(fast): true, model.LabelValue(slow): true}, instances)
@@ -200,8 +206,29 @@ tokenpath:
 	require.Equal(t, http.StatusOK, status)
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
 	require.NoError(t, err)
-	row := doc.Find(`[data-testid="slo-row"][data-key^="probe-ttft-5s/probe/"]`)
+	row := doc.Find(`[data-testid="slo-row"][data-key^="probe-ttft-1s/probe/"]`)
 	require.Equal(t, 1, row.Length(), "one probe TTFT row: the filtered instance's")
 	require.Equal(t, slow, row.Find(`[data-testid="slo-instance"]`).Text())
 	require.Regexp(t, `^over [0-9]+ min$`, row.Find(`[data-testid="slo-attainment-span"]`).Text())
+
+	// The fast-burn alert (every slow probe misses the objective: an error
+	// ratio of 1 over 1 h and 5 min, far above 14.4 × the 1% budget) reaches
+	// Alertmanager after its 2 minutes, for the slow replica only, naming it.
+	const fastBurn = "TokenPathSLOFastBurn"
+	waitFor(t, 4*time.Minute, "Alertmanager to receive "+fastBurn, func() (bool, string) {
+		received = am.alerts(t, fastBurn)
+		return len(received) > 0, fmt.Sprint(received)
+	})
+	var probeBurns []amAlert
+	for _, a := range received {
+		if a.Labels["slo"] == "probe-ttft-1s" {
+			probeBurns = append(probeBurns, a)
+		}
+	}
+	require.Len(t, probeBurns, 1, "%v", received)
+	require.Equal(t, slow, probeBurns[0].Labels["instance"])
+	require.Contains(t, probeBurns[0].Annotations["summary"], "on "+slow+" burns its error budget")
+	for _, a := range received {
+		require.NotEqual(t, fast, a.Labels["instance"], "the healthy replica never burns: %v", a)
+	}
 }
