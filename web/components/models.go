@@ -394,7 +394,7 @@ type NotFoundPage struct {
 
 // NoServerHint is the empty state of the token path: what to do when no
 // inference server is scraped.
-const NoServerHint = "No vLLM or TGI target is up: set VLLM_ENDPOINT or TGI_ENDPOINT, add a scrape job, or run with --demo."
+const NoServerHint = "No inference server is up: set VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT or LLAMACPP_ENDPOINT (or the --vllm.endpoint … flags), add a scrape job, or run with --demo."
 
 // FormatSeconds writes a latency for a table cell.
 func FormatSeconds(v Value) string {
