@@ -228,8 +228,8 @@ func TestDiagnosis(t *testing.T) {
 			extra: gpuOn("gpu-a:9400", 30, 85),
 			want:  "memory_bandwidth_bound",
 			numbers: map[string]float64{
-				"tokenpath:diagnosis_tail:ratio":             1.5,
-				"tokenpath:diagnosis_gpu_memory_bound:ratio": 1,
+				"tokenpath:diagnosis_tail:ratio":              1.5,
+				"tokenpath:diagnosis_gpu_memory_bound:ratio":  1,
 				"tokenpath:diagnosis_gpu_compute_bound:ratio": 0,
 			},
 		},
@@ -328,9 +328,9 @@ func TestDiagnosis(t *testing.T) {
 			absent: []string{"tokenpath:diagnosis_restarted"},
 		},
 		{
-			name: "engine restart: a counter went back",
-			row:  healthy(),
-			extra: `  vllm:request_success_total{instance="gpu-a:8000", job="vllm", model_name="m", finished_reason="stop"} 0+9x5 0+9x30` + "\n",
+			name:    "engine restart: a counter went back",
+			row:     healthy(),
+			extra:   `  vllm:request_success_total{instance="gpu-a:8000", job="vllm", model_name="m", finished_reason="stop"} 0+9x5 0+9x30` + "\n",
 			want:    "engine_restart",
 			numbers: map[string]float64{"tokenpath:diagnosis_restarted": 1},
 		},
