@@ -271,7 +271,14 @@ func (t Thresholds) Validate() error {
 type templateData struct {
 	Thresholds
 	Servers string
+	// RunbookBase is where the alerts' runbook_url points, followed by the
+	// cause: the README's section of that name.
+	RunbookBase string
 }
+
+// RunbookBase is the README section per diagnosis cause that the latency
+// alerts' runbook_url names (the cause is the anchor).
+const RunbookBase = "https://github.com/ritwikareddykancharla/token-path-observability/blob/main/README.md#"
 
 // DefaultRuleFiles renders the embedded rule files with t (zero fields take
 // their defaults) and returns file name → rule YAML: TokenPathRuleFile,
@@ -282,7 +289,7 @@ func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers}
+	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers, RunbookBase: RunbookBase}
 
 	tmpl, err := template.New("defaults").Delims("[[", "]]").Option("missingkey=error").
 		Funcs(templateFuncs()).ParseFS(defaultTemplates, "defaults/*.yml.tmpl")
