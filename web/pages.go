@@ -308,6 +308,28 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]component
 			row.ErrorRate = v
 		}
 	}
+	diag, err := u.instant(ctx, qDiagnosis(sel))
+	problems.add(err)
+	for _, s := range diag {
+		row := get(s.Metric)
+		v := components.Some(float64(s.Value))
+		switch s.Metric[model.MetricNameLabel] {
+		case "tokenpath:diagnosis":
+			if s.Value == 1 {
+				row.Diagnosis = string(s.Metric["cause"])
+			}
+		case "tokenpath:diagnosis_tail:ratio":
+			row.DiagnosisTail = v
+		case "tokenpath:diagnosis_queue_share:ratio":
+			row.DiagnosisQueueShare = v
+		case "tokenpath:diagnosis_itl_spike:ratio":
+			row.DiagnosisITLSpike = v
+		case "tokenpath:diagnosis_prompt_share:ratio":
+			row.DiagnosisPromptShare = v
+		case "tokenpath:diagnosis_front_gap:seconds":
+			row.DiagnosisFrontGap = v
+		}
+	}
 	alerts, err := u.api.Alerts(ctx)
 	problems.add(err)
 	out := make([]components.ServerRow, 0, len(rows))

@@ -40,6 +40,12 @@ func qProbeTTFT(sel string) string {
 }
 
 // qServerState reads throughput, batch, queue, KV cache and error ratio.
+// qDiagnosis reads each row's diagnosis state set and its numbers
+// (rules/README.md, "Diagnosis"), filtered by sel (serverSelector).
+func qDiagnosis(sel string) string {
+	return `{__name__=~"tokenpath:diagnosis(_tail:ratio|_queue_share:ratio|_itl_spike:ratio|_prompt_share:ratio|_front_gap:seconds)?",` + sel + `}`
+}
+
 func qServerState(sel string) string {
 	return `{__name__=~"tokenpath:(generation_tokens:rate1m|requests_running|requests_waiting|kv_cache_usage:ratio|request_errors:ratio_rate1m)",` + sel + `}`
 }

@@ -167,6 +167,35 @@ type ServerRow struct {
 	KVCache      Value // 0–1.
 	ErrorRate    Value // 0–1.
 	Alerts       []string
+
+	// Diagnosis is the row's cause from tokenpath:diagnosis ("" until the
+	// rules have decided one; rules/README.md, "Diagnosis").
+	Diagnosis string
+	// Diagnosis numbers (tokenpath:diagnosis_*): the tail over its
+	// objective, queue share of the TTFT, p99/p50 ITL, prompt share of the
+	// tokens, and the probes' time in front of the engine.
+	DiagnosisTail, DiagnosisQueueShare, DiagnosisITLSpike, DiagnosisPromptShare, DiagnosisFrontGap Value
+}
+
+// DiagnosisRunbook is the README section per diagnosis cause (the cause is
+// the anchor); the alerts' runbook_url (rules.RunbookBase) points there too.
+const DiagnosisRunbook = "https://github.com/ritwikareddykancharla/token-path-observability/blob/main/README.md#"
+
+// DiagnosisEvidence is the diagnosis's numbers in words, those the server
+// reports only.
+func (r ServerRow) DiagnosisEvidence() []string {
+	var out []string
+	add := func(v Value, text string) {
+		if v.OK {
+			out = append(out, text)
+		}
+	}
+	add(r.DiagnosisTail, "tail "+trimFloat(r.DiagnosisTail.V, 2)+"× objective")
+	add(r.DiagnosisQueueShare, "queue "+FormatRatio(r.DiagnosisQueueShare)+" of TTFT")
+	add(r.DiagnosisITLSpike, "p99 ITL "+trimFloat(r.DiagnosisITLSpike.V, 2)+"× p50")
+	add(r.DiagnosisPromptShare, "prompt "+FormatRatio(r.DiagnosisPromptShare)+" of tokens")
+	add(r.DiagnosisFrontGap, FormatSeconds(r.DiagnosisFrontGap)+" before the engine")
+	return out
 }
 
 // Key identifies the row in data-testid attributes.
