@@ -15,6 +15,8 @@ const diagnosisSteps = 40
 // is worked by hand. A negative value leaves the series out.
 type rowInputs struct {
 	Server, Instance string
+	// Host, when set, is a host label on every token-path series of the row.
+	Host             string
 	Running, Waiting float64
 	TTFTp99          float64
 	TTFTMean         float64
@@ -40,12 +42,20 @@ func healthy() rowInputs {
 }
 
 func (r rowInputs) labels() string {
-	return fmt.Sprintf(`server=%q, model="m", instance=%q, job=%q`, r.Server, r.Instance, r.Server)
+	l := fmt.Sprintf(`server=%q, model="m", instance=%q, job=%q`, r.Server, r.Instance, r.Server)
+	if r.Host != "" {
+		l += fmt.Sprintf(`, host=%q`, r.Host)
+	}
+	return l
 }
 
 // row is the key of the row's diagnosis series.
 func (r rowInputs) row(extra ...string) string {
-	return lbl(append([]string{"server", r.Server, "model", "m", "instance", r.Instance, "job", r.Server}, extra...)...)
+	kv := []string{"server", r.Server, "model", "m", "instance", r.Instance, "job", r.Server}
+	if r.Host != "" {
+		kv = append(kv, "host", r.Host)
+	}
+	return lbl(append(kv, extra...)...)
 }
 
 func (r rowInputs) load() string {
@@ -352,15 +362,20 @@ func TestDiagnosis(t *testing.T) {
 }
 
 // TestDiagnosisRows keeps servers apart: two replicas of one model, one
-// saturated and one healthy, and a host label carried through.
+// saturated and one healthy, and a third whose series carry a host label,
+// which the diagnosis keeps (and still matches its GPU by instance).
 func TestDiagnosisRows(t *testing.T) {
 	busy := with(func(r *rowInputs) {
 		r.Instance, r.Waiting, r.TTFTp99, r.TTFTMean, r.QueueMean = "gpu-b:8000", 40, 12, 6, 5
 	})
-	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+healthy().load()+busy.load())
+	hosted := with(func(r *rowInputs) {
+		r.Instance, r.Host, r.Waiting, r.TTFTp99, r.TTFTMean, r.QueueMean = "gpu-c:8000", "rack1-gpu-c", 2, 7, 3, 0.2
+	})
+	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+healthy().load()+busy.load()+hosted.load()+gpuOn("gpu-c:9400", 90, 30))
 	h.evalUntil(2 * time.Minute)
 	requireSeries(t, h, "tokenpath:diagnosis == 1", map[string]float64{
 		healthy().row("cause", "none"):        1,
 		busy.row("cause", "queue_saturation"): 1,
+		hosted.row("cause", "compute_bound"):  1,
 	})
 }
