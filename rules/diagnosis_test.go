@@ -283,8 +283,15 @@ func TestDiagnosis(t *testing.T) {
 			row: with(func(r *rowInputs) {
 				r.Gap = 2.5
 			}),
+			// The probe's own series (server="probe", same instance) are no row of
+			// their own and give no numbers.
+			extra: fmt.Sprintf("  tokenpath:ttft_seconds:histogram_quantile{server=\"probe\", model=\"m\", instance=\"gpu-a:8000\", job=\"tokenpath\", quantile=\"0.99\"} 2.9x%[1]d\n"+
+				"  tokenpath:ttft_seconds:mean_rate1m{server=\"probe\", model=\"m\", instance=\"gpu-a:8000\", job=\"tokenpath\"} 2.8x%[1]d\n"+
+				"  tokenpath:itl_seconds:histogram_quantile{server=\"probe\", model=\"m\", instance=\"gpu-a:8000\", job=\"tokenpath\", quantile=\"0.99\", measure=\"itl\"} 0.04x%[1]d\n", diagnosisSteps),
 			want: "front_of_engine",
 			numbers: map[string]float64{
+				"tokenpath:diagnosis_tail:ratio":        0.3,
+				"tokenpath:diagnosis_ttft_tail:seconds": 0.8,
 				"tokenpath:diagnosis_front_gap:seconds": 2.5,
 				// 2.5 / (2.5 + 0.3)
 				"tokenpath:diagnosis_front_share:ratio": 2.5 / 2.8,

@@ -141,6 +141,11 @@ func TestScenarioKnob(t *testing.T) {
 	}
 	// An unknown name leaves the scenario as it was.
 	require.Equal(t, "queue_saturation", h.sim.Scenario())
-	_, err := New(Options{Scenario: "nope"})
+	// A scenario in the options wins over the options' own load and delay.
+	s, err := New(Options{Scenario: "front_of_engine", Load: 2})
+	require.NoError(t, err)
+	require.Equal(t, 3*time.Second, s.FrontDelay())
+	require.Equal(t, 1.0, s.Load())
+	_, err = New(Options{Scenario: "nope"})
 	require.ErrorContains(t, err, `unknown scenario "nope": want one of steady, queue_saturation`)
 }

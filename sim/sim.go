@@ -136,12 +136,13 @@ func newSimulator(o Options, prof profile) (*Simulator, error) {
 		s.reg.Store(reg)
 		return expo, nil
 	}
+	s.core.frontDelay.Store(int64(o.FrontDelay))
+	// After the front delay: a scenario sets its own.
 	if o.Scenario != "" {
 		if err := s.SetScenario(o.Scenario); err != nil {
 			return nil, err
 		}
 	}
-	s.core.frontDelay.Store(int64(o.FrontDelay))
 	s.handler = s.routes()
 	return s, nil
 }
