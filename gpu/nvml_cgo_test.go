@@ -77,6 +77,8 @@ func TestGPURealNVMLPath(t *testing.T) {
 		{name: "GPU lost mid-run", lib: full},
 		{name: "symbol missing", lib: noPower},
 		{name: "xid event", lib: full, env: []string{"NVML_STUB_XID=43"}},
+		{name: "NVML hangs mid-run", lib: full, env: []string{"NVML_STUB_HANG=" + filepath.Join(dir, "hang")}},
+		{name: "NVML fails mid-run", lib: full},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -140,6 +142,7 @@ func TestGPURealNVMLChild(t *testing.T) {
 	c, err := NewCollector(CollectorOptions{
 		Library: lib, Logger: logger, DCGMNames: true, Hostname: "stub-host",
 		RetryInterval: 20 * time.Millisecond, EventWait: 10 * time.Millisecond,
+		CollectTimeout: 300 * time.Millisecond,
 	})
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
@@ -250,6 +253,41 @@ gpu_xid_errors_total{gpu="1",name="NVIDIA Stub GPU",pci_bus_id="00000000:42:00.0
 			return testutil.GatherAndCompare(reg, strings.NewReader(want), "gpu_xid_errors_total") == nil
 		}, 10*time.Second, 10*time.Millisecond)
 		require.Contains(t, logs.String(), "uuid=GPU-57ab0000-0000-4000-8000-000000000001 xid=43")
+
+	case "NVML hangs mid-run", "NVML fails mid-run":
+		// Another collector on the same registry stands for the rest of tokenpath's self-scrape.
+		other := prometheus.NewGauge(prometheus.GaugeOpts{Name: "other_up", Help: "Another collector."})
+		other.Set(1)
+		reg.MustRegister(other)
+		otherUp := "# HELP other_up Another collector.\n# TYPE other_up gauge\nother_up 1\n"
+		upZero := "# HELP tokenpath_gpu_up " + upHelp + "\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 0\n"
+		run()
+		compare(otherUp+upBoth+deviceUp("1", "1"), "other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up")
+		want := "NVML cannot list the GPUs"
+		if tc == "NVML hangs mid-run" {
+			want = "NVML did not answer in time"
+			hang := os.Getenv("NVML_STUB_HANG")
+			require.NoError(t, os.WriteFile(hang, nil, 0o600))
+			// nvmlDeviceGetMemoryInfo_v2 now blocks: the gather gives up at CollectTimeout rather
+			// than waiting for it (the stub would block for a minute), and a second scrape does
+			// not queue behind the stuck call.
+			for range 3 {
+				compare(otherUp+upZero, "other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up")
+			}
+			require.NoError(t, os.Remove(hang))
+		} else {
+			t.Setenv("NVML_STUB_COUNT", "999") // NVML_ERROR_UNKNOWN
+			for range 3 {
+				compare(otherUp+upZero, "other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up")
+			}
+			os.Unsetenv("NVML_STUB_COUNT")
+		}
+		require.Eventually(t, func() bool {
+			return testutil.GatherAndCompare(reg, strings.NewReader(otherUp+upBoth+deviceUp("1", "1")),
+				"other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up") == nil
+		}, 10*time.Second, 10*time.Millisecond)
+		require.Equal(t, 1, strings.Count(logs.String(), want), "the failure is logged once, not every scrape")
+		require.Equal(t, 1, strings.Count(logs.String(), "NVML answers again"))
 
 	default:
 		t.Fatalf("unknown case %q", tc)
