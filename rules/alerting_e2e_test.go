@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,6 +189,15 @@ func requireBinary(t *testing.T, name string) string {
 // receiver that goes nowhere; its API is what the test reads.
 func startAlertmanager(t *testing.T, bin string) string {
 	t.Helper()
+	u, _ := runAlertmanager(t, bin, testbin.FreePort(t))
+	return u
+}
+
+// runAlertmanager runs a real Alertmanager on addr with a fresh data directory and
+// returns its URL and a function that kills it (also called at cleanup), so a test can
+// stop it and start another on the same address.
+func runAlertmanager(t *testing.T, bin, addr string) (string, func()) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte(`route:
@@ -198,7 +208,6 @@ func startAlertmanager(t *testing.T, bin string) string {
 receivers:
   - name: blackhole
 `), 0o600))
-	addr := testbin.FreePort(t)
 	cluster := testbin.FreePort(t)
 	cmd := exec.Command(bin,
 		"--config.file="+cfg,
@@ -210,9 +219,15 @@ receivers:
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		if t.Failed() {
 			t.Logf("alertmanager logs:\n%s", logs.String())
 		}
@@ -226,7 +241,7 @@ receivers:
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, resp.Status
 	})
-	return u
+	return u, stop
 }
 
 func apiClient(t *testing.T, base string) promv1.API {
