@@ -214,6 +214,7 @@ type suiteOptions struct {
 // URL that serves the UI and /api/v1 on one origin.
 func browserSuite(t *testing.T, base string, o suiteOptions) {
 	b := newBrowser(t)
+	b.recordCSPViolations(t) // browser_csp_test.go
 	dir := artifactsDir(t)
 	shot := func(t *testing.T, name string) {
 		t.Helper()
@@ -249,6 +250,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 			}
 			shot(t, p.name)
 			require.Empty(t, b.takeErrors(), "console errors on %s", p.path)
+			require.Empty(t, b.cspViolations(t), "Content-Security-Policy violations on %s", p.path)
 		})
 	}
 

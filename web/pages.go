@@ -56,13 +56,14 @@ func (u *UI) page(r *http.Request, title, path string, reload bool) components.P
 	c := controls(r)
 	c.Show = path != ""
 	return components.Page{
-		Title:    title,
-		Path:     path,
-		Version:  u.version,
-		AssetJS:  u.assetURL("app.js"),
-		AssetCSS: u.assetURL("app.css"),
-		Controls: c,
-		Reload:   reload,
+		Title:        title,
+		Path:         path,
+		Version:      u.version,
+		AssetJS:      u.assetURL("app.js"),
+		AssetCSS:     u.assetURL("app.css"),
+		Controls:     c,
+		Reload:       reload,
+		StorageError: u.storageError(),
 	}
 }
 

@@ -63,6 +63,9 @@ type Options struct {
 	API promv1.API
 	// Version is shown in the header.
 	Version string
+	// StorageError, when set, says why the local TSDB cannot write (storage.WriteError);
+	// every page shows it in a banner while it returns an error.
+	StorageError func() error
 }
 
 // asset is one embedded file with its content hash.
@@ -77,8 +80,10 @@ type UI struct {
 	log     *slog.Logger
 	api     promv1.API
 	version string
-	assets  map[string]asset // by name, e.g. "app.js".
-	now     func() time.Time
+	// storageErr is Options.StorageError; nil when there is no storage to check.
+	storageErr func() error
+	assets     map[string]asset // by name, e.g. "app.js".
+	now        func() time.Time
 }
 
 // New returns the UI. It fails when API is nil or the embedded bundle is
@@ -92,11 +97,12 @@ func New(o Options) (*UI, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	u := &UI{
-		log:     log.With("component", "web"),
-		api:     o.API,
-		version: o.Version,
-		assets:  map[string]asset{},
-		now:     time.Now,
+		log:        log.With("component", "web"),
+		api:        o.API,
+		version:    o.Version,
+		storageErr: o.StorageError,
+		assets:     map[string]asset{},
+		now:        time.Now,
 	}
 	for _, name := range []string{"app.js", "app.css"} {
 		b, err := fs.ReadFile(StaticFS(), name)

@@ -80,6 +80,8 @@ type extras struct {
 	// sloWarnings logs the SLO bucket warnings of the server kinds that are
 	// really scraped or probed.
 	sloWarnings *sloWarnings
+	// storageError says why the TSDB cannot write; the UI shows it on every page.
+	storageError func() error
 }
 
 func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool, warnings *sloWarnings) (*extras, error) {
@@ -207,7 +209,7 @@ func (x *extras) attach(srv *server.Server) error {
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
-	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version})
+	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version, StorageError: x.storageError})
 	if err != nil {
 		return fmt.Errorf("creating the web UI: %w", err)
 	}

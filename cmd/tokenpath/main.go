@@ -254,6 +254,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	if err != nil {
 		return err
 	}
+	extras.storageError = store.WriteError
 	if err := extras.attach(srv); err != nil {
 		return err
 	}
