@@ -11,8 +11,11 @@ export CGO_CFLAGS ?= -Wno-deprecated-declarations
 RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./export/...
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# go-licenses reads go.mod and the module cache and classifies each dependency's licence.
+GO_LICENSES_VERSION ?= v1.6.0
+GO_LICENSES := $(GO) run github.com/google/go-licenses@$(GO_LICENSES_VERSION)
 
-.PHONY: all build build-nocgo run demo test test-short fuzz vet lint fmt generate templ web check-generated clean
+.PHONY: all build build-nocgo run demo test test-short fuzz vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses clean
 
 all: build
 
@@ -76,6 +79,20 @@ web:
 # Regenerate everything generated and fail if the committed copy differs.
 check-generated: generate
 	git diff --exit-code -- web
+
+# THIRD_PARTY_LICENSES (committed): every Go module compiled into the binary, its version,
+# licence name and full licence text. go-licenses check fails on a forbidden or unknown
+# licence. dist/third_party_licenses/ gets each module's licence and notice files as the
+# tool saves them, for release archives and the .deb.
+third-party-licenses:
+	GOOS=linux $(GO_LICENSES) check ./cmd/tokenpath --ignore $(PKG) --disallowed_types=forbidden,unknown
+	GOOS=linux $(GO_LICENSES) report ./cmd/tokenpath --ignore $(PKG) --template scripts/third_party_licenses.tpl > THIRD_PARTY_LICENSES.tmp 2>/dev/null
+	mv THIRD_PARTY_LICENSES.tmp THIRD_PARTY_LICENSES
+	GOOS=linux $(GO_LICENSES) save ./cmd/tokenpath --ignore $(PKG) --save_path dist/third_party_licenses --force 2>/dev/null
+
+# Fails when go.mod changed and THIRD_PARTY_LICENSES was not regenerated.
+check-third-party-licenses: third-party-licenses
+	git diff --exit-code -- THIRD_PARTY_LICENSES
 
 clean:
 	rm -f $(BIN)
