@@ -1,8 +1,10 @@
 package probe
 
 import (
+	"bufio"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,7 +26,7 @@ type rawPeer struct {
 	wg       sync.WaitGroup
 }
 
-func newRawPeer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) *rawPeer {
+func newRawPeer(t *testing.T, serve func(c net.Conn, requested, done <-chan struct{})) *rawPeer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -44,12 +46,19 @@ func newRawPeer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) *raw
 			n := p.open.Add(1)
 			for m := p.maxOpen.Load(); n > m && !p.maxOpen.CompareAndSwap(m, n); m = p.maxOpen.Load() {
 			}
+			requested := make(chan struct{})
 			p.wg.Go(func() {
-				// Read until the client hangs up: that is when the probe gave up.
-				_, _ = io.Copy(io.Discard, c)
+				// Read the request (an answer sent before it would be refused by the client as
+				// unsolicited), then until the client hangs up: that is when the probe gave up.
+				br := bufio.NewReader(c)
+				if req, err := http.ReadRequest(br); err == nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+					close(requested)
+				}
+				_, _ = io.Copy(io.Discard, br)
 				p.open.Add(-1)
 			})
-			p.wg.Go(func() { serve(c, p.done) })
+			p.wg.Go(func() { serve(c, requested, p.done) })
 		}
 	})
 	t.Cleanup(func() {
@@ -63,6 +72,16 @@ func newRawPeer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) *raw
 		p.wg.Wait()
 	})
 	return p
+}
+
+// waitFor reports whether the request arrived before the test ended.
+func waitFor(requested, done <-chan struct{}) bool {
+	select {
+	case <-requested:
+		return true
+	case <-done:
+		return false
+	}
 }
 
 // trickle writes b one byte per tick until it is written, the client hangs up or done closes.
@@ -101,22 +120,29 @@ func TestHostilePeers(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		serve func(c net.Conn, done <-chan struct{})
+		serve func(c net.Conn, requested, done <-chan struct{})
 		want  string
 	}{
 		{
 			name:  "accepts the connection and never answers",
-			serve: func(_ net.Conn, done <-chan struct{}) { <-done },
+			serve: func(_ net.Conn, _, done <-chan struct{}) { <-done },
 			want:  "timeout/",
 		},
 		{
-			name:  "one byte per tick in the response headers",
-			serve: func(c net.Conn, done <-chan struct{}) { trickle(c, done, []byte(sseHeaders), tick) },
-			want:  "timeout/",
+			name: "one byte per tick in the response headers",
+			serve: func(c net.Conn, requested, done <-chan struct{}) {
+				if waitFor(requested, done) {
+					trickle(c, done, []byte(sseHeaders), tick)
+				}
+			},
+			want: "timeout/",
 		},
 		{
 			name: "headers at once, then one body byte per tick",
-			serve: func(c net.Conn, done <-chan struct{}) {
+			serve: func(c net.Conn, requested, done <-chan struct{}) {
+				if !waitFor(requested, done) {
+					return
+				}
 				if _, err := io.WriteString(c, sseHeaders); err != nil {
 					return
 				}
