@@ -5,6 +5,29 @@ BIN       ?= tokenpath
 PKG       := github.com/ritwikareddykancharla/token-path-observability
 # go-nvml's header marks many NVML calls deprecated; the warnings are noise.
 export CGO_CFLAGS ?= -Wno-deprecated-declarations
+
+# Version stamping, as Prometheus' promu does it: the release number comes from
+# VERSION, the revision and branch from git, and all of it reaches
+# github.com/prometheus/common/version through -ldflags -X, where --version,
+# /api/v1/status/buildinfo and tokenpath_build_info read it. With
+# SOURCE_DATE_EPOCH set (release builds) the date comes from it and the user is
+# fixed, so two builds of one commit are byte for byte the same.
+VERSION    ?= $(shell cat VERSION)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+ifdef SOURCE_DATE_EPOCH
+BUILD_USER ?= tokenpath-release
+BUILD_DATE ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S)
+else
+BUILD_USER ?= $(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null)
+BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+endif
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
+	-X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) \
+	-X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 # Packages whose tests exercise in-process concurrency run under the race
 # detector; the rest (mostly whole-process integration tests that already
 # pay for a Prometheus-sized link) run without it to keep CI inside its budget.
@@ -12,12 +35,17 @@ RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./expor
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: all build build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
+.PHONY: all build print-ldflags build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/tokenpath
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tokenpath
+
+# The -ldflags every stamped build uses; internal/testbin builds the tests'
+# tokenpath with them, so the tests run what `make build` makes.
+print-ldflags:
+	@echo '$(LDFLAGS)'
 
 # Portability check: everything but the NVML adapter builds without cgo.
 build-nocgo:
