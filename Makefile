@@ -3,8 +3,14 @@
 GO        ?= go
 BIN       ?= tokenpath
 PKG       := github.com/ritwikareddykancharla/token-path-observability
-# go-nvml's header marks many NVML calls deprecated; the warnings are noise.
-export CGO_CFLAGS ?= -Wno-deprecated-declarations
+# go-nvml's header marks many NVML calls deprecated, and a cold build prints
+# about 150 lines of warnings for it. Only the environment reaches another
+# module's cgo compilation (a #cgo directive applies to its own package), so
+# every build goes through this Makefile: your CGO_CFLAGS (or Go's default)
+# plus the one flag that silences them.
+CGO_CFLAGS ?= -O2 -g
+CGO_CFLAGS += -Wno-deprecated-declarations
+export CGO_CFLAGS
 
 # Version stamping, as Prometheus' promu does it: the release number comes from
 # VERSION, the revision and branch from git, and all of it reaches
@@ -35,17 +41,22 @@ RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./expor
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: all build print-ldflags build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
 
 all: build
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tokenpath
+	@echo ">> building $(BIN) $(VERSION)"
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tokenpath
 
 # The -ldflags every stamped build uses; internal/testbin builds the tests'
 # tokenpath with them, so the tests run what `make build` makes.
 print-ldflags:
 	@echo '$(LDFLAGS)'
+
+# The C flags of every cgo compilation, for the test that a cold build is quiet.
+print-cgo-cflags:
+	@echo '$(CGO_CFLAGS)'
 
 # Portability check: everything but the NVML adapter builds without cgo.
 build-nocgo:
@@ -55,7 +66,7 @@ run: build
 	./$(BIN)
 
 demo: build
-	./$(BIN) --demo
+	@./$(BIN) --demo
 
 test:
 	$(GO) vet ./...
