@@ -41,7 +41,7 @@ RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./expor
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test test-short vet lint fmt generate templ web check-generated clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short vet lint fmt generate templ web check-generated clean
 
 all: build
 
@@ -68,7 +68,11 @@ run: build
 demo: build
 	@./$(BIN) --demo
 
-test:
+# Installs the Debian packages the tests need (as root), or says which to install.
+test-deps:
+	@scripts/test-deps.sh
+
+test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(sim|gpu|scrape|storage|server|export)(/|$$)')

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // The real cgo path of go-nvml, without a GPU: the test builds a small libnvidia-ml.so.1
@@ -38,14 +40,9 @@ func TestGPURealNVMLPath(t *testing.T) {
 	if os.Getenv(stubCaseEnv) != "" {
 		t.Skip("the child process runs TestGPURealNVMLChild only")
 	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not found; it builds the stub libnvidia-ml")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go not found; it locates go-nvml's nvml.h")
-	}
+	// gcc builds the stub libnvidia-ml; go locates go-nvml's nvml.h.
+	gcc := testbin.RequirePeer(t, "gcc", "gcc")
+	goBin := testbin.RequirePeer(t, "go", "golang-go")
 	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/NVIDIA/go-nvml").Output()
 	require.NoError(t, err)
 	include := filepath.Join(strings.TrimSpace(string(out)), "pkg", "nvml")
@@ -267,7 +264,9 @@ func TestGPURealDriver(t *testing.T) {
 	c, err := NewCollector(CollectorOptions{Library: NewNVML(logger, ""), Logger: logger, DCGMNames: true})
 	require.NoError(t, err)
 	if !c.Available() {
-		t.Skipf("NVML does not initialise here (no NVIDIA driver?):\n%s", logs)
+		// The one test that may skip: it needs a real NVIDIA driver and GPU,
+		// which no development or CI machine of this project has.
+		t.Skipf("needs a real NVIDIA driver: NVML does not initialise here:\n%s", logs)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

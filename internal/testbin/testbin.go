@@ -236,3 +236,18 @@ func (b *LogBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// RequirePeer returns the path of a program a test runs as its real peer
+// (Prometheus, Alertmanager, Chromium, …) and fails the test when it is
+// missing, with the command that installs it. Missing peers never skip a
+// test: a suite that passes because its peers were absent tested nothing.
+// name is a command or an absolute path; pkg is the Debian package with it.
+func RequirePeer(tb testing.TB, name, pkg string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		tb.Fatalf("%s is not installed: run `apt-get install -y --no-install-recommends %s` as root "+
+			"(`make test` runs scripts/test-deps.sh, which installs every package the tests need)", name, pkg)
+	}
+	return path
+}
