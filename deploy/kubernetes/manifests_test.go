@@ -197,7 +197,6 @@ func TestManifests(t *testing.T) {
 	require.Contains(t, m.configMap.Data, path.Base(configFile))
 }
 
-
 // TestDaemonSetRuns runs the binary the way the DaemonSet's pod would: the
 // ConfigMap's files in the config directory, the container's arguments with
 // $(NODE_IP) expanded as the kubelet does, then the liveness and readiness
