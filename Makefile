@@ -41,7 +41,7 @@ RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./expor
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short vet lint fmt generate templ web check-generated clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short vet lint fmt generate templ web check-generated release clean
 
 all: build
 
@@ -103,5 +103,12 @@ web:
 check-generated: generate
 	git diff --exit-code -- web
 
+# Release archives (and Debian packages) for linux-amd64 and linux-arm64 in
+# $(DIST)/, reproducible; see scripts/release.sh.
+DIST ?= dist
+release:
+	@DIST=$(DIST) VERSION=$(VERSION) GO=$(GO) scripts/release.sh
+
 clean:
 	rm -f $(BIN)
+	rm -rf $(DIST)
