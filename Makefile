@@ -72,6 +72,11 @@ demo: build
 test-deps:
 	@scripts/test-deps.sh
 
+# Everything the tests compile (test binaries, the tokenpath that
+# internal/testbin builds, the amd64 release that packaging's tests build) is
+# compiled with -trimpath, as the release must be: one compilation of the
+# dependencies serves all of them instead of two.
+test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
