@@ -85,5 +85,5 @@ func TestVersionStamped(t *testing.T) {
 	require.Equal(t, want.version, labels["version"])
 	require.Equal(t, want.revision, labels["revision"])
 	require.Equal(t, want.branch, labels["branch"])
-	require.InDelta(t, 1.0, info.GetMetric()[0].GetGauge().GetValue(), 0)
+	require.Equal(t, 1.0, info.GetMetric()[0].GetGauge().GetValue())
 }
