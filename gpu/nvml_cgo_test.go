@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +71,7 @@ func TestGPURealNVMLPath(t *testing.T) {
 	}{
 		{name: "no library", lib: filepath.Join(dir, "absent", "libnvidia-ml.so.1")},
 		{name: "driver not loaded", lib: full, env: []string{"NVML_STUB_INIT=9"}},
+		{name: "no permission", lib: full, env: []string{"NVML_STUB_INIT=4"}},
 		{name: "two GPUs", lib: full},
 		{name: "GPU lost mid-run", lib: full},
 		{name: "symbol missing", lib: noPower},
@@ -161,10 +163,14 @@ func TestGPURealNVMLChild(t *testing.T) {
 	}
 
 	switch tc {
-	case "no library", "driver not loaded":
+	case "no library", "driver not loaded", "no permission":
 		require.False(t, c.Available())
 		compare("# HELP tokenpath_gpu_up " + upHelp + "\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 0\n")
-		wantErr := map[string]string{"no library": "ERROR_LIBRARY_NOT_FOUND", "driver not loaded": "ERROR_DRIVER_NOT_LOADED"}[tc]
+		wantErr := map[string]string{
+			"no library": "ERROR_LIBRARY_NOT_FOUND", "driver not loaded": "ERROR_DRIVER_NOT_LOADED",
+			// A service user without the devices: the one line names them and the fix.
+			"no permission": "ERROR_NO_PERMISSION: user " + strconv.Itoa(os.Getuid()) + " may not open the NVIDIA devices (/dev/nvidiactl, /dev/nvidia*); add it to the group",
+		}[tc]
 		require.Contains(t, logs.String(), "NVML unavailable; GPU metrics are off")
 		require.Contains(t, logs.String(), wantErr)
 		run() // keeps retrying Init without calling anything else
