@@ -22,6 +22,12 @@ DIST=${DIST:-dist}
 ARCHES=${ARCHES:-"amd64 arm64"}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 VERSION=${VERSION:-$(cat VERSION)}
+# A release commit is tagged v<VERSION>; a tag that says otherwise is a
+# mistake to catch before anything is built.
+if tag=$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null) && [ "${tag#v}" != "$VERSION" ]; then
+  echo "release: HEAD is tagged $tag but VERSION says $VERSION" >&2
+  exit 1
+fi
 LDFLAGS="$(make -s --no-print-directory print-ldflags SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" VERSION="$VERSION")"
 CGO_CFLAGS="$(make -s --no-print-directory print-cgo-cflags)"
 export CGO_CFLAGS
