@@ -17,16 +17,18 @@ export CGO_CFLAGS
 # github.com/prometheus/common/version through -ldflags -X, where --version,
 # /api/v1/status/buildinfo and tokenpath_build_info read it. With
 # SOURCE_DATE_EPOCH set (release builds) the date comes from it and the user is
-# fixed, so two builds of one commit are byte for byte the same.
-VERSION    ?= $(shell cat VERSION)
-REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null)
-BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+# fixed, so two builds of one commit are byte for byte the same. Plain
+# assignments: a VERSION or BRANCH in the environment must not leak in (a
+# command-line `make VERSION=…` still wins).
+VERSION    := $(shell cat VERSION)
+REVISION   := $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH     := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 ifdef SOURCE_DATE_EPOCH
-BUILD_USER ?= tokenpath-release
-BUILD_DATE ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S)
+BUILD_USER := tokenpath-release
+BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S)
 else
-BUILD_USER ?= $(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null)
-BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+BUILD_USER := $(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null)
+BUILD_DATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 endif
 VERSION_PKG := github.com/prometheus/common/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
