@@ -43,7 +43,7 @@ RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./expor
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short vet lint fmt generate templ web check-generated release clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz vet lint fmt generate templ web check-generated release clean
 
 all: build
 
@@ -83,6 +83,23 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(sim|gpu|scrape|storage|server|export)(/|$$)')
+
+# Every fuzz target, each for FUZZTIME (go test can fuzz one target at a
+# time). `make test` runs their seed corpora (testdata/fuzz and f.Add) only;
+# a crash found here is saved under testdata/fuzz and becomes a regular case.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./scrape/probe:FuzzReadStream \
+	./scrape:FuzzKindFromExposition \
+	./server:FuzzLoadConfig \
+	./web:FuzzControls \
+	./web:FuzzFilterSelector
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 test-short:
 	$(GO) test -short -count=1 ./...

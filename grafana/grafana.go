@@ -69,19 +69,29 @@ func DashboardFiles() []string {
 // WriteProvisioning writes a Grafana provisioning tree into dir:
 //
 //	dir/provisioning/datasources/tokenpath.yml  (url: datasourceURL)
-//	dir/provisioning/dashboards/tokenpath.yml   (options.path: dir/dashboards, absolute)
+//	dir/provisioning/dashboards/tokenpath.yml   (options.path: dashboardsPath)
 //	dir/dashboards/*.json
 //
-// Start Grafana with GF_PATHS_PROVISIONING=dir/provisioning (or copy the files
-// into its provisioning folder) to get the tokenpath data source and both
-// dashboards. Existing files of the same names are replaced.
-func WriteProvisioning(dir, datasourceURL string) error {
+// dashboardsPath is where Grafana will find dir/dashboards, as Grafana sees
+// the file system: empty means /var/lib/grafana/dashboards/tokenpath, where
+// both Grafana's container (with dir/dashboards mounted there and
+// dir/provisioning on /etc/grafana/provisioning) and its Debian package (with
+// the files copied there) read them. The data source does not claim to be
+// Grafana's default, so it never displaces one the user already has.
+// Existing files of the same names are replaced.
+func WriteProvisioning(dir, datasourceURL, dashboardsPath string) error {
 	u, err := url.Parse(datasourceURL)
 	if err != nil {
 		return fmt.Errorf("data source URL %q: %w", datasourceURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("data source URL %q: want http(s)://host:port", datasourceURL)
+	}
+	if dashboardsPath == "" {
+		dashboardsPath = defaultDashboardsDir
+	}
+	if !path.IsAbs(dashboardsPath) {
+		return fmt.Errorf("dashboards path %q: want an absolute path as Grafana sees it, e.g. %s", dashboardsPath, defaultDashboardsDir)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -91,8 +101,7 @@ func WriteProvisioning(dir, datasourceURL string) error {
 	if err != nil {
 		return err
 	}
-	dashDir := filepath.Join(abs, DashboardsDir)
-	pv, err := rewrite(ProvidersFile, pathLine, "      path: "+strconv.Quote(dashDir)+"\n")
+	pv, err := rewrite(ProvidersFile, pathLine, "      path: "+strconv.Quote(dashboardsPath)+"\n")
 	if err != nil {
 		return err
 	}

@@ -75,16 +75,17 @@ func TestEmbeddedProvisioningFiles(t *testing.T) {
 
 func TestWriteProvisioning(t *testing.T) {
 	tests := []struct {
-		name, url, wantURL string
+		name, url, wantURL, dashboards, wantDashboards string
 	}{
-		{"plain", "http://127.0.0.1:9090", "http://127.0.0.1:9090"},
-		{"trailing slash dropped", "http://localhost:9091/", "http://localhost:9091"},
-		{"path prefix kept", "https://localhost:8443/tokenpath", "https://localhost:8443/tokenpath"},
+		{"plain", "http://127.0.0.1:9090", "http://127.0.0.1:9090", "", "/var/lib/grafana/dashboards/tokenpath"},
+		{"trailing slash dropped", "http://localhost:9091/", "http://localhost:9091", "", "/var/lib/grafana/dashboards/tokenpath"},
+		{"path prefix kept", "https://localhost:8443/tokenpath", "https://localhost:8443/tokenpath", "", "/var/lib/grafana/dashboards/tokenpath"},
+		{"dashboards elsewhere", "http://127.0.0.1:9090", "http://127.0.0.1:9090", "/srv/grafana/tokenpath", "/srv/grafana/tokenpath"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			require.NoError(t, WriteProvisioning(dir, tt.url))
+			require.NoError(t, WriteProvisioning(dir, tt.url, tt.dashboards))
 
 			// Every file of the tree, and nothing else.
 			var got []string
@@ -107,18 +108,21 @@ func TestWriteProvisioning(t *testing.T) {
 			want["datasources"].([]any)[0].(map[string]any)["url"] = tt.wantURL
 			require.Equal(t, want, readYAML[map[string]any](t, written))
 
-			// The providers file is the embedded one pointing at dir/dashboards.
+			require.False(t, readYAML[datasourcesFile](t, written).Datasources[0].IsDefault,
+				"the data source never displaces the user's default")
+
+			// The providers file is the embedded one pointing where Grafana
+			// sees the dashboards (its container's or package's folder, or
+			// the path given), never at this machine's dir.
 			written, err = os.ReadFile(filepath.Join(dir, ProvidersFile))
 			require.NoError(t, err)
 			wantPv := readYAML[map[string]any](t, embedded(t, ProvidersFile))
-			wantPv["providers"].([]any)[0].(map[string]any)["options"].(map[string]any)["path"] = filepath.Join(dir, "dashboards")
+			wantPv["providers"].([]any)[0].(map[string]any)["options"].(map[string]any)["path"] = tt.wantDashboards
 			require.Equal(t, wantPv, readYAML[map[string]any](t, written))
-			gotPv := readYAML[providersFile](t, written)
-			require.True(t, filepath.IsAbs(gotPv.Providers[0].Options.Path))
 
-			// The dashboards are the embedded ones, byte for byte, in that folder.
+			// The dashboards are the embedded ones, byte for byte, in dir/dashboards.
 			for _, name := range DashboardFiles() {
-				b, err := os.ReadFile(filepath.Join(gotPv.Providers[0].Options.Path, name))
+				b, err := os.ReadFile(filepath.Join(dir, DashboardsDir, name))
 				require.NoError(t, err)
 				require.Equal(t, string(embedded(t, "dashboards/"+name)), string(b))
 			}
@@ -130,7 +134,7 @@ func TestWriteProvisioningRejectsBadURLs(t *testing.T) {
 	for _, u := range []string{"", "localhost:9090", "ftp://localhost/", "http://", "http://%zz"} {
 		t.Run(u, func(t *testing.T) {
 			dir := t.TempDir()
-			require.Error(t, WriteProvisioning(dir, u))
+			require.Error(t, WriteProvisioning(dir, u, ""))
 			entries, err := os.ReadDir(dir)
 			require.NoError(t, err)
 			require.Empty(t, entries, "nothing is written for a bad URL")

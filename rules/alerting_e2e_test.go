@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -93,10 +95,65 @@ func TestHighTTFTReachesAlertmanager(t *testing.T) {
 	})
 }
 
+// TestInferenceTargetDownReachesAlertmanager: a configured inference
+// endpoint with nothing behind it fires InferenceTargetDown, a real
+// Alertmanager receives it with the instance, and the alert's link (its
+// generatorURL, as Alertmanager shows it) opens tokenpath's Explore page
+// with the alert's expression.
+func TestInferenceTargetDownReachesAlertmanager(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts tokenpath and Alertmanager")
+	}
+	amBin := requireBinary(t, "prometheus-alertmanager")
+	amURL := startAlertmanager(t, amBin)
+
+	deadVLLM := testbin.FreePort(t) // nothing listens there
+	deadTGI := testbin.FreePort(t)
+	tp := testbin.Start(t, testbin.Options{Args: []string{
+		"--scrape.interval=1s",
+		"--no-gpu.enable",
+		"--no-probe.enable",
+		"--vllm.endpoint=http://" + deadVLLM,
+		"--tgi.endpoint=http://" + deadTGI,
+		"--alertmanager.url=" + amURL,
+		"--alert.for=3s",
+	}})
+
+	var received []amAlert
+	waitFor(t, 90*time.Second, "InferenceTargetDown for both endpoints in Alertmanager", func() (bool, string) {
+		received = alertmanagerAlerts(t, amURL, "InferenceTargetDown")
+		return len(received) == 2, fmt.Sprintf("%+v", received)
+	})
+	byInstance := map[string]amAlert{}
+	for _, a := range received {
+		byInstance[a.Labels["instance"]] = a
+	}
+	require.Equal(t, "vllm", byInstance[deadVLLM].Labels["job"])
+	require.Equal(t, "tgi", byInstance[deadTGI].Labels["job"])
+	a := byInstance[deadVLLM]
+	require.Equal(t, "critical", a.Labels["severity"])
+	require.Equal(t, "Inference endpoint "+deadVLLM+" (job vllm) is not answering", a.Annotations["summary"])
+
+	// The link as Alertmanager received it: no "//", tokenpath's own page.
+	link, err := url.Parse(a.GeneratorURL)
+	require.NoError(t, err)
+	require.Equal(t, tp.URL+"/explore", link.Scheme+"://"+link.Host+link.Path, a.GeneratorURL)
+	expr := link.Query().Get("expr")
+	require.Contains(t, expr, `up{job=~"vllm|tgi|sglang|llamacpp"} == 0`)
+	resp, err := http.Get(a.GeneratorURL)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(body), html.EscapeString(expr), "the Explore page shows the alert's expression")
+}
+
 type amAlert struct {
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
-	Status      struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	GeneratorURL string            `json:"generatorURL"`
+	Status       struct {
 		State string `json:"state"`
 	} `json:"status"`
 }

@@ -156,6 +156,35 @@ func TestAlerts(t *testing.T) {
 			load:       gpuFixture{Instance: "gpu-a:9090", VRAMUsed: 77e9, VRAMTotal: total, GPMSM: 3, GPMDRAM: 2, NVMLCompute: 1, NVMLBand: 1}.load(),
 			checks:     []alertCheck{{6 * time.Minute, "GPUMemoryExhaustion", gpu("gpu-a:9090"), ""}},
 		},
+		{
+			// A vLLM job's target answers for 2 minutes, then stops; the
+			// job "other" (a node exporter, say) is down all along and is not
+			// an inference endpoint; a target of a custom job detected as
+			// SGLang goes down too.
+			name: "InferenceTargetDown after 1m of failed scrapes, only for inference targets",
+			load: `up{job="vllm", instance="vllm-a:8000", server="vllm"} 1x8 0x20
+up{job="node", instance="node-a:9100", server="other"} 0x28
+up{job="llm", instance="llm-b:30000", server="sglang"} 1x8 0x20
+`,
+			checks: []alertCheck{
+				{2 * time.Minute, "InferenceTargetDown", lbl("instance", "vllm-a:8000", "job", "vllm", "server", "vllm"), ""},
+				{2*time.Minute + 15*time.Second, "InferenceTargetDown", lbl("instance", "vllm-a:8000", "job", "vllm", "server", "vllm"), "pending"},
+				{3 * time.Minute, "InferenceTargetDown", lbl("instance", "vllm-a:8000", "job", "vllm", "server", "vllm"), "pending"},
+				{3*time.Minute + 15*time.Second, "InferenceTargetDown", lbl("instance", "vllm-a:8000", "job", "vllm", "server", "vllm"), "firing"},
+				{3*time.Minute + 15*time.Second, "InferenceTargetDown", lbl("instance", "llm-b:30000", "job", "llm", "server", "sglang"), "firing"},
+			},
+		},
+		{
+			// Never scraped successfully, so never detected: the job's
+			// name says what it is.
+			name:       "InferenceTargetDown for an undetected target of job tgi, with --alert.for",
+			thresholds: Thresholds{For: 30 * time.Second},
+			load:       `up{job="tgi", instance="tgi-a:8080"} 0x10` + "\n",
+			checks: []alertCheck{
+				{15 * time.Second, "InferenceTargetDown", lbl("instance", "tgi-a:8080", "job", "tgi"), "pending"},
+				{30 * time.Second, "InferenceTargetDown", lbl("instance", "tgi-a:8080", "job", "tgi"), "firing"},
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,7 +220,8 @@ func TestAlertAnnotations(t *testing.T) {
 		vllmFixture{Instance: "vllm-a:8000", Model: "llama-3-8b", Engines: []string{"0"}}.load() +
 		tgiFixture{Instance: "tgi-a:8080"}.load() +
 		gpuFixture{Instance: "localhost:9090", VRAMUsed: 77e9, VRAMTotal: 80e9, GPMSM: 35, GPMDRAM: 80, NVMLCompute: 100, NVMLBand: 60}.load() +
-		runningLoad("localhost:8000", 24)
+		runningLoad("localhost:8000", 24) +
+		`up{job="vllm", instance="vllm-b:8000", server="vllm"} 0x10` + "\n"
 	h := newRuleHarness(t, Thresholds{For: time.Minute, TTFTCritical: 9 * time.Second}, load)
 	h.evalUntil(2 * time.Minute)
 
@@ -242,6 +272,13 @@ func TestAlertAnnotations(t *testing.T) {
 			severity:    "critical",
 			summary:     "GPU 0 (NVIDIA H100 80GB HBM3) on localhost:9090 has 96.25% of its VRAM in use",
 			description: []string{"(threshold 95%)", "nvidia-smi"},
+		},
+		{
+			alert:       "InferenceTargetDown",
+			labels:      lbl("instance", "vllm-b:8000", "job", "vllm", "server", "vllm"),
+			severity:    "critical",
+			summary:     "Inference endpoint vllm-b:8000 (job vllm) is not answering",
+			description: []string{"scrape vllm-b:8000 (job vllm, detected as vllm) for 1m", "VLLM_ENDPOINT"},
 		},
 	}
 	for _, tc := range cases {

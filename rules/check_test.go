@@ -32,19 +32,19 @@ func TestCheckRuleFiles(t *testing.T) {
 				// file: line:column: group, rule index and name, then the parser's complaint.
 				`testdata/bad_expr.rules.yml: 8:15: group "user.broken", rule 2, "Broken": could not parse expression:`,
 			},
-			wantErr: []string{"1 of 1 rule files are invalid", "rule file testdata/bad_expr.rules.yml"},
+			wantErr: []string{"1 of 1 rule files are invalid: testdata/bad_expr.rules.yml"},
 		},
 		{
 			name:    "unknown field",
 			files:   []string{"testdata/bad_yaml.rules.yml"},
-			want:    []string{"testdata/bad_yaml.rules.yml: yaml: unmarshal errors:\n  line 6: field expresion not found"},
-			wantErr: []string{"rule file testdata/bad_yaml.rules.yml", "field expresion not found"},
+			want:    []string{"testdata/bad_yaml.rules.yml: yaml: unmarshal errors:\n  line 6: field expresion not found\n"},
+			wantErr: []string{"1 of 1 rule files are invalid: testdata/bad_yaml.rules.yml"},
 		},
 		{
 			name:    "missing file",
 			files:   []string{missing},
 			want:    []string{missing + ": open " + missing + ": no such file or directory"},
-			wantErr: []string{"rule file " + missing},
+			wantErr: []string{"1 of 1 rule files are invalid: " + missing},
 		},
 		{
 			name:  "good and bad together",
@@ -71,6 +71,11 @@ func TestCheckRuleFiles(t *testing.T) {
 				require.ErrorContains(t, err, w)
 			}
 			require.NotContains(t, err.Error(), "good.rules.yml")
+			// Each problem is printed once, in the report, never in the
+			// error, and without Go type names or source paths.
+			require.NotContains(t, err.Error(), "could not parse")
+			require.NotContains(t, out.String(), "in type")
+			require.NotContains(t, out.String()+err.Error(), ".go")
 		})
 	}
 }

@@ -68,6 +68,8 @@ type Thresholds struct {
 	MemoryBoundFor time.Duration
 	// GPUMemoryExhaustionFor overrides For for GPUMemoryExhaustion.
 	GPUMemoryExhaustionFor time.Duration
+	// InferenceTargetDownFor overrides For for InferenceTargetDown.
+	InferenceTargetDownFor time.Duration
 
 	// GPUBusyRatio (0–1): a GPU whose SM activity or memory bandwidth reaches
 	// it has work even when no scraped server on its host reports running
@@ -97,10 +99,13 @@ func DefaultThresholds() Thresholds {
 		// A p99 TTFT over 10 s means users are timing out: page sooner.
 		CriticalTTFTFor: 2 * time.Minute,
 		// Memory-boundness follows the traffic mix; only a lasting one is news.
-		MemoryBoundFor:     10 * time.Minute,
-		GPUBusyRatio:       0.10,
-		GPUSaturatedRatio:  0.50,
-		GPUDominanceMargin: 0.10,
+		MemoryBoundFor: 10 * time.Minute,
+		// A few scrape intervals: one failed scrape is not an outage, a
+		// minute without answers is.
+		InferenceTargetDownFor: time.Minute,
+		GPUBusyRatio:           0.10,
+		GPUSaturatedRatio:      0.50,
+		GPUDominanceMargin:     0.10,
 	}
 }
 
@@ -133,12 +138,14 @@ func (t Thresholds) withDefaults() Thresholds {
 		t.For = d.For
 		setDuration(&t.CriticalTTFTFor, d.CriticalTTFTFor)
 		setDuration(&t.MemoryBoundFor, d.MemoryBoundFor)
+		setDuration(&t.InferenceTargetDownFor, d.InferenceTargetDownFor)
 	}
 	setDuration(&t.HighTTFTFor, t.For)
 	setDuration(&t.CriticalTTFTFor, t.For)
 	setDuration(&t.HighITLFor, t.For)
 	setDuration(&t.MemoryBoundFor, t.For)
 	setDuration(&t.GPUMemoryExhaustionFor, t.For)
+	setDuration(&t.InferenceTargetDownFor, t.For)
 	return t
 }
 
@@ -160,6 +167,7 @@ func (t Thresholds) Validate() error {
 		{"HighITLFor", t.HighITLFor},
 		{"MemoryBoundFor", t.MemoryBoundFor},
 		{"GPUMemoryExhaustionFor", t.GPUMemoryExhaustionFor},
+		{"InferenceTargetDownFor", t.InferenceTargetDownFor},
 	}
 	for _, d := range durations {
 		if d.v < 0 {

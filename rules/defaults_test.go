@@ -30,7 +30,7 @@ func TestDefaultRuleFilesParse(t *testing.T) {
 	}{
 		{TokenPathRuleFile, "tokenpath.token_path", nil},
 		{GPURuleFile, "tokenpath.gpu", nil},
-		{AlertRuleFile, "tokenpath.alerts", []string{"HighTTFT", "CriticalTTFT", "HighITL", "MemoryBound", "GPUMemoryExhaustion"}},
+		{AlertRuleFile, "tokenpath.alerts", []string{"HighTTFT", "CriticalTTFT", "HighITL", "MemoryBound", "GPUMemoryExhaustion", "InferenceTargetDown"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

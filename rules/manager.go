@@ -103,6 +103,12 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 	if o.Storage == nil {
 		return nil, errors.New("rules: no storage")
 	}
+	// A bad --alertmanager.url is a start-up error, not a log line per reload.
+	for _, raw := range o.AlertmanagerURLs {
+		if _, err := alertmanagerConfig(raw); err != nil {
+			return nil, fmt.Errorf("--alertmanager.url: %w", err)
+		}
+	}
 	engineOpts := promql.EngineOpts{
 		Logger:               o.Logger.With("component", "query engine"),
 		Reg:                  o.Registerer,
@@ -152,7 +158,7 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		NameValidationScheme: model.UTF8Validation,
 		ExternalURL:          o.ExternalURL,
 		QueryFunc:            promrules.EngineQueryFunc(engine, o.Storage),
-		NotifyFunc:           promrules.SendAlerts(notif, o.ExternalURL.String()),
+		NotifyFunc:           notifyWithExploreLinks(notif, o.ExternalURL),
 		Context:              ctx,
 		AppendableV2:         o.Storage,
 		Queryable:            o.Storage,

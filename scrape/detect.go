@@ -293,8 +293,16 @@ func (d *detector) fetchKind(ctx context.Context, j detectJob) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("server returned HTTP status %s", resp.Status)
 	}
+	return kindFromExposition(resp.Body), nil
+}
+
+// kindFromExposition reads metric names from a text exposition (at most
+// maxDetectBody bytes of it) until one names a known server, and returns
+// that server, or "other" when none does. Anything that is not a sample
+// line — comments, blank lines, a line too long to be one — is skipped.
+func kindFromExposition(r io.Reader) string {
 	var names []string
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, maxDetectBody))
+	sc := bufio.NewScanner(io.LimitReader(r, maxDetectBody))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -305,8 +313,8 @@ func (d *detector) fetchKind(ctx context.Context, j detectJob) (string, error) {
 		name, _, _ = strings.Cut(name, " ")
 		names = append(names, name)
 		if kind := DetectServer(names[len(names)-1:]); kind != ServerOther {
-			return kind, nil
+			return kind
 		}
 	}
-	return DetectServer(names), nil
+	return DetectServer(names)
 }

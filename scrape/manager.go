@@ -33,6 +33,9 @@ type Options struct {
 	// HealthCheckInterval is how often target health changes are looked
 	// for and logged (default 5s).
 	HealthCheckInterval time.Duration
+	// OnServerKind, when set, is called once per server kind, the first
+	// time a target of that kind is handed to the scrape manager.
+	OnServerKind func(kind string)
 }
 
 // Manager runs discovery, detection and scraping.
@@ -44,6 +47,7 @@ type Manager struct {
 	health    *healthLog
 	healthDt  time.Duration
 	sdMetrics *promdiscovery.SDMetrics
+	onKind    func(string)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -90,6 +94,7 @@ func New(o Options) (*Manager, error) {
 		health:    newHealthLog(o.Logger.With("component", "target health")),
 		healthDt:  o.HealthCheckInterval,
 		sdMetrics: sdMetrics,
+		onKind:    o.OnServerKind,
 		ctx:       ctx,
 		cancel:    cancel,
 	}, nil
@@ -102,7 +107,12 @@ func (m *Manager) ApplyConfig(cfg *promconfig.Config) error {
 	if err != nil {
 		return fmt.Errorf("reading scrape configs: %w", err)
 	}
-	if err := m.scrape.ApplyConfig(cfg); err != nil {
+	scfgs = withDefaultLimits(scfgs)
+	// The scrape manager reads the jobs through GetScrapeConfigs: hand it the
+	// limited ones, with scrape_config_files already folded in.
+	limited := *cfg
+	limited.ScrapeConfigs, limited.ScrapeConfigFiles = scfgs, nil
+	if err := m.scrape.ApplyConfig(&limited); err != nil {
 		return fmt.Errorf("applying scrape configs: %w", err)
 	}
 	m.detector.applyConfig(scfgs)
@@ -123,7 +133,7 @@ func (m *Manager) Run() error {
 	wg.Go(func() { _ = m.discovery.Run() })
 	wg.Go(func() { m.detector.run(m.ctx, m.discovery.SyncCh()) })
 	wg.Go(func() { m.health.run(m.ctx, m.healthDt, m.scrape.TargetsActive) })
-	err := m.scrape.Run(m.detector.out)
+	err := m.scrape.Run(announceKinds(m.ctx, m.detector.out, m.onKind))
 	m.cancel()
 	wg.Wait()
 	return err

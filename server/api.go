@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +25,9 @@ import (
 	"github.com/prometheus/prometheus/util/notifications"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 )
+
+// apiPrefix is where Prometheus' v1 API is served.
+const apiPrefix = "/api/v1"
 
 // Version is what /api/v1/status/buildinfo reports.
 type Version = apiv1.PrometheusVersion
@@ -50,8 +54,25 @@ type APIOptions struct {
 
 	EnableAdmin               bool
 	EnableRemoteWriteReceiver bool
-	LookbackDelta             time.Duration
-	QueryTimeout              time.Duration
+	// EnableRemoteRead serves POST /api/v1/read (--web.enable-remote-read),
+	// under RemoteReadSampleLimit (the same as --query.max-samples in main)
+	// and RemoteReadConcurrencyLimit concurrent reads.
+	EnableRemoteRead           bool
+	RemoteReadSampleLimit      int
+	RemoteReadConcurrencyLimit int
+	// MaxQueryLength (--query.max-length) refuses longer PromQL and match[]
+	// selectors before they are parsed; 0 turns the check off.
+	MaxQueryLength int
+	// MaxConcurrency (--query.max-concurrency) also bounds the requests that
+	// parse PromQL at once, waiting at most QueryTimeout for a slot.
+	MaxConcurrency int
+	// CORSOrigin (--web.cors.origin) is the anchored regular expression of
+	// the origins the API's answers may be read from; nil means ".*", as in
+	// Prometheus. It does not let another site change state: see
+	// sameOriginMiddleware.
+	CORSOrigin    *regexp.Regexp
+	LookbackDelta time.Duration
+	QueryTimeout  time.Duration
 }
 
 // runtimeState is what /status/runtimeinfo and /status/config report.
@@ -110,6 +131,19 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 	host := o.ExternalURL.Host
 	notes := notifications.NewNotifications(16, reg)
 	version := o.Version
+	cors := o.CORSOrigin
+	if cors == nil {
+		cors = regexp.MustCompile("^(?:.*)$")
+	}
+	// Prometheus' remote-write handler logs every rejected request at ERROR:
+	// rate-limit the API's lines so a client cannot flood the log.
+	suppressed := prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        "tokenpath_log_lines_suppressed_total",
+		Help:        "Log lines held back by rate limiting (repeats of one message within 10s).",
+		ConstLabels: prometheus.Labels{"component": "api"},
+	})
+	reg.MustRegister(suppressed)
+	apiLogger := slog.New(newRateLimitedHandler(s.logger.Handler(), logRateLimit, suppressed)).With("component", "api")
 	api := apiv1.NewAPI(
 		o.Engine,
 		o.Storage,
@@ -127,13 +161,13 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 		o.EnableAdmin,
 		false, // search API
 		0,
-		s.logger.With("component", "api"),
+		apiLogger,
 		func(context.Context) apiv1.RulesRetriever { return o.Rules },
-		0,       // remote read sample limit: remote read is not served
-		1,       // remote read concurrency
-		1048576, // remote read frame size
+		o.RemoteReadSampleLimit,
+		max(o.RemoteReadConcurrencyLimit, 1),
+		1048576, // remote read frame size, Prometheus' default
 		false,   // agent mode
-		regexp.MustCompile(".*"),
+		cors,
 		func() (apiv1.RuntimeInfo, error) { return state.info(o.Retention) },
 		&version,
 		notes.Get,
@@ -154,7 +188,43 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 		false,
 		o.QueryTimeout,
 	)
-	r := route.New().WithPrefix("/api/v1")
+	r := route.New().WithInstrumentation(apiRouteName).WithPrefix(apiPrefix)
 	api.Register(r)
-	return r
+	return limitQueryLength(o.MaxQueryLength, s.gate.wrap(gateRemoteRead(o.EnableRemoteRead, checkWriteContentType(o.EnableRemoteWriteReceiver, r))))
+}
+
+// checkWriteContentType answers 415 to a remote write whose Content-Type is
+// not one of remote write's protobuf messages. Prometheus' handler checks it
+// only after decoding the snappy body, so a JSON or text body got 400 with a
+// snappy error instead.
+func checkWriteContentType(enabled bool, next http.Handler) http.Handler {
+	if !enabled {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == apiPrefix+"/write" && r.Method == http.MethodPost {
+			if ct := r.Header.Get("Content-Type"); ct != "" {
+				if _, err := remote.ParseProtoMsg(ct); err != nil {
+					http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// gateRemoteRead answers POST /api/v1/read only when remote read is on: it
+// hands out raw samples, so it is opt-in (Prometheus serves it always).
+func gateRemoteRead(enabled bool, next http.Handler) http.Handler {
+	if enabled {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == apiPrefix+"/read" {
+			http.Error(w, "remote read needs to be enabled with --web.enable-remote-read", http.StatusNotFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

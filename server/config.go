@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ritwikareddykancharla/token-path-observability/internal/yamlerr"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 )
 
@@ -34,6 +35,23 @@ type Config struct {
 type Extensions struct {
 	// Probes are streaming probes of OpenAI-compatible endpoints.
 	Probes []probe.Config `yaml:"probes"`
+
+	// line is the file's line of the section; probeLines the line of every
+	// probe's fields (and "" for the probe itself), for error messages.
+	line       int
+	probeLines []map[string]int
+}
+
+// fieldLine returns the line of field of the index-th probe, else of the
+// probe, else of the section; 0 when unknown.
+func (e Extensions) fieldLine(index int, field string) int {
+	if index >= 0 && index < len(e.probeLines) {
+		if l := e.probeLines[index][field]; l > 0 {
+			return l
+		}
+		return e.probeLines[index][""]
+	}
+	return e.line
 }
 
 // Sources are the places settings come from besides the file. Flags win over
@@ -41,43 +59,82 @@ type Extensions struct {
 type Sources struct {
 	// ConfigFile is --config.file; empty means none.
 	ConfigFile string
-	// Getenv reads the seed's environment variables (os.Getenv in main).
+	// LookupEnv reads the environment variables (os.LookupEnv in main): a
+	// variable set to the empty string turns its endpoints off. When nil,
+	// Getenv is used, and an empty value counts as unset.
+	LookupEnv func(string) (string, bool)
+	// Getenv reads the environment when LookupEnv is nil, and the probes'
+	// api_key_env variables.
 	Getenv func(string) string
-	// VLLMEndpoints and TGIEndpoints are --vllm.endpoint / --tgi.endpoint.
-	VLLMEndpoints, TGIEndpoints []string
+	// EndpointFlags are --vllm.endpoint, --tgi.endpoint, --sglang.endpoint
+	// and --llamacpp.endpoint, keyed by EndpointKind.Job; nil (or absent):
+	// the flag was not given. Empty values mean "none".
+	EndpointFlags map[string][]string
 	// ScrapeInterval is --scrape.interval (0: not set).
 	ScrapeInterval time.Duration
 	// ExtraScrapeConfigs are YAML scrape_configs entries added to every
 	// configuration (the built-in self-scrape job, the demo's simulators).
 	ExtraScrapeConfigs []string
-	// Defaults for the seed's variables when neither flag nor environment
-	// sets them and there is no file. The demo replaces them.
-	DefaultVLLM, DefaultTGI []string
+	// DefaultEndpoints, keyed by EndpointKind.Job, apply when neither flag
+	// nor environment sets a kind and there is no file. The demo removes
+	// them.
+	DefaultEndpoints map[string][]string
+}
+
+// lookupEnv reads one variable through LookupEnv or Getenv.
+func (src Sources) lookupEnv(name string) (string, bool) {
+	if src.LookupEnv != nil {
+		return src.LookupEnv(name)
+	}
+	if src.Getenv != nil {
+		if v := src.Getenv(name); v != "" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// getenv reads one variable's value ("" when unset).
+func (src Sources) getenv(name string) string {
+	v, _ := src.lookupEnv(name)
+	if v == "" && src.Getenv != nil {
+		v = src.Getenv(name)
+	}
+	return v
 }
 
 // defaultScrapeInterval is the seed's SCRAPE_INTERVAL default, used when
 // there is no file (Prometheus' own default is 1m).
 const defaultScrapeInterval = 15 * time.Second
 
-const (
-	envVLLM           = "VLLM_ENDPOINT"
-	envTGI            = "TGI_ENDPOINT"
-	envScrapeInterval = "SCRAPE_INTERVAL"
-)
+const envScrapeInterval = "SCRAPE_INTERVAL"
+
+// FileError is a problem with the configuration file: Err may join several,
+// each naming its line and field (or its rule file).
+type FileError struct {
+	File string
+	Err  error
+}
+
+// Error names the flag and the file, as Prometheus does.
+func (e *FileError) Error() string {
+	return fmt.Sprintf("couldn't load configuration (--config.file=%q): %v", e.File, e.Err)
+}
+
+// Unwrap returns the problems.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Problems lists the problems one by one.
+func (e *FileError) Problems() []error { return unjoin(e.Err) }
 
 // LoadConfig builds the configuration from the file (if any), the
 // environment and the flags. Errors name the file, and for a bad file the
 // line and field, as Prometheus' loader reports them.
 func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
-	if src.Getenv == nil {
-		src.Getenv = func(string) string { return "" }
-	}
 	interval, err := src.scrapeInterval()
 	if err != nil {
 		return nil, err
 	}
-	vllm, vllmSet := src.endpoints(src.VLLMEndpoints, envVLLM, src.DefaultVLLM)
-	tgi, tgiSet := src.endpoints(src.TGIEndpoints, envTGI, src.DefaultTGI)
 
 	var (
 		content []byte
@@ -87,21 +144,29 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	if src.ConfigFile != "" {
 		raw, err := os.ReadFile(src.ConfigFile)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
+			return nil, &FileError{File: src.ConfigFile, Err: err}
 		}
 		content, ext, err = splitExtensions(raw)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
+			return nil, &FileError{File: src.ConfigFile, Err: yamlerr.Clean(err)}
 		}
 		dir = filepath.Dir(src.ConfigFile)
+		for i, p := range ext.Probes {
+			// As Prometheus does for its own files: relative to the
+			// configuration file.
+			if p.APIKeyFile != "" && !filepath.IsAbs(p.APIKeyFile) {
+				ext.Probes[i].APIKeyFile = filepath.Join(dir, p.APIKeyFile)
+			}
+		}
 	}
 	cfg, err := promconfig.Load(string(content), logger)
 	if err != nil {
+		err = yamlerr.Clean(err)
 		if strings.Contains(err.Error(), "_sd_configs not found") {
 			err = fmt.Errorf("%w (tokenpath registers only static_configs and file_sd_configs service discovery)", err)
 		}
 		if src.ConfigFile != "" {
-			return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", src.ConfigFile, err)
+			return nil, &FileError{File: src.ConfigFile, Err: err}
 		}
 		return nil, fmt.Errorf("couldn't build configuration: %w", err)
 	}
@@ -128,33 +193,44 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 		cfg.GlobalConfig.EvaluationInterval = cfg.GlobalConfig.ScrapeInterval
 	}
 
-	var extra []string
-	extra = append(extra, src.ExtraScrapeConfigs...)
-	if src.ConfigFile == "" || vllmSet {
-		if job, err := endpointJob("vllm", vllm); err != nil {
-			return nil, fmt.Errorf("%s: %w", envVLLM, err)
-		} else if job != "" {
+	extra := append([]string(nil), src.ExtraScrapeConfigs...)
+	var replaced []string
+	for _, e := range src.resolveEndpoints() {
+		if src.ConfigFile != "" && !e.set {
+			// The file's own job of that name, if any, stands.
+			continue
+		}
+		job, err := endpointJob(e.kind.Job, e.endpoints)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.source, err)
+		}
+		if job != "" {
 			extra = append(extra, job)
+		} else if e.set {
+			// Set to nothing: the kind is off, even where the file has a
+			// job of that name.
+			replaced = append(replaced, e.kind.Job)
 		}
 	}
-	if src.ConfigFile == "" || tgiSet {
-		if job, err := endpointJob("tgi", tgi); err != nil {
-			return nil, fmt.Errorf("%s: %w", envTGI, err)
-		} else if job != "" {
-			extra = append(extra, job)
-		}
-	}
+	removeJobs(cfg, replaced)
 	if err := addScrapeConfigs(cfg, extra); err != nil {
 		return nil, err
 	}
-	return &Config{Prometheus: cfg, Tokenpath: ext, File: src.ConfigFile}, nil
+	c := &Config{Prometheus: cfg, Tokenpath: ext, File: src.ConfigFile}
+	if err := validate(c, src.getenv); err != nil {
+		if src.ConfigFile != "" {
+			return nil, &FileError{File: src.ConfigFile, Err: err}
+		}
+		return nil, err
+	}
+	return c, nil
 }
 
 func (src Sources) scrapeInterval() (time.Duration, error) {
 	if src.ScrapeInterval > 0 {
 		return src.ScrapeInterval, nil
 	}
-	v := src.Getenv(envScrapeInterval)
+	v := src.getenv(envScrapeInterval)
 	if v == "" {
 		return 0, nil
 	}
@@ -165,71 +241,14 @@ func (src Sources) scrapeInterval() (time.Duration, error) {
 	return time.Duration(d), nil
 }
 
-// endpoints returns the endpoints from the flag, else the environment, else
-// the defaults, and whether a flag or the environment set them.
-func (src Sources) endpoints(flag []string, env string, defaults []string) ([]string, bool) {
-	if len(flag) > 0 {
-		return flag, true
+// removeJobs drops the named jobs from the configuration.
+func removeJobs(cfg *promconfig.Config, names []string) {
+	if len(names) == 0 {
+		return
 	}
-	if v := src.Getenv(env); v != "" {
-		var out []string
-		for e := range strings.SplitSeq(v, ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				out = append(out, e)
-			}
-		}
-		return out, true
-	}
-	return defaults, false
-}
-
-// Endpoints resolves the seed's endpoint variables the way LoadConfig does,
-// for the default probes.
-func (src Sources) Endpoints() (vllm, tgi []string) {
-	if src.Getenv == nil {
-		src.Getenv = func(string) string { return "" }
-	}
-	vllm, vllmSet := src.endpoints(src.VLLMEndpoints, envVLLM, src.DefaultVLLM)
-	tgi, tgiSet := src.endpoints(src.TGIEndpoints, envTGI, src.DefaultTGI)
-	if src.ConfigFile != "" && !vllmSet {
-		vllm = nil
-	}
-	if src.ConfigFile != "" && !tgiSet {
-		tgi = nil
-	}
-	return vllm, tgi
-}
-
-// endpointJob writes a scrape config for the endpoints of one seed variable.
-func endpointJob(job string, endpoints []string) (string, error) {
-	if len(endpoints) == 0 {
-		return "", nil
-	}
-	byScheme := map[string][]string{}
-	var schemes []string
-	for _, e := range endpoints {
-		u, err := url.Parse(e)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return "", fmt.Errorf("%q is not an http(s) URL such as http://localhost:8000", e)
-		}
-		if _, ok := byScheme[u.Scheme]; !ok {
-			schemes = append(schemes, u.Scheme)
-		}
-		byScheme[u.Scheme] = append(byScheme[u.Scheme], u.Host)
-	}
-	var b strings.Builder
-	for i, s := range schemes {
-		name := job
-		if i > 0 {
-			// One job has one scheme: the second scheme gets a job of its own.
-			name = job + "-" + s
-		}
-		fmt.Fprintf(&b, "- job_name: %q\n  scheme: %s\n  static_configs:\n  - targets:\n", name, s)
-		for _, h := range byScheme[s] {
-			fmt.Fprintf(&b, "    - %q\n", h)
-		}
-	}
-	return b.String(), nil
+	cfg.ScrapeConfigs = slices.DeleteFunc(cfg.ScrapeConfigs, func(sc *promconfig.ScrapeConfig) bool {
+		return slices.Contains(names, sc.JobName)
+	})
 }
 
 // addScrapeConfigs parses YAML scrape config entries, validates them against
@@ -310,6 +329,8 @@ func splitExtensions(raw []byte) ([]byte, Extensions, error) {
 			return nil, ext, fmt.Errorf("tokenpath section (line %d): %w", key.Line, err)
 		}
 		ext = doc.Tokenpath
+		ext.line = key.Line
+		ext.probeLines = probeLines(m.Content[i+1])
 		start := key.Line
 		end := -1 // Last line of the section: the line before the next top-level key.
 		if i+2 < len(m.Content) {
@@ -325,6 +346,31 @@ func splitExtensions(raw []byte) ([]byte, Extensions, error) {
 		return bytes.Join(lines, []byte("\n")), ext, nil
 	}
 	return raw, ext, nil
+}
+
+// probeLines maps every probe of the tokenpath: section's node to the lines
+// of its fields.
+func probeLines(section *yaml.Node) []map[string]int {
+	if section.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(section.Content); i += 2 {
+		if section.Content[i].Value != "probes" || section.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		var out []map[string]int
+		for _, item := range section.Content[i+1].Content {
+			lines := map[string]int{"": item.Line}
+			if item.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(item.Content); j += 2 {
+					lines[item.Content[j].Value] = item.Content[j].Line
+				}
+			}
+			out = append(out, lines)
+		}
+		return out
+	}
+	return nil
 }
 
 // yaml2Strict decodes with the YAML library Prometheus' config types are

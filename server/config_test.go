@@ -124,60 +124,102 @@ func TestLoadConfigScrapeIntervalPrecedence(t *testing.T) {
 	}
 }
 
-// TestLoadConfigEndpointPrecedence: --vllm.endpoint/--tgi.endpoint beat
-// VLLM_ENDPOINT/TGI_ENDPOINT, which beat the file's job of the same name;
-// without a file the defaults apply, with one they do not.
+// lookupOf is an environment for Sources.LookupEnv: a key present with ""
+// is set to the empty string.
+func lookupOf(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := kv[k]
+		return v, ok
+	}
+}
+
+// TestLoadConfigEndpointPrecedence: for every kind (vllm, tgi, sglang,
+// llamacpp) the flag beats the environment, which beats the file's job of
+// the same name, which beats the defaults (vllm and tgi only, and only
+// without a file). An empty flag or variable turns the kind off, the
+// default and the file's job included. The default probes (Endpoints)
+// follow the same resolution.
 func TestLoadConfigEndpointPrecedence(t *testing.T) {
 	file := writeConfigFile(t, fileWithJobs)
-	defaults := Sources{DefaultVLLM: []string{"http://127.0.0.1:8000"}, DefaultTGI: []string{"http://127.0.0.1:8080"}}
+	defaults := map[string][]string{"vllm": {"http://127.0.0.1:8000"}, "tgi": {"http://127.0.0.1:8080"}}
 	tests := []struct {
-		name     string
-		file     string
-		env      map[string]string
-		vllmFlag []string
-		tgiFlag  []string
-		wantVLLM []string // nil: no vllm job
-		wantTGI  []string // nil: no tgi job
+		name  string
+		file  string
+		env   map[string]string
+		flags map[string][]string
+		// want is job → targets; a job not listed must not exist.
+		want map[string][]string
 	}{
-		{name: "defaults without file", wantVLLM: []string{"127.0.0.1:8000"}, wantTGI: []string{"127.0.0.1:8080"}},
+		{name: "defaults without file", want: map[string][]string{"vllm": {"127.0.0.1:8000"}, "tgi": {"127.0.0.1:8080"}}},
 		{
 			name: "env without file", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001, http://127.0.0.1:18002", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
-			wantVLLM: []string{"127.0.0.1:18001", "127.0.0.1:18002"}, wantTGI: []string{"127.0.0.1:18003"},
+			want: map[string][]string{"vllm": {"127.0.0.1:18001", "127.0.0.1:18002"}, "tgi": {"127.0.0.1:18003"}},
 		},
 		{
 			name: "flags beat env", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001", "TGI_ENDPOINT": "http://127.0.0.1:18003"},
-			vllmFlag: []string{"http://127.0.0.1:18091"}, tgiFlag: []string{"http://127.0.0.1:18092"},
-			wantVLLM: []string{"127.0.0.1:18091"}, wantTGI: []string{"127.0.0.1:18092"},
+			flags: map[string][]string{"vllm": {"http://127.0.0.1:18091"}, "tgi": {"http://127.0.0.1:18092"}},
+			want:  map[string][]string{"vllm": {"127.0.0.1:18091"}, "tgi": {"127.0.0.1:18092"}},
 		},
-		{name: "file alone keeps its vllm job and adds no tgi", file: file, wantVLLM: []string{"127.0.0.1:7000"}},
-		{name: "env replaces the file's job", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, wantVLLM: []string{"127.0.0.1:18001"}},
-		{name: "flag beats env and file", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, vllmFlag: []string{"http://127.0.0.1:18091"}, wantVLLM: []string{"127.0.0.1:18091"}},
+		{name: "file alone keeps its vllm job and adds no tgi", file: file, want: map[string][]string{"vllm": {"127.0.0.1:7000"}}},
+		{name: "env replaces the file's job", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, want: map[string][]string{"vllm": {"127.0.0.1:18001"}}},
+		{name: "flag beats env and file", file: file, env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, flags: map[string][]string{"vllm": {"http://127.0.0.1:18091"}}, want: map[string][]string{"vllm": {"127.0.0.1:18091"}}},
+
+		// Turning a kind off.
+		{name: "empty TGI_ENDPOINT turns the default tgi off", env: map[string]string{"TGI_ENDPOINT": ""}, want: map[string][]string{"vllm": {"127.0.0.1:8000"}}},
+		{name: "empty VLLM_ENDPOINT turns the default vllm off", env: map[string]string{"VLLM_ENDPOINT": " "}, want: map[string][]string{"tgi": {"127.0.0.1:8080"}}},
+		{name: "empty --tgi.endpoint turns the default tgi off", flags: map[string][]string{"tgi": {""}}, want: map[string][]string{"vllm": {"127.0.0.1:8000"}}},
+		{name: "empty --vllm.endpoint beats a set VLLM_ENDPOINT", env: map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001"}, flags: map[string][]string{"vllm": {""}}, want: map[string][]string{"tgi": {"127.0.0.1:8080"}}},
+		{name: "a set --tgi.endpoint beats an empty TGI_ENDPOINT", env: map[string]string{"TGI_ENDPOINT": ""}, flags: map[string][]string{"tgi": {"http://127.0.0.1:18092"}}, want: map[string][]string{"vllm": {"127.0.0.1:8000"}, "tgi": {"127.0.0.1:18092"}}},
+		{name: "empty VLLM_ENDPOINT removes the file's vllm job", file: file, env: map[string]string{"VLLM_ENDPOINT": ""}, want: map[string][]string{}},
+		{name: "both off", env: map[string]string{"VLLM_ENDPOINT": "", "TGI_ENDPOINT": ""}, want: map[string][]string{}},
+
+		// SGLang and llama.cpp: no defaults, added by flag or environment.
+		{
+			name: "SGLANG_ENDPOINT and LLAMACPP_ENDPOINT without file", env: map[string]string{"SGLANG_ENDPOINT": "http://127.0.0.1:30000", "LLAMACPP_ENDPOINT": "http://127.0.0.1:8081,http://127.0.0.1:8082"},
+			want: map[string][]string{"vllm": {"127.0.0.1:8000"}, "tgi": {"127.0.0.1:8080"}, "sglang": {"127.0.0.1:30000"}, "llamacpp": {"127.0.0.1:8081", "127.0.0.1:8082"}},
+		},
+		{
+			name: "--sglang.endpoint and --llamacpp.endpoint beat the environment", env: map[string]string{"SGLANG_ENDPOINT": "http://127.0.0.1:30000", "LLAMACPP_ENDPOINT": "http://127.0.0.1:8081"},
+			flags: map[string][]string{"sglang": {"http://127.0.0.1:30001"}, "llamacpp": {"http://127.0.0.1:8091", "http://127.0.0.1:8092"}},
+			want:  map[string][]string{"vllm": {"127.0.0.1:8000"}, "tgi": {"127.0.0.1:8080"}, "sglang": {"127.0.0.1:30001"}, "llamacpp": {"127.0.0.1:8091", "127.0.0.1:8092"}},
+		},
+		{name: "SGLANG_ENDPOINT with a file", file: file, env: map[string]string{"SGLANG_ENDPOINT": "http://127.0.0.1:30000"}, want: map[string][]string{"vllm": {"127.0.0.1:7000"}, "sglang": {"127.0.0.1:30000"}}},
+		{name: "--llamacpp.endpoint with a file", file: file, flags: map[string][]string{"llamacpp": {"http://127.0.0.1:8081"}}, want: map[string][]string{"vllm": {"127.0.0.1:7000"}, "llamacpp": {"127.0.0.1:8081"}}},
+		{name: "empty SGLANG_ENDPOINT adds nothing", env: map[string]string{"SGLANG_ENDPOINT": ""}, flags: map[string][]string{"llamacpp": {""}}, want: map[string][]string{"vllm": {"127.0.0.1:8000"}, "tgi": {"127.0.0.1:8080"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := defaults
-			src.ConfigFile = tc.file
-			src.Getenv = envOf(tc.env)
-			src.VLLMEndpoints = tc.vllmFlag
-			src.TGIEndpoints = tc.tgiFlag
+			src := Sources{ConfigFile: tc.file, LookupEnv: lookupOf(tc.env), EndpointFlags: tc.flags, DefaultEndpoints: defaults}
 			cfg, err := LoadConfig(src, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
-			for job, want := range map[string][]string{"vllm": tc.wantVLLM, "tgi": tc.wantTGI} {
+			for _, kind := range EndpointKinds {
+				job := kind.Job
+				want, wanted := tc.want[job]
 				got, scheme, ok := staticTargets(t, cfg.Prometheus, job)
-				if want == nil {
+				if !wanted {
 					require.Falsef(t, ok, "job %q should not exist; jobs: %v", job, jobNames(cfg.Prometheus))
 					continue
 				}
 				require.Truef(t, ok, "job %q missing; jobs: %v", job, jobNames(cfg.Prometheus))
 				require.Equal(t, want, got, "targets of job %q", job)
 				require.Equal(t, "http", scheme)
-				n := 0
-				for _, name := range jobNames(cfg.Prometheus) {
-					if name == job {
-						n++
-					}
+				require.Equalf(t, 1, strings.Count(" "+strings.Join(jobNames(cfg.Prometheus), " ")+" ", " "+job+" "), "job %q appears once", job)
+			}
+			// The default probes: every job the flags or environment made
+			// (or, without a file, the defaults), never the file's own.
+			probes := src.Endpoints()
+			for _, kind := range EndpointKinds {
+				job := kind.Job
+				want, wanted := tc.want[job]
+				if !wanted || (tc.file != "" && tc.env[kind.Env] == "" && tc.flags[job] == nil) {
+					require.NotContainsf(t, probes, job, "no default probe of %s", job)
+					continue
 				}
-				require.Equalf(t, 1, n, "job %q appears once", job)
+				var hosts []string
+				for _, e := range probes[job] {
+					hosts = append(hosts, strings.TrimPrefix(e, "http://"))
+				}
+				require.Equalf(t, want, hosts, "default probes of %s", job)
 			}
 		})
 	}
@@ -305,7 +347,9 @@ tokenpath:
 `, want: []string{"tokenpath.yml", "tokenpath section", "line 2", "probez"}},
 		{name: "bad SCRAPE_INTERVAL", env: map[string]string{"SCRAPE_INTERVAL": "soon"}, want: []string{"SCRAPE_INTERVAL", "soon"}},
 		{name: "negative SCRAPE_INTERVAL", env: map[string]string{"SCRAPE_INTERVAL": "0s"}, want: []string{"SCRAPE_INTERVAL", "positive"}},
-		{name: "VLLM_ENDPOINT without scheme", env: map[string]string{"VLLM_ENDPOINT": "127.0.0.1:8000"}, want: []string{"VLLM_ENDPOINT", "127.0.0.1:8000", "http(s) URL"}},
+		{name: "VLLM_ENDPOINT without scheme", env: map[string]string{"VLLM_ENDPOINT": "127.0.0.1:8000"}, want: []string{"VLLM_ENDPOINT", `"127.0.0.1:8000": add a scheme, e.g. http://127.0.0.1:8000`}},
+		{name: "SGLANG_ENDPOINT without scheme", env: map[string]string{"SGLANG_ENDPOINT": "localhost:30000"}, want: []string{"SGLANG_ENDPOINT", `"localhost:30000": add a scheme, e.g. http://localhost:30000`}},
+		{name: "LLAMACPP_ENDPOINT with a port out of range", env: map[string]string{"LLAMACPP_ENDPOINT": "http://127.0.0.1:99999"}, want: []string{"LLAMACPP_ENDPOINT", "port 99999"}},
 		{name: "TGI_ENDPOINT with another scheme", env: map[string]string{"TGI_ENDPOINT": "ftp://127.0.0.1:21"}, want: []string{"TGI_ENDPOINT", "ftp://127.0.0.1:21"}},
 	}
 	for _, tc := range tests {
@@ -388,5 +432,94 @@ scrape_configs: []
 	require.Error(t, err)
 	for _, w := range []string{file, "line 6", "modle"} { //nolint:misspell // the misspelling is the test input
 		require.Containsf(t, err.Error(), w, "error %q", err)
+	}
+}
+
+// TestLoadConfigValidation: what the server would reject when it applies a
+// configuration — probes and rule files — is rejected when it is loaded,
+// naming the file, the line and the field, without Go type names. The same
+// LoadConfig runs before the server binds its port, on every reload and in
+// `tokenpath check config`.
+func TestLoadConfigValidation(t *testing.T) {
+	const badRules = `groups:
+- name: user.broken
+  rules:
+  - record: job:up:sum
+    expr: sum by (job) (up)
+  - alert: Broken
+    expr: sum(rate(x[5m]) > 1
+`
+	tests := []struct {
+		name    string
+		content string
+		env     map[string]string
+		// files are written next to the configuration file.
+		files map[string]string
+		want  []string // substrings of the error; none: the file is good
+	}{
+		{
+			name: "probe endpoint without scheme", content: "global:\n  scrape_interval: 5s\ntokenpath:\n  probes:\n  - api: chat\n    endpoint: 127.0.0.1:8000\n",
+			want: []string{"tokenpath.yml", "line 6", "tokenpath.probes[0].endpoint", `"127.0.0.1:8000": add a scheme, e.g. http://127.0.0.1:8000`},
+		},
+		{
+			name: "probe endpoint host:port without scheme", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n  - endpoint: localhost:8000\n",
+			want: []string{"line 4", "tokenpath.probes[1].endpoint", "add a scheme, e.g. http://localhost:8000"},
+		},
+		{name: "probe endpoint with another scheme", content: "tokenpath:\n  probes:\n  - endpoint: ftp://127.0.0.1:21\n", want: []string{"line 3", "probes[0].endpoint", "http or https"}},
+		{name: "probe endpoint without host", content: "tokenpath:\n  probes:\n  - endpoint: http://:8000\n", want: []string{"line 3", "probes[0].endpoint", "no host"}},
+		{name: "probe endpoint with a port out of range", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:70000\n", want: []string{"line 3", "probes[0].endpoint", "port 70000"}},
+		{name: "probe endpoint with a port that is not a number", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:http\n", want: []string{"line 3", "probes[0].endpoint", "not a URL"}},
+		{
+			name: "bad probe api", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api: stream\n",
+			want: []string{"tokenpath.yml", "line 4", "tokenpath.probes[0].api", `"stream" is not one of "chat", "completions"`},
+		},
+		{name: "probe timeout over its interval", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    interval: 10s\n    timeout: 20s\n", want: []string{"line 5", "probes[0].timeout", "exceeds the interval"}},
+		{name: "probe api key from an unset variable", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api_key_env: TOKENPATH_TEST_UNSET\n", want: []string{"line 4", "probes[0].api_key_env", "TOKENPATH_TEST_UNSET"}},
+		{name: "probe api key from a set variable", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api_key_env: TOKENPATH_TEST_KEY\n", env: map[string]string{"TOKENPATH_TEST_KEY": "k"}},
+		{name: "probe api key file relative to the configuration", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api_key_file: probe.key\n", files: map[string]string{"probe.key": "secret\n"}},
+		{name: "probe api key file missing", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api_key_file: nope.key\n", want: []string{"line 4", "probes[0].api_key_file", "nope.key"}},
+		{name: "two identical probes", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n  - endpoint: http://127.0.0.1:8000/\n", want: []string{"line 4", "probes[1].endpoint", "probes[0] already probes"}},
+		{name: "unknown probe field", content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    modle: x\n", want: []string{"line 4", "modle"}}, //nolint:misspell // the misspelling is the test input
+		{name: "tokenpath section of the wrong kind", content: "tokenpath: yes\n", want: []string{"line 1", "into a mapping"}},
+		{
+			name: "rule file with a PromQL error", content: "rule_files: [bad.rules.yml]\n", files: map[string]string{"bad.rules.yml": badRules},
+			want: []string{"bad.rules.yml: 7:11: group \"user.broken\", rule 2, \"Broken\": could not parse expression"},
+		},
+		{name: "rule file with an unknown field", content: "rule_files: [bad.rules.yml]\n", files: map[string]string{"bad.rules.yml": "groups:\n- name: g\n  rules:\n  - record: a\n    expresion: up\n"}, want: []string{"bad.rules.yml", "line 5", "field expresion not found"}},
+		{name: "missing rule file", content: "rule_files: [missing.rules.yml]\n", want: []string{"rule_files", "missing.rules.yml", "no such file"}},
+		{name: "rule file pattern that matches nothing", content: "rule_files: ['rules/*.yml']\n"},
+		{
+			name: "good rule files by pattern", content: "rule_files: ['*.rules.yml']\ntokenpath:\n  probes:\n  - endpoint: https://gpu-box.example:8443/v1\n    api: completions\n",
+			files: map[string]string{"a.rules.yml": "groups:\n- name: g\n  rules:\n  - record: a\n    expr: up\n"},
+		},
+		{name: "alertmanager CA file missing", content: "alerting:\n  alertmanagers:\n  - static_configs:\n    - targets: ['127.0.0.1:9093']\n    tls_config:\n      ca_file: missing-ca.pem\n", want: []string{"alerting.alertmanagers[0]", "missing-ca.pem", "no such file"}},
+		{name: "scrape job CA file missing", content: "scrape_configs:\n- job_name: secure\n  tls_config:\n    ca_file: missing-ca.pem\n  static_configs:\n  - targets: ['127.0.0.1:9100']\n", want: []string{`scrape_configs: job "secure"`, "missing-ca.pem"}},
+		{name: "remote write CA file missing", content: "remote_write:\n- url: http://127.0.0.1:9999/api/v1/write\n  tls_config:\n    ca_file: missing-ca.pem\n", want: []string{"remote_write[0]", "missing-ca.pem"}},
+		{
+			name: "every problem at once", content: "rule_files: [bad.rules.yml]\ntokenpath:\n  probes:\n  - endpoint: 127.0.0.1:8000\n  - endpoint: http://127.0.0.1:8001\n    api: grpc\n",
+			files: map[string]string{"bad.rules.yml": badRules},
+			want:  []string{"line 4: field tokenpath.probes[0].endpoint", "line 6: field tokenpath.probes[1].api", "bad.rules.yml: 7:11"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeConfigFile(t, tc.content)
+			for name, content := range tc.files {
+				require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(file), name), []byte(content), 0o600))
+			}
+			_, err := LoadConfig(Sources{ConfigFile: file, LookupEnv: lookupOf(tc.env), Getenv: envOf(tc.env)}, slog.New(slog.DiscardHandler))
+			if len(tc.want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			t.Log(err)
+			for _, w := range tc.want {
+				require.Containsf(t, err.Error(), w, "error %q should name %q", err, w)
+			}
+			for _, goWord := range []string{"probe.Config", "config.plain", "server.Extensions", "in type", ".go:"} {
+				require.NotContainsf(t, err.Error(), goWord, "error %q names Go internals", err)
+			}
+		})
 	}
 }

@@ -1,9 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -44,13 +44,38 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-// middleware records every request under its route, not its raw path, so
-// the handler label stays bounded.
+// unmatchedRoute is the handler label of every request no registered route
+// claimed: one fixed value, so that requests to made-up paths cannot add
+// series.
+const unmatchedRoute = "unmatched"
+
+// routeNameKey is the context key of the *string through which the v1
+// API's router reports the name of the route that served a request.
+type routeNameKey struct{}
+
+// apiRouteName is the instrumentation hook of the v1 API's router: it
+// records the name under which the route was registered (never the
+// request's path) for the metrics middleware.
+func apiRouteName(name string, h http.HandlerFunc) http.HandlerFunc {
+	name = apiPrefix + name
+	return func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := r.Context().Value(routeNameKey{}).(*string); ok {
+			*p = name
+		}
+		h(w, r)
+	}
+}
+
+// middleware records every request under the name of the route that served
+// it, never its raw path, so the handler label only takes registered names.
 func (m *httpMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		start := time.Now()
+		var apiRoute string
+		req := c.Request()
+		c.SetRequest(req.WithContext(context.WithValue(req.Context(), routeNameKey{}, &apiRoute)))
 		err := next(c)
-		handler := routeLabel(c.Path(), c.Request().URL.Path)
+		handler := routeLabel(c.Path(), apiRoute)
 		resp, code := echo.ResolveResponseStatus(c.Response(), err)
 		if code == 0 {
 			code = http.StatusOK
@@ -64,20 +89,17 @@ func (m *httpMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// routeLabel names the route: the v1 API's endpoints by their own paths
-// (with the label-values parameter folded), everything else by the echo
-// route pattern.
-func routeLabel(pattern, path string) string {
-	rest, ok := strings.CutPrefix(path, "/api/v1/")
-	if !ok || pattern != "/api/v1/*" {
-		return pattern
+// routeLabel names the route: a v1 API request by the API route that served
+// it (unmatchedRoute when none did), anything else by its echo route
+// pattern, which is registered and so bounded.
+func routeLabel(pattern, apiRoute string) string {
+	switch {
+	case pattern == apiPrefix+"/*" && apiRoute == "":
+		return unmatchedRoute
+	case pattern == apiPrefix+"/*":
+		return apiRoute
+	case pattern == "":
+		return unmatchedRoute
 	}
-	if strings.HasPrefix(rest, "label/") && strings.HasSuffix(rest, "/values") {
-		return "/api/v1/label/:name/values"
-	}
-	if i := strings.IndexByte(rest, '/'); i >= 0 && !strings.HasPrefix(rest, "status/") && !strings.HasPrefix(rest, "admin/") && !strings.HasPrefix(rest, "targets/") && !strings.HasPrefix(rest, "notifications/") {
-		// Unknown nested paths are one bucket, not one series each.
-		return "/api/v1/*"
-	}
-	return "/api/v1/" + rest
+	return pattern
 }

@@ -55,8 +55,25 @@ func NewSelfScrape(g prometheus.Gatherer) (*SelfScrape, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
-	return &SelfScrape{listener: l, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+	return &SelfScrape{listener: l, srv: &http.Server{Handler: loopbackOnly(mux), ReadHeaderTimeout: 10 * time.Second}}, nil
 }
+
+// loopbackOnly refuses requests from anywhere but this host. The listener
+// is bound to 127.0.0.1 already; this holds even if the socket is reached
+// through a forwarded port, since the endpoint has no auth.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "the self-scrape endpoint serves this host only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Addr is the address the self-scrape endpoint listens on.
+func (s *SelfScrape) Addr() net.Addr { return s.listener.Addr() }
 
 // ScrapeConfig is the built-in scrape job, as YAML. The instance label is
 // the public listen address, not the internal port, which changes at every

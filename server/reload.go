@@ -68,7 +68,12 @@ func (m *ConfigManager) Reload() (err error) {
 	defer func() {
 		if err != nil {
 			m.success.Set(0)
-			m.logger.Error("Failed to apply configuration; the previous one keeps running", "file", m.sources.ConfigFile, "err", err)
+			if m.current == nil {
+				// Nothing to keep running: the caller stops the process.
+				m.logger.Error("Failed to apply the first configuration", "file", m.sources.ConfigFile, "err", err)
+			} else {
+				m.logger.Error("Failed to apply configuration; the previous one keeps running", "file", m.sources.ConfigFile, "err", err)
+			}
 			if m.onApplied != nil {
 				m.onApplied(m.current, false)
 			}

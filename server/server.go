@@ -37,7 +37,13 @@ type Options struct {
 	// WebConfigFile is --web.config.file (TLS and basic auth).
 	WebConfigFile   string
 	EnableLifecycle bool
-	API             APIOptions
+	// EnablePprof serves Go's profiler at /debug/pprof (--web.enable-pprof).
+	// Off by default: a heap profile can hold prompts and answers of probes.
+	EnablePprof bool
+	// ReadyCheck, when set, makes /-/ready answer 503 with its error while it
+	// returns one (say, the TSDB cannot write); the API keeps answering.
+	ReadyCheck func() error
+	API        APIOptions
 	// Reload applies the configuration again; /-/reload calls it.
 	Reload func() error
 	// UI serves every path not claimed by the API and lifecycle endpoints.
@@ -57,6 +63,8 @@ type Server struct {
 	state  *runtimeState
 	ready  atomic.Bool
 	fed    *federation
+	// gate holds the requests that parse PromQL (API and /federate).
+	gate *queryGate
 
 	mtx       sync.Mutex
 	listeners []net.Listener
@@ -89,6 +97,7 @@ func New(o Options) (*Server, error) {
 		logger: o.Logger.With("component", "web"),
 		state:  &runtimeState{start: time.Now()},
 	}
+	s.gate = newQueryGate(o.API.MaxConcurrency, o.API.QueryTimeout)
 	s.api = buildAPI(o.API, s.state, s.readyFunc, o.Registry, s)
 	s.fed = newFederation(s.logger, o.API.Storage, o.API.LookbackDelta, s.externalLabels, o.Registry)
 	s.echo = s.routes()
@@ -140,7 +149,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
-	e.Use(middleware.Recover(), newHTTPMetrics(s.opts.Registry).middleware)
+	e.Use(middleware.Recover(), newHTTPMetrics(s.opts.Registry).middleware, sameOriginMiddleware(s.opts.API.ExternalURL))
 	e.GET("/-/healthy", func(c *echo.Context) error {
 		return c.String(http.StatusOK, "tokenpath is Healthy.\n")
 	})
@@ -148,6 +157,11 @@ func (s *Server) routes() *echo.Echo {
 	readyHandler := func(c *echo.Context) error {
 		if !s.ready.Load() {
 			return c.String(http.StatusServiceUnavailable, "Service Unavailable")
+		}
+		if s.opts.ReadyCheck != nil {
+			if err := s.opts.ReadyCheck(); err != nil {
+				return c.String(http.StatusServiceUnavailable, fmt.Sprintf("tokenpath is not ready: %v\n", err))
+			}
 		}
 		return c.String(http.StatusOK, "tokenpath is Ready.\n")
 	}
@@ -172,9 +186,12 @@ func (s *Server) routes() *echo.Echo {
 		EnableOpenMetrics: true,
 		Registry:          s.opts.Registry,
 	})))
-	// Go's profiler, under the same path as in Prometheus.
-	e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
-	e.Any("/federate", echo.WrapHandler(s.readyFunc(s.fed.ServeHTTP)))
+	if s.opts.EnablePprof {
+		// Go's profiler, under the same path as in Prometheus, behind the
+		// listener's auth like every route.
+		e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
+	}
+	e.Any("/federate", echo.WrapHandler(limitQueryLength(s.opts.API.MaxQueryLength, s.gate.wrap(s.readyFunc(s.fed.ServeHTTP)))))
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
 	for prefix, h := range s.opts.Mounts {

@@ -21,6 +21,8 @@ type readyStorage struct {
 	mtx   sync.RWMutex
 	db    *promtsdb.DB
 	stats *promtsdb.DBStats
+	// health sees every commit.
+	health *writeHealth
 }
 
 func (s *readyStorage) set(db *promtsdb.DB) {
@@ -74,7 +76,7 @@ func (s *readyStorage) ExemplarQuerier(ctx context.Context) (promstorage.Exempla
 // Appender implements promstorage.Appendable (still part of promstorage.Storage).
 func (s *readyStorage) Appender(ctx context.Context) promstorage.Appender {
 	if db := s.get(); db != nil {
-		return db.Appender(ctx)
+		return healthAppender{Appender: db.Appender(ctx), h: s.health}
 	}
 	return notReadyAppender{}
 }
@@ -82,7 +84,7 @@ func (s *readyStorage) Appender(ctx context.Context) promstorage.Appender {
 // AppenderV2 implements promstorage.AppendableV2.
 func (s *readyStorage) AppenderV2(ctx context.Context) promstorage.AppenderV2 {
 	if db := s.get(); db != nil {
-		return db.AppenderV2(ctx)
+		return healthAppenderV2{AppenderV2: db.AppenderV2(ctx), h: s.health}
 	}
 	return notReadyAppenderV2{}
 }

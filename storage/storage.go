@@ -97,7 +97,7 @@ func New(o Options) *Storage {
 	if o.RemoteFlushDeadline == 0 {
 		o.RemoteFlushDeadline = time.Minute
 	}
-	local := &readyStorage{stats: promtsdb.NewDBStats()}
+	local := &readyStorage{stats: promtsdb.NewDBStats(), health: newWriteHealth(o.Logger.With("component", "tsdb"), o.Registerer)}
 	sm := &lateScrapeManager{}
 	remote := promremote.NewStorage(o.Logger.With("component", "remote"), o.Registerer, local.StartTime,
 		o.Path, o.RemoteFlushDeadline, sm, false)
@@ -136,6 +136,10 @@ func (s *Storage) Open() error {
 
 // Ready reports whether the TSDB is open.
 func (s *Storage) Ready() bool { return s.local.get() != nil }
+
+// WriteError is why writing to the TSDB fails (say, a full disk), nil while
+// the last commit succeeded; /-/ready reports it.
+func (s *Storage) WriteError() error { return s.local.health.Err() }
 
 // Fanout is what scraping, rules and queries use: the TSDB plus remote write.
 func (s *Storage) Fanout() promstorage.Storage { return s.fanout }

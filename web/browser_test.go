@@ -433,8 +433,10 @@ func waitForDemo(t *testing.T, base string, samples float64) {
 		{`count_over_time(tokenpath:ttft_seconds:histogram_quantile[5m])`, samples},
 		{`count_over_time(tokenpath:gpu_state[5m])`, samples},
 		{`count_over_time(gpu_vram_used_bytes[5m])`, samples},
-		// The probes run less often than the scrapes.
+		// The probes run less often than the scrapes; both simulators'
+		// probes must have reported before the rows are checked.
 		{`min(count_over_time(tokenpath:ttft_seconds:histogram_quantile{server="probe"}[5m]))`, 1},
+		{`count(count by (instance) (tokenpath:ttft_seconds:histogram_quantile{server="probe"}))`, 2},
 	}
 	deadline := time.Now().Add(2*time.Minute + time.Duration(samples)*time.Second)
 	for _, q := range queries {

@@ -33,8 +33,11 @@ func TestConfigErrors(t *testing.T) {
 		webYML  string // --web.config.file content when not empty
 		env     []string
 		missing bool // point --config.file at a file that does not exist
+		args    []string
 		want    []string
 	}{
+		{name: "bad --alertmanager.url", args: []string{"--alertmanager.url=localhost:9093"}, want: []string{"--alertmanager.url", "localhost:9093", "not an http(s) URL"}},
+		{name: "bad --web.cors.origin", args: []string{"--web.cors.origin=(grafana"}, want: []string{"--web.cors.origin", "(grafana", "missing closing )"}},
 		{name: "unknown field below the tokenpath section", config: `tokenpath:
   probes: []
 global:
@@ -66,7 +69,7 @@ scrape_configs:
 			hold, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = hold.Close() })
-			var args []string
+			args := append([]string(nil), tc.args...)
 			switch {
 			case tc.missing:
 				args = append(args, "--config.file="+filepath.Join(dir, "does-not-exist.yml"))
@@ -90,27 +93,125 @@ scrape_configs:
 	}
 }
 
-// TestCheckConfig: `tokenpath check config` reports a good file with its
-// contents and a bad one with the line, and exits non-zero for it.
+// badRules has a PromQL error on line 7 (column 11).
+const badRules = `groups:
+- name: user.broken
+  rules:
+  - record: job:up:sum
+    expr: sum by (job) (up)
+  - alert: Broken
+    expr: sum(rate(x[5m]) > 1
+`
+
+// TestFirstConfigThatCannotApply: a configuration the server could not
+// apply — a probe endpoint without its scheme, a probe api it does not
+// speak, a rule file with a PromQL error — stops tokenpath with a non-zero
+// exit and the reason (file, line and field), never a process that answers
+// /-/healthy while doing nothing; and it leaves no port bound.
+func TestFirstConfigThatCannotApply(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		files  map[string]string
+		want   []string
+	}{
+		{
+			name:   "probe endpoint without scheme",
+			config: "global:\n  scrape_interval: 1s\ntokenpath:\n  probes:\n  - endpoint: 127.0.0.1:8000\n",
+			want:   []string{"tokenpath.yml", "line 5", "tokenpath.probes[0].endpoint", `"127.0.0.1:8000": add a scheme, e.g. http://127.0.0.1:8000`},
+		},
+		{
+			name:   "bad probe api",
+			config: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api: responses\n",
+			want:   []string{"tokenpath.yml", "line 4", "tokenpath.probes[0].api", `"responses" is not one of "chat", "completions"`},
+		},
+		{
+			name:   "rule file with a PromQL error",
+			config: "global:\n  evaluation_interval: 1s\nrule_files: [bad.rules.yml]\n",
+			files:  map[string]string{"bad.rules.yml": badRules},
+			want:   []string{"tokenpath.yml", "bad.rules.yml: 7:11", `group "user.broken", rule 2, "Broken"`, "could not parse expression"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range tc.files {
+				writeFile(t, dir, name, content)
+			}
+			cfg := writeFile(t, dir, "tokenpath.yml", tc.config)
+			// The embedded rules stay on: they are applied with the user's,
+			// as in production.
+			p := launch(t, procOpts{args: []string{"--config.file=" + cfg, "--no-gpu.enable"}, keepRules: true})
+			exited, code := p.waitExit(30 * time.Second)
+			logs := p.Logs()
+			require.True(t, exited, "tokenpath should exit on a configuration it cannot apply:\n%s", logs)
+			require.NotEqual(t, 0, code, logs)
+			for _, w := range tc.want {
+				require.Containsf(t, logs, w, "output should name %q", w)
+			}
+			for _, goWord := range []string{"probe.Config", "config.plain", "in type", ".go:"} {
+				// Log lines carry source=file.go:line; the error itself
+				// (tokenpath: …, the last line) must not.
+				lines := strings.Split(strings.TrimSpace(logs), "\n")
+				require.NotContainsf(t, lines[len(lines)-1], goWord, "the error names Go internals")
+			}
+			require.NotContains(t, logs, "Server is ready")
+			require.NotContains(t, logs, "Listening")
+			// Nothing is left bound: the port can be taken at once.
+			l, err := net.Listen("tcp", p.Addr)
+			require.NoError(t, err, "the port should be free after the exit")
+			require.NoError(t, l.Close())
+		})
+	}
+}
+
+// TestCheckConfig: `tokenpath check config` rejects everything the server
+// would, in promtool's format, naming the file, the line and the field, and
+// exits non-zero; a good file is reported with its contents and its rule
+// files as check rules reports them.
 func TestCheckConfig(t *testing.T) {
-	dir := t.TempDir()
+	const goodRules = "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n"
 	tests := []struct {
 		name     string
 		content  string
+		files    map[string]string
+		env      []string
 		wantCode int
 		want     []string
 	}{
 		{
-			name: "good", wantCode: 0, content: "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['127.0.0.1:1']\nrule_files: [r.yml]\n",
-			want: []string{"SUCCESS: 1 scrape configs, 1 rule files, 0 probes"},
+			name: "good", wantCode: 0,
+			content: "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['127.0.0.1:1']\nrule_files: [r.yml]\ntokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api: completions\n",
+			files:   map[string]string{"r.yml": goodRules},
+			want:    []string{"  SUCCESS: 1 scrape configs, 1 rule files, 1 probes\n", "r.yml\n  SUCCESS: 1 rules found\n"},
 		},
-		{name: "bad", wantCode: 1, content: "scrape_configs:\n- job_name: a\n  static_config: []\n", want: []string{"FAILED", "line 3", "static_config"}},
+		{name: "bad", wantCode: 1, content: "scrape_configs:\n- job_name: a\n  static_config: []\n", want: []string{"  FAILED:\n", "line 3", "static_config"}},
+		{
+			name: "probe endpoint without scheme", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: 127.0.0.1:8000\n",
+			want: []string{"  FAILED:\n", `line 3: field tokenpath.probes[0].endpoint: "127.0.0.1:8000": add a scheme, e.g. http://127.0.0.1:8000`},
+		},
+		{name: "probe endpoint with another scheme", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: grpc://127.0.0.1:8000\n", want: []string{"line 3: field tokenpath.probes[0].endpoint", "http or https"}},
+		{name: "probe endpoint without host", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: http://:8000\n", want: []string{"line 3: field tokenpath.probes[0].endpoint", "no host"}},
+		{name: "probe endpoint with a bad port", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:0\n", want: []string{"line 3: field tokenpath.probes[0].endpoint", "port 0 is not a number from 1 to 65535"}},
+		{name: "bad probe api", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    api: embeddings\n", want: []string{`line 4: field tokenpath.probes[0].api: "embeddings" is not one of "chat", "completions"`}},
+		{name: "unknown field in a probe", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    modle: x\n", want: []string{"line 4: field modle not found"}}, //nolint:misspell // the misspelling is the test input
+		{name: "unknown key in the tokenpath section", wantCode: 1, content: "tokenpath:\n  probez: []\n", want: []string{"tokenpath section (line 1)", "line 2: field probez not found"}},
+		{
+			name: "rule file with a PromQL error", wantCode: 1, content: "rule_files: [bad.rules.yml]\n", files: map[string]string{"bad.rules.yml": badRules},
+			want: []string{"  FAILED:\n", `bad.rules.yml: 7:11: group "user.broken", rule 2, "Broken": could not parse expression: 1:20: parse error: unclosed left parenthesis`},
+		},
+		{name: "missing rule file", wantCode: 1, content: "rule_files: [nope.rules.yml]\n", want: []string{"rule_files", "nope.rules.yml", "no such file"}},
+		{name: "bad endpoint variable", wantCode: 1, content: "global:\n  scrape_interval: 5s\n", env: []string{"SGLANG_ENDPOINT=127.0.0.1:30000"}, want: []string{"SGLANG_ENDPOINT", "add a scheme, e.g. http://127.0.0.1:30000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			file := writeFile(t, dir, tc.name+".yml", tc.content)
+			dir := t.TempDir()
+			for name, content := range tc.files {
+				writeFile(t, dir, name, content)
+			}
+			file := writeFile(t, dir, "tokenpath.yml", tc.content)
 			cmd := exec.Command(testbin.Binary(t), "check", "config", file)
-			cmd.Env = testbin.CleanEnv()
+			cmd.Env = append(testbin.CleanEnv(), tc.env...)
 			out, err := cmd.CombinedOutput()
 			code := 0
 			if err != nil {
@@ -120,9 +221,18 @@ func TestCheckConfig(t *testing.T) {
 				code = ee.ExitCode()
 			}
 			require.Equal(t, tc.wantCode, code, "%s", out)
-			require.Contains(t, string(out), "Checking "+file)
+			require.True(t, strings.HasPrefix(string(out), "Checking "+file+"\n"), "%s", out)
 			for _, w := range tc.want {
 				require.Contains(t, string(out), w)
+			}
+			for _, goWord := range []string{"probe.Config", "config.plain", "server.Extensions", "in type", ".go:", "rules/check.go"} {
+				require.NotContains(t, string(out), goWord, "the report names Go internals")
+			}
+			if code != 0 {
+				if tc.env == nil {
+					require.Contains(t, string(out), file+": ", "each problem in the file names the file")
+				}
+				require.Equal(t, 1, strings.Count(string(out), "FAILED"), "each problem is reported once:\n%s", out)
 			}
 		})
 	}

@@ -48,7 +48,7 @@ func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("alert.vram-high", "MemoryBound's VRAM condition, as a ratio of total VRAM (0-1).").Default(ratio(d.VRAMHighRatio)).Float64Var(&e.thresholds.VRAMHighRatio)
 	cmd.Flag("alert.compute-low", "MemoryBound's SM-activity condition (0-1).").Default(ratio(d.ComputeLowRatio)).Float64Var(&e.thresholds.ComputeLowRatio)
 	cmd.Flag("alert.vram-critical", "GPUMemoryExhaustion fires above this ratio of total VRAM (0-1).").Default(ratio(d.VRAMCriticalRatio)).Float64Var(&e.thresholds.VRAMCriticalRatio)
-	cmd.Flag("probe.enable", "Probe the VLLM_ENDPOINT/TGI_ENDPOINT servers (and the demo's) with real streaming requests (--no-probe.enable turns the default probes off; configured probes still run).").Default("true").BoolVar(&e.probesEnabled)
+	cmd.Flag("probe.enable", "Probe every server of the endpoint flags and variables (VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT, LLAMACPP_ENDPOINT; and the demo's) with a small real streaming request every 30s (--no-probe.enable turns these default probes off; the configuration's probes still run).").Default("true").BoolVar(&e.probesEnabled)
 	cmd.Flag("slo.enable", "Generate the SLO rules (multi-window multi-burn-rate alerts, attainment, goodput) for TTFT and ITL, on the probes and on the servers' own histograms.").Default("true").BoolVar(&e.sloEnabled)
 	cmd.Flag("slo.target", "Share of requests that must meet the TTFT (--alert.ttft-warning) and ITL (--alert.itl-warning) objectives over 30 days.").Default(ratio(slo.DefaultTarget)).Float64Var(&e.sloTarget)
 	cmd.Flag("probe.gap-threshold", "TokenPathClientServerGap fires when the probes' median TTFT exceeds the server's own by this much (time spent in front of the engine).").Default(slo.DefaultGapThreshold.String()).DurationVar(&e.gapThreshold)
@@ -77,13 +77,21 @@ type extras struct {
 	actors        []actor
 	demo          *demo
 	probes        *probe.Manager
+	// sloWarnings logs the SLO bucket warnings of the server kinds that are
+	// really scraped or probed.
+	sloWarnings *sloWarnings
 }
 
-func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool) (*extras, error) {
+func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool, warnings *sloWarnings) (*extras, error) {
 	if err := e.thresholds.Validate(); err != nil {
 		return nil, err
 	}
-	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}}
+	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}, sloWarnings: warnings}
+	byKind, err := slo.BucketWarnings(x.objectives(), nil, x.sloOptions())
+	if err != nil {
+		return nil, err
+	}
+	warnings.set(byKind)
 	var gpuLoad func() float64
 	if demo {
 		d, err := newDemo(logger)
@@ -161,23 +169,32 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 		return nil, err
 	}
 	maps.Copy(files, defaults)
-	var objectives []slo.Objective
-	if x.flags.sloEnabled {
-		t := x.flags.thresholds
-		objectives = slo.DefaultObjectives(t.TTFTWarning, t.ITLWarning)
-		for i := range objectives {
-			objectives[i].Target = x.flags.sloTarget
-		}
-	}
-	probeFiles, warnings, err := slo.RuleFilesWithOptions(objectives, nil, slo.Options{GapThreshold: x.flags.gapThreshold, GapFor: x.flags.gapFor})
+	// The bucket warnings are logged by sloWarnings, per server kind that
+	// is really there, not here for every kind.
+	probeFiles, _, err := slo.RuleFilesWithOptions(x.objectives(), nil, x.sloOptions())
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
-		x.logger.Warn("SLO objective", "component", "slo", "warning", w)
-	}
 	maps.Copy(files, probeFiles)
 	return files, nil
+}
+
+// objectives are the SLOs of the flags; none with --no-slo.enable or
+// --no-rules.defaults.
+func (x *extras) objectives() []slo.Objective {
+	if !x.flags.sloEnabled || !x.flags.rulesDefaults {
+		return nil
+	}
+	t := x.flags.thresholds
+	objectives := slo.DefaultObjectives(t.TTFTWarning, t.ITLWarning)
+	for i := range objectives {
+		objectives[i].Target = x.flags.sloTarget
+	}
+	return objectives
+}
+
+func (x *extras) sloOptions() slo.Options {
+	return slo.Options{GapThreshold: x.flags.gapThreshold, GapFor: x.flags.gapFor}
 }
 
 // attach gives the parts that read tokenpath's own API (the UI, the
@@ -199,8 +216,9 @@ func (x *extras) attach(srv *server.Server) error {
 }
 
 // applyProbes gives the prober the configured probes plus, unless turned
-// off, one for every VLLM_ENDPOINT and TGI_ENDPOINT server (the demo's
-// simulators included).
+// off, one for every server of the endpoint flags and variables
+// (--vllm.endpoint, TGI_ENDPOINT, …; the demo's simulators included). A
+// kind switched off (TGI_ENDPOINT=) has no endpoints, hence no probe.
 func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
 	cfgs := append([]probe.Config(nil), cfg.Tokenpath.Probes...)
 	if x.flags.probesEnabled && x.demo != nil {
@@ -211,14 +229,20 @@ func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
 		for _, c := range cfgs {
 			configured[strings.TrimSuffix(c.Endpoint, "/")] = true
 		}
-		vllm, tgi := src.Endpoints()
-		for kind, endpoints := range map[string][]string{"vllm": vllm, "tgi": tgi} {
-			for _, e := range endpoints {
+		endpoints := src.Endpoints()
+		for _, kind := range server.EndpointKinds {
+			for _, e := range endpoints[kind.Job] {
 				if !configured[strings.TrimSuffix(e, "/")] {
-					cfgs = append(cfgs, probe.Config{Endpoint: e, Server: kind})
+					cfgs = append(cfgs, probe.Config{Endpoint: e, Server: kind.Job})
 				}
 			}
 		}
 	}
-	return x.probes.ApplyConfig(cfgs)
+	if err := x.probes.ApplyConfig(cfgs); err != nil {
+		return err
+	}
+	if len(cfgs) > 0 {
+		x.sloWarnings.kindSeen(slo.ProbeKind)
+	}
+	return nil
 }

@@ -55,11 +55,14 @@ type serveFlags struct {
 	lookbackDelta    model.Duration
 	alertmanagerURLs []string
 	scrapeInterval   model.Duration
-	vllmEndpoints    []string
-	tgiEndpoints     []string
 	demo             bool
 	extra            extraFlags
+	security         securityFlags
 	promslog         promslog.Config
+
+	// endpoints are --vllm.endpoint, --tgi.endpoint, --sglang.endpoint and
+	// --llamacpp.endpoint by job; a flag not given stays nil.
+	endpoints map[string]*[]string
 }
 
 func main() {
@@ -76,7 +79,7 @@ func runMain(args []string) error {
 
 	serve := app.Command("serve", "Run the tokenpath server (the default).").Default()
 	var f serveFlags
-	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it, targets come from VLLM_ENDPOINT and TGI_ENDPOINT.").StringVar(&f.configFile)
+	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it, targets come from VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT and LLAMACPP_ENDPOINT (and their flags).").StringVar(&f.configFile)
 	serve.Flag("web.listen-address", "Address to listen on for the UI, API and telemetry. Default :9090, or :$PROMETHEUS_PORT.").StringVar(&f.listenAddress)
 	serve.Flag("web.config.file", "[EXPERIMENTAL] Path to a configuration file that can enable TLS or authentication (exporter-toolkit format, as Prometheus).").StringVar(&f.webConfigFile)
 	serve.Flag("web.external-url", "The URL under which tokenpath is externally reachable (used in alert links).").StringVar(&f.externalURL)
@@ -92,10 +95,10 @@ func runMain(args []string) error {
 	serve.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").Default("5m").SetValue(&f.lookbackDelta)
 	serve.Flag("alertmanager.url", "Alertmanager to send alerts to, in addition to the configuration's alerting section (repeatable).").StringsVar(&f.alertmanagerURLs)
 	serve.Flag("scrape.interval", "Default scrape interval; overrides SCRAPE_INTERVAL and the file's global scrape_interval.").SetValue(&f.scrapeInterval)
-	serve.Flag("vllm.endpoint", "vLLM server to scrape and probe (repeatable); overrides VLLM_ENDPOINT.").StringsVar(&f.vllmEndpoints)
-	serve.Flag("tgi.endpoint", "TGI server to scrape and probe (repeatable); overrides TGI_ENDPOINT.").StringsVar(&f.tgiEndpoints)
+	f.endpoints = registerEndpointFlags(serve)
 	serve.Flag("demo", "Start simulated vLLM and TGI servers and a simulated GPU in-process and watch them.").BoolVar(&f.demo)
 	f.extra.register(serve)
+	f.security.register(serve)
 	flag.AddFlags(app, &f.promslog)
 
 	subcommands := registerSubcommands(app, &f.promslog)
@@ -147,6 +150,11 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		versioncollector.NewCollector("tokenpath"),
 	)
 
+	// A data directory that cannot be written, or that another process
+	// holds, is reported before anything is built on it or a port is bound.
+	if err := storage.CheckDirectory(f.tsdbPath); err != nil {
+		return err
+	}
 	// Construct every component; nothing runs yet.
 	store := storage.New(storage.Options{
 		Path:       f.tsdbPath,
@@ -155,12 +163,13 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		Logger:     logger,
 		Registerer: reg,
 	})
-	scrapeMgr, err := scrape.New(scrape.Options{Logger: logger, Registerer: reg, Appendable: store.Fanout()})
+	sloWarn := newSLOWarnings(logger)
+	scrapeMgr, err := scrape.New(scrape.Options{Logger: logger, Registerer: reg, Appendable: store.Fanout(), OnServerKind: sloWarn.kindSeen})
 	if err != nil {
 		return err
 	}
 	store.SetScrapeManager(scrapeMgr)
-	extras, err := f.extra.build(logger, reg, f.demo)
+	extras, err := f.extra.build(logger, reg, f.demo, sloWarn)
 	if err != nil {
 		return err
 	}
@@ -192,7 +201,15 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		if _, err := net.LookupPort("tcp", p); err != nil {
 			return fmt.Errorf("GRAFANA_PORT=%q: %w", p, err)
 		}
-		extraListen = append(extraListen, ":"+p)
+		addr, err := sameHost(f.listenAddress, p)
+		if err != nil {
+			return err
+		}
+		extraListen = append(extraListen, addr)
+	}
+	cors, err := f.security.cors()
+	if err != nil {
+		return err
 	}
 	srv, err := server.New(server.Options{
 		Logger:               logger,
@@ -201,6 +218,8 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		ExtraListenAddresses: extraListen,
 		WebConfigFile:        f.webConfigFile,
 		EnableLifecycle:      f.enableLifecycle,
+		EnablePprof:          f.security.enablePprof,
+		ReadyCheck:           store.WriteError,
 		API: server.APIOptions{
 			Engine:                    ruleMgr.Engine(),
 			Storage:                   store.Fanout(),
@@ -220,6 +239,14 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			EnableRemoteWriteReceiver: f.enableRWReceiver,
 			LookbackDelta:             time.Duration(f.lookbackDelta),
 			QueryTimeout:              time.Duration(f.queryTimeout),
+
+			// Bounds on what the API exposes (SECURITY.md).
+			EnableRemoteRead:           f.security.enableRemoteRead,
+			RemoteReadSampleLimit:      f.queryMaxSamples,
+			RemoteReadConcurrencyLimit: f.queryConcurrency,
+			MaxQueryLength:             f.security.maxQueryLength,
+			MaxConcurrency:             f.queryConcurrency,
+			CORSOrigin:                 cors,
 		},
 		UI:     extras.ui,
 		Mounts: extras.mounts,
@@ -233,18 +260,17 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 
 	sources := server.Sources{
 		ConfigFile:         f.configFile,
+		LookupEnv:          os.LookupEnv,
 		Getenv:             os.Getenv,
-		VLLMEndpoints:      f.vllmEndpoints,
-		TGIEndpoints:       f.tgiEndpoints,
+		EndpointFlags:      endpointFlagValues(f.endpoints),
 		ScrapeInterval:     time.Duration(f.scrapeInterval),
 		ExtraScrapeConfigs: append([]string{self.ScrapeConfig(apiAddr)}, extras.scrapeConfigs...),
-		DefaultVLLM:        []string{"http://localhost:8000"},
-		DefaultTGI:         []string{"http://localhost:8080"},
+		DefaultEndpoints:   defaultEndpoints,
 	}
 	if f.demo {
-		// The demo's simulators take the place of the seed's default
-		// endpoints; VLLM_ENDPOINT or TGI_ENDPOINT, when set, still win.
-		sources.DefaultVLLM, sources.DefaultTGI = nil, nil
+		// The demo's simulators take the place of the default endpoints;
+		// the flags and variables, when set, still win.
+		sources.DefaultEndpoints = nil
 	}
 	configs := server.NewConfigManager(sources, logger, reg, srv.ApplyConfig,
 		server.Reloader{Name: "remote_storage", Apply: func(c *server.Config) error { return store.ApplyConfig(c.Prometheus) }},
@@ -254,10 +280,13 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	)
 	srv.SetReload(configs.Reload)
 
-	// A bad configuration is reported before any port is bound.
+	// A bad configuration is reported before any port is bound. LoadConfig
+	// checks everything the reloaders would reject (probes, rule files), so
+	// the first configuration that gets past here applies.
 	if _, err := server.LoadConfig(sources, logger); err != nil {
 		return err
 	}
+
 	addr, err := srv.Listen()
 	if err != nil {
 		return err
@@ -333,9 +362,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			scrapeMgr.Stop()
 		})
 		g.Add(func() error {
-			select {
-			case <-initDone:
-			case <-initCtx.Done():
+			if !waitInit(initCtx, initDone) {
 				return nil
 			}
 			logger.Info("Starting rule manager...")
@@ -343,8 +370,17 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			logger.Info("Rule manager stopped")
 			return err
 		}, func(error) {
-			logger.Info("Stopping rule manager...")
-			ruleMgr.Stop()
+			// Prometheus' rule manager waits in Stop for its groups, which
+			// only start in Run: stopping one that never ran (the first
+			// configuration failed to apply) would hang the exit with the
+			// web server still up. Once the configuration applied, Run is
+			// always called (waitInit), so Stop returns.
+			select {
+			case <-initDone:
+				logger.Info("Stopping rule manager...")
+				ruleMgr.Stop()
+			default:
+			}
 		})
 	}
 	{
@@ -367,6 +403,24 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	}
 	logger.Info("See you next time!")
 	return nil
+}
+
+// waitInit waits for the first configuration to apply (true) or for the
+// group to stop first (false). Once the configuration applied it is true
+// even when the group is stopping too, so that a manager whose Stop waits
+// for Run is always run.
+func waitInit(initCtx context.Context, initDone <-chan struct{}) bool {
+	select {
+	case <-initDone:
+		return true
+	case <-initCtx.Done():
+		select {
+		case <-initDone:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // hostPort turns the listen address into host:port for the API (targets'

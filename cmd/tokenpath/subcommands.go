@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,7 @@ type subcommands struct {
 	grafanaExport        *kingpin.CmdClause
 	grafanaDir           string
 	grafanaDatasourceURL string
+	grafanaDashboards    string
 
 	simulate      *kingpin.CmdClause
 	simEngine     string
@@ -79,6 +81,7 @@ func registerSubcommands(app *kingpin.Application, logConfig *promslog.Config) *
 	s.grafanaExport = gr.Command("export", "Write the provisioning tree (datasource, dashboard provider, dashboards) to a directory.")
 	s.grafanaExport.Flag("dir", "Directory to write to (created if missing).").Required().StringVar(&s.grafanaDir)
 	s.grafanaExport.Flag("datasource-url", "URL of tokenpath (or of a Prometheus that federates it) for the datasource.").Default("http://localhost:9090").StringVar(&s.grafanaDatasourceURL)
+	s.grafanaExport.Flag("dashboards-path", "Where Grafana reads DIR/dashboards from, as Grafana sees the file system (its container with DIR/dashboards mounted there, or its Debian package with the files copied there).").Default("/var/lib/grafana/dashboards/tokenpath").StringVar(&s.grafanaDashboards)
 	return s
 }
 
@@ -93,25 +96,50 @@ func (s *subcommands) run(cmd string) error {
 	case s.exportGPU.FullCommand():
 		return s.runExportGPU()
 	case s.grafanaExport.FullCommand():
-		if err := grafana.WriteProvisioning(s.grafanaDir, s.grafanaDatasourceURL); err != nil {
+		if err := grafana.WriteProvisioning(s.grafanaDir, s.grafanaDatasourceURL, s.grafanaDashboards); err != nil {
 			return err
 		}
 		fmt.Fprintf(s.out, "Wrote Grafana provisioning for %s to %s\n", s.grafanaDatasourceURL, s.grafanaDir)
+		fmt.Fprintf(s.out, "Grafana in a container: mount %s/provisioning on /etc/grafana/provisioning and %s/dashboards on %s\n",
+			s.grafanaDir, s.grafanaDir, s.grafanaDashboards)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// runCheckConfig checks a configuration file with the server's own
+// LoadConfig (so it rejects exactly what the server would: Prometheus'
+// sections, the tokenpath: section and its probes, every rule file, and the
+// endpoint variables of the environment it runs in), then reports each rule
+// file as check rules does. The output follows promtool's.
 func (s *subcommands) runCheckConfig() error {
-	fmt.Fprintf(s.out, "Checking %s\n", s.checkConfigFile)
-	cfg, err := server.LoadConfig(server.Sources{ConfigFile: s.checkConfigFile}, slog.New(slog.DiscardHandler))
+	file := s.checkConfigFile
+	fmt.Fprintf(s.out, "Checking %s\n", file)
+	src := server.Sources{ConfigFile: file, LookupEnv: os.LookupEnv, Getenv: os.Getenv}
+	cfg, err := server.LoadConfig(src, slog.New(slog.DiscardHandler))
 	if err != nil {
-		fmt.Fprintf(s.out, "  FAILED: %v\n", err)
-		return fmt.Errorf("%s is not valid", s.checkConfigFile)
+		fmt.Fprintln(s.out, "  FAILED:")
+		var fe *server.FileError
+		if errors.As(err, &fe) {
+			for _, p := range fe.Problems() {
+				fmt.Fprintf(s.out, "%s: %v\n", file, p)
+			}
+		} else {
+			fmt.Fprintln(s.out, err)
+		}
+		fmt.Fprintln(s.out)
+		return fmt.Errorf("%s is not valid", file)
 	}
-	fmt.Fprintf(s.out, "  SUCCESS: %d scrape configs, %d rule files, %d probes\n",
-		len(cfg.Prometheus.ScrapeConfigs), len(cfg.Prometheus.RuleFiles), len(cfg.Tokenpath.Probes))
-	return nil
+	ruleFiles, err := server.RuleFiles(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "  SUCCESS: %d scrape configs, %d rule files, %d probes\n\n",
+		len(cfg.Prometheus.ScrapeConfigs), len(ruleFiles), len(cfg.Tokenpath.Probes))
+	if len(ruleFiles) == 0 {
+		return nil
+	}
+	return rules.CheckRuleFiles(s.out, ruleFiles...)
 }
 
 func (s *subcommands) runExportGPU() error {

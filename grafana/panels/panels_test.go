@@ -45,6 +45,8 @@ func TestRegexMatchesOnlyTheValues(t *testing.T) {
 		{"one", []string{"meta-llama/Llama-3.1-8B"}, []string{"meta-llama/Llama-3.1-8B"}, []string{"meta-llama/Llama-3x1-8B", "meta-llama/Llama-3.1-8B-Instruct"}},
 		{"two", []string{"a.b", "c"}, []string{"a.b", "c"}, []string{"axb", "ac"}},
 		{"quotes and backslashes", []string{`we"ird\name`}, []string{`we"ird\name`}, []string{`weird`}},
+		// Found by FuzzFilterSelector: a raw newline ended the PromQL string.
+		{"control characters", []string{"line\nbreak", "tab\t"}, []string{"line\nbreak", "tab\t"}, []string{"line break", "tab"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

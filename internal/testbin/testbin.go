@@ -201,7 +201,7 @@ func CleanEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "VLLM_ENDPOINT", "TGI_ENDPOINT", "PROMETHEUS_PORT", "GRAFANA_PORT", "SCRAPE_INTERVAL":
+		case "VLLM_ENDPOINT", "TGI_ENDPOINT", "SGLANG_ENDPOINT", "LLAMACPP_ENDPOINT", "PROMETHEUS_PORT", "GRAFANA_PORT", "SCRAPE_INTERVAL":
 			continue
 		}
 		env = append(env, kv)

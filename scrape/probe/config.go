@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,12 +134,9 @@ func compile(index int, c Config, getenv func(string) string) (*target, error) {
 	if c.Endpoint == "" {
 		return nil, fail("endpoint", "is required")
 	}
-	u, err := url.Parse(c.Endpoint)
+	u, err := ParseEndpoint(c.Endpoint)
 	if err != nil {
-		return nil, &FieldError{Index: index, Field: "endpoint", Err: fmt.Errorf("parsing %q: %w", c.Endpoint, err)}
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fail("endpoint", "%q is not an http(s) URL such as http://localhost:8000", c.Endpoint)
+		return nil, &FieldError{Index: index, Field: "endpoint", Err: err}
 	}
 	if p := strings.TrimSuffix(u.Path, "/v1"); strings.HasSuffix(p, "/completions") || strings.HasSuffix(p, "/models") {
 		return nil, fail("endpoint", "%q names an API path; give the server's base URL such as http://localhost:8000", c.Endpoint)
@@ -216,6 +214,49 @@ func compile(index int, c Config, getenv func(string) string) (*target, error) {
 		apiKey:   key,
 		key:      c.Endpoint + "\xff" + c.Model + "\xff" + c.API,
 	}, nil
+}
+
+// ParseEndpoint checks an inference server's base URL: an http or https
+// scheme, a host and, when given, a port from 1 to 65535. The error quotes
+// the value and says how to fix it; an endpoint without a scheme (the most
+// common slip, 127.0.0.1:8000) is told to add one.
+func ParseEndpoint(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("%q: add a scheme, e.g. http://%s", raw, raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			// url.Error repeats the whole value; keep only the reason.
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("%q is not a URL: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: the scheme must be http or https, e.g. http://localhost:8000", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q: no host, e.g. http://localhost:8000", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %s is not a number from 1 to 65535", raw, p)
+		}
+	}
+	return u, nil
+}
+
+// Validate checks probe configurations exactly as ApplyConfig will, without
+// applying them: every field, the api_key_file (read) and api_key_env
+// (looked up with getenv), and duplicates. The error joins one *FieldError
+// per problem, so that a caller can name the line of each field.
+func Validate(cfgs []Config, getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	_, err := compileAll(cfgs, getenv)
+	return err
 }
 
 // compileAll validates every config and rejects two probes with the same

@@ -105,7 +105,7 @@ func (m *Manager) ApplyConfig(cfgs []Config) error {
 			next[t.key] = old
 			continue
 		}
-		l := &loop{m: m, t: t, models: map[string]bool{}}
+		l := &loop{m: m, t: t, models: map[string]time.Time{}}
 		if m.runCtx != nil {
 			m.start(l)
 		}
@@ -173,8 +173,9 @@ type loop struct {
 	mu sync.Mutex
 	// model is the configured or last discovered model ("" until known).
 	model string
-	// models are the model label values written, to delete on stop.
-	models map[string]bool
+	// models are the model label values written, with when each was last
+	// probed: bounded by pruneModels, deleted on stop.
+	models map[string]time.Time
 	// last is the previous probe's outcome: changes are logged, repeats not.
 	last probeState
 }
@@ -202,6 +203,48 @@ func (l *loop) labels(model string) prometheus.Labels {
 	return prometheus.Labels{
 		LabelTarget: l.t.cfg.Endpoint, LabelModel: model, LabelAPI: l.t.cfg.API,
 		LabelTargetServer: l.t.cfg.Server,
+	}
+}
+
+// maxModelsPerTarget bounds the model label values one target's series
+// carry at a time, and modelGoneAfter (in intervals) is how long a model that
+// is no longer probed keeps its series. The model label comes from the
+// server's /v1/models: one that answers a new id every time would otherwise
+// add a set of histograms per probe, forever.
+const (
+	maxModelsPerTarget = 4
+	modelGoneAfter     = 10
+)
+
+// pruneModels removes from l.models the models not probed for
+// modelGoneAfter intervals and, beyond maxModelsPerTarget, the least
+// recently probed ones (never current), and returns them; l.mu is held.
+func (l *loop) pruneModels(current string, now time.Time) []string {
+	var gone []string
+	for m, last := range l.models {
+		if m != current && now.Sub(last) > modelGoneAfter*l.t.interval {
+			gone = append(gone, m)
+			delete(l.models, m)
+		}
+	}
+	for len(l.models) > maxModelsPerTarget {
+		oldest, oldestAt := "", time.Time{}
+		for m, last := range l.models {
+			if m != current && (oldest == "" || last.Before(oldestAt)) {
+				oldest, oldestAt = m, last
+			}
+		}
+		gone = append(gone, oldest)
+		delete(l.models, oldest)
+	}
+	return gone
+}
+
+// forgetModels deletes every series of models that are gone.
+func (l *loop) forgetModels(gone []string) {
+	for _, m := range gone {
+		l.m.metrics.forget(l.labels(m))
+		l.m.logger.Info("Deleted the probe series of a model no longer probed", "target", l.t.cfg.Endpoint, "api", l.t.cfg.API, "model", m)
 	}
 }
 
@@ -238,8 +281,10 @@ func (l *loop) run(ctx context.Context) {
 		default:
 			l.mu.Lock()
 			model := l.model
-			l.models[model] = true
+			l.models[model] = now()
+			gone := l.pruneModels(model, now())
 			l.mu.Unlock()
+			l.forgetModels(gone)
 			l.m.metrics.skipped.With(l.labels(model)).Inc()
 			// Counted; a debug line only, as a hung server skips every tick.
 			l.m.logger.Debug("Skipped a probe: the previous one is still running", "target", l.t.cfg.Endpoint, "api", l.t.cfg.API)
@@ -278,7 +323,8 @@ func (l *loop) probeOnce(parent context.Context, scheduled time.Time) {
 		// The server may have swapped models: discover again next time.
 		l.model = ""
 	}
-	l.models[res.model] = true
+	l.models[res.model] = l.m.prober.now()
+	gone := l.pruneModels(res.model, l.m.prober.now())
 	var others []string
 	for m := range l.models {
 		if m != res.model {
@@ -293,6 +339,7 @@ func (l *loop) probeOnce(parent context.Context, scheduled time.Time) {
 	for _, m := range others {
 		l.m.metrics.forgetLast(l.labels(m))
 	}
+	l.forgetModels(gone)
 	l.record(&res)
 	l.log(&res, prev)
 	if l.m.afterProbe != nil {

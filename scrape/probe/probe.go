@@ -3,6 +3,7 @@ package probe
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits on what one probe reads, so that a misbehaving server cannot make a
@@ -390,10 +392,36 @@ func (p *prober) discover(ctx context.Context, t *target) (string, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxModelsBytes)).Decode(&list); err != nil {
 		return "", fmt.Errorf("decoding the model list: %w", err)
 	}
+	var unfit error
 	for _, m := range list.Data {
-		if m.ID != "" {
-			return m.ID, nil
+		if m.ID == "" {
+			continue
 		}
+		if err := checkModelLabel(m.ID); err != nil {
+			unfit = cmp.Or(unfit, err)
+			continue
+		}
+		return m.ID, nil
+	}
+	if unfit != nil {
+		return "", fmt.Errorf("the server lists no model id usable as a label: %w", unfit)
 	}
 	return "", errors.New("the server lists no model")
+}
+
+// MaxModelLabelBytes bounds a discovered model id, which becomes the model
+// label of every probe series. Real ids (Hugging Face names, local paths)
+// are far shorter; a server answering megabytes would otherwise put them in
+// every series, on every scrape of /metrics.
+const MaxModelLabelBytes = 256
+
+// checkModelLabel says why a model id cannot be a label value.
+func checkModelLabel(id string) error {
+	if len(id) > MaxModelLabelBytes {
+		return fmt.Errorf("model id %.40q… is %d bytes long, over the %d-byte limit", id, len(id), MaxModelLabelBytes)
+	}
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("model id %.40q is not valid UTF-8", id)
+	}
+	return nil
 }

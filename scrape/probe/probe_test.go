@@ -48,6 +48,9 @@ type server struct {
 	modelsFailures atomic.Int64
 	// noModels makes GET /v1/models answer 404 (older TGI).
 	noModels atomic.Bool
+	// modelList, when set (before the server starts), writes the answer of
+	// GET /v1/models.
+	modelList func() string
 }
 
 // newServer starts the handler that mk builds behind /v1/chat/completions
@@ -500,6 +503,10 @@ func wrapHandler(s *server, handler http.HandlerFunc) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if s.modelList != nil {
+			fmt.Fprint(w, s.modelList())
+			return
+		}
 		fmt.Fprint(w, `{"object":"list","data":[{"id":"test-model","object":"model"}]}`)
 	})
 	complete := func(w http.ResponseWriter, r *http.Request) {

@@ -17,7 +17,10 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	series := flag.Int("series", 1000, "number of series to expose")
+	churn := flag.Int("churn", 0, "number of further series replaced by new ones (a new gen label) every churn-every")
+	churnEvery := flag.Duration("churn-every", time.Minute, "how often the churning series are replaced")
 	flag.Parse()
+	start := time.Now()
 
 	var scrapes atomic.Int64
 	http.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
@@ -33,6 +36,20 @@ func main() {
 			buf = append(buf, `"} `...)
 			buf = strconv.AppendInt(buf, (n*7+int64(i))%1000, 10)
 			buf = append(buf, '\n')
+		}
+		if *churn > 0 {
+			// Series that appear and disappear: a soak's head-series churn.
+			gen := int64(time.Since(start) / *churnEvery)
+			buf = append(buf, "# HELP bench_churn A series that lives for one churn period.\n# TYPE bench_churn gauge\n"...)
+			for i := range *churn {
+				buf = append(buf, `bench_churn{gen="`...)
+				buf = strconv.AppendInt(buf, gen, 10)
+				buf = append(buf, `",series="`...)
+				buf = strconv.AppendInt(buf, int64(i), 10)
+				buf = append(buf, `"} `...)
+				buf = strconv.AppendInt(buf, n, 10)
+				buf = append(buf, '\n')
+			}
 		}
 		_, _ = w.Write(buf)
 	})
