@@ -459,7 +459,7 @@ func flagMap(cmd *kingpin.CmdClause) map[string]string {
 func buildVersion() server.Version {
 	return server.Version{
 		Version:   version.Version,
-		Revision:  version.Revision,
+		Revision:  version.GetRevision(),
 		Branch:    version.Branch,
 		BuildUser: version.BuildUser,
 		BuildDate: version.BuildDate,
