@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // The real cgo path of go-nvml, without a GPU: the test builds a small libnvidia-ml.so.1
@@ -38,14 +41,9 @@ func TestGPURealNVMLPath(t *testing.T) {
 	if os.Getenv(stubCaseEnv) != "" {
 		t.Skip("the child process runs TestGPURealNVMLChild only")
 	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not found; it builds the stub libnvidia-ml")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go not found; it locates go-nvml's nvml.h")
-	}
+	// gcc builds the stub libnvidia-ml; go locates go-nvml's nvml.h.
+	gcc := testbin.RequirePeer(t, "gcc", "gcc")
+	goBin := testbin.RequirePeer(t, "go", "golang-go")
 	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/NVIDIA/go-nvml").Output()
 	require.NoError(t, err)
 	include := filepath.Join(strings.TrimSpace(string(out)), "pkg", "nvml")
@@ -73,6 +71,7 @@ func TestGPURealNVMLPath(t *testing.T) {
 	}{
 		{name: "no library", lib: filepath.Join(dir, "absent", "libnvidia-ml.so.1")},
 		{name: "driver not loaded", lib: full, env: []string{"NVML_STUB_INIT=9"}},
+		{name: "no permission", lib: full, env: []string{"NVML_STUB_INIT=4"}},
 		{name: "two GPUs", lib: full},
 		{name: "GPU lost mid-run", lib: full},
 		{name: "symbol missing", lib: noPower},
@@ -167,10 +166,14 @@ func TestGPURealNVMLChild(t *testing.T) {
 	}
 
 	switch tc {
-	case "no library", "driver not loaded":
+	case "no library", "driver not loaded", "no permission":
 		require.False(t, c.Available())
 		compare("# HELP tokenpath_gpu_up " + upHelp + "\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 0\n")
-		wantErr := map[string]string{"no library": "ERROR_LIBRARY_NOT_FOUND", "driver not loaded": "ERROR_DRIVER_NOT_LOADED"}[tc]
+		wantErr := map[string]string{
+			"no library": "ERROR_LIBRARY_NOT_FOUND", "driver not loaded": "ERROR_DRIVER_NOT_LOADED",
+			// A service user without the devices: the one line names them and the fix.
+			"no permission": "ERROR_NO_PERMISSION: user " + strconv.Itoa(os.Getuid()) + " may not open the NVIDIA devices (/dev/nvidiactl, /dev/nvidia*); add it to the group",
+		}[tc]
 		require.Contains(t, logs.String(), "NVML unavailable; GPU metrics are off")
 		require.Contains(t, logs.String(), wantErr)
 		run() // keeps retrying Init without calling anything else
@@ -305,7 +308,9 @@ func TestGPURealDriver(t *testing.T) {
 	c, err := NewCollector(CollectorOptions{Library: NewNVML(logger, ""), Logger: logger, DCGMNames: true})
 	require.NoError(t, err)
 	if !c.Available() {
-		t.Skipf("NVML does not initialise here (no NVIDIA driver?):\n%s", logs)
+		// The one test that may skip: it needs a real NVIDIA driver and GPU,
+		// which no development or CI machine of this project has.
+		t.Skipf("needs a real NVIDIA driver: NVML does not initialise here:\n%s", logs)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

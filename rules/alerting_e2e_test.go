@@ -175,14 +175,7 @@ func alertmanagerAlerts(t *testing.T, amURL, name string) []amAlert {
 
 func requireBinary(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (Debian package %s; .ci/run installs it)", name, name)
-		}
-		t.Skipf("%s is not installed (Debian package %s)", name, name)
-	}
-	return p
+	return testbin.RequirePeer(t, name, name)
 }
 
 // startAlertmanager runs a real Alertmanager on a free loopback port with a

@@ -160,8 +160,8 @@ type ServerRow struct {
 	ITL          Quantiles
 	ITLMeasure   string // "itl" or "tpot".
 	E2E          Quantiles
-	// ProbeTTFT is the TTFT measured by tokenpath's own streaming probe for
-	// this model, when a probe runs.
+	// ProbeTTFT is the TTFT measured by tokenpath's own streaming probe of
+	// this server (same instance), when a probe runs.
 	ProbeTTFT *Quantiles
 
 	TokensPerSec Value
@@ -177,10 +177,12 @@ func (r ServerRow) Key() string {
 	return r.Server + "/" + r.Model + "/" + r.Instance
 }
 
-// SLORow is one service-level objective of one model, from the SLO rules
-// (rules/slo): how much of the last day met it and how much budget is left.
+// SLORow is one service-level objective of one model on one server
+// (instance), from the SLO rules (rules/slo): how much of the last day met
+// it and how much budget is left.
 type SLORow struct {
 	Model     string
+	Instance  string // host:port of the server the events came from.
 	SLO       string // e.g. "probe-ttft-5s".
 	Indicator string // ttft, itl, tpot.
 	Source    string // probe or server.
@@ -189,14 +191,57 @@ type SLORow struct {
 	Objective Value
 	// Attainment is the share of good events over the last day (0–1).
 	Attainment Value
-	// BudgetRemaining is the share of the 30-day error budget left.
+	// BudgetRemaining is the share of the 30-day error budget left, spent
+	// only by the data that exists (not extrapolated).
 	BudgetRemaining Value
 	// BurnRate is the 1h error ratio over the budget (1 = on budget).
 	BurnRate Value
+	// AttainmentCovered and BudgetCovered are the seconds of data in the
+	// day and the 30 days (tokenpath:slo_window_covered:seconds).
+	AttainmentCovered, BudgetCovered Value
 }
 
+// Nominal SLO windows: the attainment's day and the error budget's 30 days.
+const (
+	AttainmentWindow = 24 * time.Hour
+	BudgetWindow     = 30 * 24 * time.Hour
+)
+
 // Key identifies the row in data-key attributes.
-func (r SLORow) Key() string { return r.SLO + "/" + r.Server + "/" + r.Model }
+func (r SLORow) Key() string { return r.SLO + "/" + r.Server + "/" + r.Model + "/" + r.Instance }
+
+// AttainmentSpan is "over 6 min" while the day is not yet covered.
+func (r SLORow) AttainmentSpan() string { return CoveredSpan(r.AttainmentCovered, AttainmentWindow) }
+
+// BudgetSpan is "over 6 min" while the 30 days are not yet covered.
+func (r SLORow) BudgetSpan() string { return CoveredSpan(r.BudgetCovered, BudgetWindow) }
+
+// CoveredSpan says how much data a figure over the nominal window really
+// covers, "over 6 min", "over 5.5 h", "over 12 d", or "" once the window is
+// full (one missed evaluation tolerated) or when the coverage is unknown.
+func CoveredSpan(covered Value, nominal time.Duration) string {
+	if !covered.OK {
+		return ""
+	}
+	d := time.Duration(covered.V * float64(time.Second))
+	if d >= nominal-time.Minute {
+		return ""
+	}
+	switch {
+	case d < 2*time.Hour:
+		return "over " + strconv.FormatFloat(math.Floor(d.Minutes()), 'f', 0, 64) + " min"
+	case d < 48*time.Hour:
+		return "over " + oneDecimal(d.Hours()) + " h"
+	default:
+		return "over " + oneDecimal(d.Hours()/24) + " d"
+	}
+}
+
+// oneDecimal writes v rounded down to one decimal, without a trailing ".0":
+// a span is never said to be longer than it is.
+func oneDecimal(v float64) string {
+	return strings.TrimSuffix(strconv.FormatFloat(math.Floor(v*10)/10, 'f', 1, 64), ".0")
+}
 
 // Met says whether the day's attainment reaches the objective.
 func (r SLORow) Met() bool {
@@ -352,7 +397,7 @@ type NotFoundPage struct {
 
 // NoServerHint is the empty state of the token path: what to do when no
 // inference server is scraped.
-const NoServerHint = "No vLLM or TGI target is up: set VLLM_ENDPOINT or TGI_ENDPOINT, add a scrape job, or run with --demo."
+const NoServerHint = "No inference server is up: set VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT or LLAMACPP_ENDPOINT (or the --vllm.endpoint … flags), add a scrape job, or run with --demo."
 
 // FormatSeconds writes a latency for a table cell.
 func FormatSeconds(v Value) string {
