@@ -26,7 +26,7 @@ func TestAlertsSurviveAlertmanagerOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager twice")
 	}
-	amBin := requireBinary(t, "prometheus-alertmanager")
+	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
 	amAddr := testbin.FreePort(t)
 	amURL, stopAM := runAlertmanager(t, amBin, amAddr)
 
