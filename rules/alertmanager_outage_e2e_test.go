@@ -4,7 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +87,91 @@ func TestAlertsSurviveAlertmanagerOutage(t *testing.T) {
 	require.Positive(t, m["prometheus_notifications_sent_total"])
 	require.Zero(t, m["prometheus_notifications_queue_length"], "the queue drained once Alertmanager answered")
 	require.Equal(t, 10000.0, m["prometheus_notifications_queue_capacity"])
+}
+
+// TestAlertsQueueWhileAlertmanagerIsSlow: Alertmanager answers only when the test lets it
+// (a proxy in front of a real one holds every request). The first alert's send waits; an
+// alert that fires meanwhile waits in the notifier's queue (queue length 1, nothing dropped);
+// when Alertmanager answers, both are delivered and the queue is empty. The alerting section
+// of the configuration gives the send a 60 s timeout so the held request does not time out.
+func TestAlertsQueueWhileAlertmanagerIsSlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts tokenpath and Alertmanager")
+	}
+	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	amURL := startAlertmanager(t, amBin)
+	target, err := url.Parse(amURL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	release := make(chan struct{})
+	var held atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		case <-time.After(2 * time.Minute): // bounded, whatever the test does
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(releaseAll)
+
+	tgi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("# TYPE tgi_request_count counter\ntgi_request_count 0\n"))
+	}))
+	t.Cleanup(tgi.Close)
+	tgiAddr := strings.TrimPrefix(tgi.URL, "http://")
+	deadVLLM := testbin.FreePort(t)
+	cfg := filepath.Join(t.TempDir(), "tokenpath.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+alerting:
+  alertmanagers:
+  - timeout: 60s
+    static_configs:
+    - targets: [%q]
+`, strings.TrimPrefix(slow.URL, "http://"))), 0o600))
+	tp := testbin.Start(t, testbin.Options{Args: []string{
+		"--config.file=" + cfg,
+		"--scrape.interval=1s",
+		"--no-gpu.enable",
+		"--no-probe.enable",
+		"--vllm.endpoint=http://" + deadVLLM,
+		"--tgi.endpoint=" + tgi.URL,
+		"--alert.for=2s",
+	}})
+
+	waitFor(t, 90*time.Second, "the first alert's send held by the slow Alertmanager", func() (bool, string) {
+		return held.Load() == 1, fmt.Sprint(held.Load())
+	})
+	tgi.Close()
+	waitFor(t, 50*time.Second, "the second alert queued behind the first", func() (bool, string) {
+		m := notifierMetrics(t, tp.URL)
+		return m["prometheus_notifications_queue_length"] == 1, fmt.Sprint(m, firingInstances(t, tp.URL))
+	})
+	m := notifierMetrics(t, tp.URL)
+	require.Zero(t, m["prometheus_notifications_dropped_total"])
+	require.Zero(t, m["prometheus_notifications_errors_total"])
+	require.Empty(t, alertmanagerAlerts(t, amURL, "InferenceTargetDown"), "nothing delivered while Alertmanager is slow")
+
+	releaseAll()
+	waitFor(t, 60*time.Second, "both alerts in Alertmanager", func() (bool, string) {
+		got := map[string]bool{}
+		for _, a := range alertmanagerAlerts(t, amURL, "InferenceTargetDown") {
+			got[a.Labels["instance"]] = true
+		}
+		return got[deadVLLM] && got[tgiAddr], fmt.Sprint(got)
+	})
+	m = notifierMetrics(t, tp.URL)
+	require.Zero(t, m["prometheus_notifications_queue_length"])
+	require.Zero(t, m["prometheus_notifications_dropped_total"])
+	require.GreaterOrEqual(t, m["prometheus_notifications_sent_total"], 2.0)
 }
 
 // notifierMetrics sums tokenpath's own prometheus_notifications_* series by name, as
