@@ -55,16 +55,17 @@ func rangeDuration(c components.Controls) time.Duration {
 func (u *UI) page(r *http.Request, title, path string, reload bool) components.Page {
 	c := controls(r)
 	c.Show = path != ""
-	return components.Page{
-		Title:        title,
-		Path:         path,
-		Version:      u.version,
-		AssetJS:      u.assetURL("app.js"),
-		AssetCSS:     u.assetURL("app.css"),
-		Controls:     c,
-		Reload:       reload,
-		StorageError: u.storageError(),
+	p := components.Page{
+		Title:    title,
+		Path:     path,
+		Version:  u.version,
+		AssetJS:  u.assetURL("app.js"),
+		AssetCSS: u.assetURL("app.css"),
+		Controls: c,
+		Reload:   reload,
 	}
+	p.StorageError = u.storageError()
+	return p
 }
 
 // withFilter fills the model and instance selectors from the label values

@@ -80,10 +80,11 @@ type UI struct {
 	log     *slog.Logger
 	api     promv1.API
 	version string
+	assets  map[string]asset // by name, e.g. "app.js".
+	now     func() time.Time
+
 	// storageErr is Options.StorageError; nil when there is no storage to check.
 	storageErr func() error
-	assets     map[string]asset // by name, e.g. "app.js".
-	now        func() time.Time
 }
 
 // New returns the UI. It fails when API is nil or the embedded bundle is
@@ -97,13 +98,13 @@ func New(o Options) (*UI, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	u := &UI{
-		log:        log.With("component", "web"),
-		api:        o.API,
-		version:    o.Version,
-		storageErr: o.StorageError,
-		assets:     map[string]asset{},
-		now:        time.Now,
+		log:     log.With("component", "web"),
+		api:     o.API,
+		version: o.Version,
+		assets:  map[string]asset{},
+		now:     time.Now,
 	}
+	u.storageErr = o.StorageError
 	for _, name := range []string{"app.js", "app.css"} {
 		b, err := fs.ReadFile(StaticFS(), name)
 		if err != nil {
