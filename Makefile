@@ -94,6 +94,8 @@ FUZZ_TARGETS := \
 	./scrape/probe:FuzzReadStream \
 	./scrape:FuzzKindFromExposition \
 	./server:FuzzLoadConfig \
+	./server:FuzzFederate \
+	./server:FuzzRemoteWrite \
 	./web:FuzzControls \
 	./web:FuzzFilterSelector
 fuzz:
