@@ -159,12 +159,7 @@ const liveLoad = 0.5
 // minutes, load varying over the day), so that 24 h charts have lines.
 func startPrometheus(t *testing.T, exposition func(load float64) string, rules string, history time.Duration) *promFixture {
 	t.Helper()
-	if _, err := os.Stat(prometheusBin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (Debian package prometheus): %v", prometheusBin, err)
-		}
-		t.Skipf("%s not installed (Debian package prometheus)", prometheusBin)
-	}
+	testbin.RequirePeer(t, prometheusBin, "prometheus")
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = io.WriteString(w, exposition(liveLoad))

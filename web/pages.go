@@ -55,7 +55,7 @@ func rangeDuration(c components.Controls) time.Duration {
 func (u *UI) page(r *http.Request, title, path string, reload bool) components.Page {
 	c := controls(r)
 	c.Show = path != ""
-	return components.Page{
+	p := components.Page{
 		Title:    title,
 		Path:     path,
 		Version:  u.version,
@@ -64,6 +64,8 @@ func (u *UI) page(r *http.Request, title, path string, reload bool) components.P
 		Controls: c,
 		Reload:   reload,
 	}
+	p.StorageError = u.storageError()
+	return p
 }
 
 // withFilter fills the model and instance selectors from the label values

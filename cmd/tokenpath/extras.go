@@ -41,7 +41,7 @@ type extraFlags struct {
 
 func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	d := rules.DefaultThresholds()
-	cmd.Flag("rules.defaults", "Load the embedded rules: the token-path recording rules, the seed's alerts, the probe and SLO rules (--no-rules.defaults turns them all off; your rule_files still load).").Default("true").BoolVar(&e.rulesDefaults)
+	cmd.Flag("rules.defaults", "Load the embedded rules: the token-path recording rules, the built-in alerts, the probe and SLO rules (--no-rules.defaults turns them all off; your rule_files still load).").Default("true").BoolVar(&e.rulesDefaults)
 	cmd.Flag("alert.ttft-warning", "HighTTFT fires when p99 time to first token is above this.").Default(d.TTFTWarning.String()).DurationVar(&e.thresholds.TTFTWarning)
 	cmd.Flag("alert.ttft-critical", "CriticalTTFT fires when p99 time to first token is above this.").Default(d.TTFTCritical.String()).DurationVar(&e.thresholds.TTFTCritical)
 	cmd.Flag("alert.itl-warning", "HighITL fires when p99 inter-token latency is above this.").Default(d.ITLWarning.String()).DurationVar(&e.thresholds.ITLWarning)
@@ -55,8 +55,8 @@ func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("probe.gap-for", "How long the client-versus-server gap must last before TokenPathClientServerGap fires.").Default(slo.DefaultGapFor.String()).DurationVar(&e.gapFor)
 	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
 	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
-	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&e.nvmlLibrary)
-	cmd.Flag("alert.for", "How long a condition must hold before the seed's alerts fire (0: each alert's default).").Default("0s").DurationVar(&e.thresholds.For)
+	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").PlaceHolder("PATH").StringVar(&e.nvmlLibrary)
+	cmd.Flag("alert.for", "How long a condition must hold before the built-in alerts fire (0: each alert's own default: 5m, CriticalTTFT 2m, MemoryBound 10m, InferenceTargetDown 1m).").Default("0s").DurationVar(&e.thresholds.For)
 }
 
 func ratio(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
@@ -80,6 +80,8 @@ type extras struct {
 	// sloWarnings logs the SLO bucket warnings of the server kinds that are
 	// really scraped or probed.
 	sloWarnings *sloWarnings
+	// storageError says why the TSDB cannot write; the UI shows it on every page.
+	storageError func() error
 }
 
 func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool, warnings *sloWarnings) (*extras, error) {
@@ -207,7 +209,7 @@ func (x *extras) attach(srv *server.Server) error {
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
-	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version})
+	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version, StorageError: x.storageError})
 	if err != nil {
 		return fmt.Errorf("creating the web UI: %w", err)
 	}

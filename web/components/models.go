@@ -25,6 +25,9 @@ type Page struct {
 	Reload bool
 	// Error is shown in a banner when the API could not answer.
 	Error string
+	// StorageError is why the local TSDB cannot write (a full disk), shown in a banner on
+	// every page while it lasts; empty while writes succeed.
+	StorageError string
 }
 
 // Controls is the range picker, auto-refresh and filter bar. Every value
