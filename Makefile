@@ -45,7 +45,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # go-licenses reads go.mod and the module cache and classifies each dependency's licence.
 GO_LICENSES_VERSION ?= v1.6.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz soak vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
 
 all: build
 
@@ -104,6 +104,12 @@ fuzz:
 		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+# The hour-long soak (scripts/soak.sh): not part of `make test`; results go in
+# docs/soak.md. SOAK_DURATION in seconds.
+SOAK_DURATION ?= 3600
+soak:
+	scripts/soak.sh $(SOAK_DURATION) artifacts/soak
 
 test-short:
 	$(GO) test -short -count=1 ./...
