@@ -102,6 +102,7 @@ func runMain(args []string) error {
 	flag.AddFlags(app, &f.promslog)
 
 	subcommands := registerSubcommands(app, &f.promslog)
+	rulesExport := registerRulesExport(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -109,6 +110,9 @@ func runMain(args []string) error {
 	}
 	if cmd == serve.FullCommand() {
 		return runServer(f, serve)
+	}
+	if cmd == rulesExport.cmd.FullCommand() {
+		return rulesExport.run()
 	}
 	return subcommands.run(cmd)
 }
