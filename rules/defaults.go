@@ -254,7 +254,7 @@ func templateFuncs() template.FuncMap {
 			return b
 		},
 		"agg":  aggregate,
-		"host": hostLabel,
+		"node": nodeLabel,
 		// seconds renders a duration as a PromQL number of seconds.
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) },
 		// promDuration renders a duration the way rule files write `for`.
@@ -272,7 +272,11 @@ func templateFuncs() template.FuncMap {
 }
 
 // aggregate brings a server's series down to the four unified labels
-// (instance, job, model, plus by, e.g. "le"), using op (sum or max).
+// (instance, job, model, plus by, e.g. "le"), using op (sum or max). It also
+// keeps `host`, the external label of the tokenpath a series came from: a
+// tokenpath's own series have none (external labels are added on the way
+// out), but the same rules evaluated centrally, on series remote-written or
+// federated from many tokenpaths, must keep every host apart.
 //
 //   - vllm: model_name becomes model; engine (data-parallel rank) and every other
 //     label are aggregated away.
@@ -284,7 +288,7 @@ func aggregate(server, op, by, expr string) (string, error) {
 	if op != "sum" && op != "max" {
 		return "", fmt.Errorf("rules/defaults.go: agg: unknown aggregation %q", op)
 	}
-	labels := "instance, job, model"
+	labels := "host, instance, job, model"
 	if by != "" {
 		labels += ", " + by
 	}
@@ -302,10 +306,11 @@ func aggregate(server, op, by, expr string) (string, error) {
 	}
 }
 
-// hostLabel adds a `host` label to expr: the instance without its port, with
+// nodeLabel adds a `node` label to expr: the instance without its port, with
 // the loopback spellings folded into "localhost" so that a GPU exported by
-// tokenpath on localhost:9090 matches a vLLM scraped at 127.0.0.1:8000.
-func hostLabel(expr string) string {
-	inner := fmt.Sprintf("label_replace(%s, \"host\", \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr)
-	return fmt.Sprintf("label_replace(%s, \"host\", \"localhost\", \"host\", `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner)
+// tokenpath on localhost:9090 matches a vLLM scraped at 127.0.0.1:8000. (It
+// is not called `host`: that is the external label naming the tokenpath.)
+func nodeLabel(expr string) string {
+	inner := fmt.Sprintf("label_replace(%s, \"node\", \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr)
+	return fmt.Sprintf("label_replace(%s, \"node\", \"localhost\", \"node\", `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner)
 }

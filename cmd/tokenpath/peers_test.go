@@ -125,3 +125,11 @@ func startDebianPrometheus(t testing.TB, cfg string, extra ...string) *peer {
 	}, extra...)
 	return startPeer(t, "prometheus", prometheusBinary, "prometheus", addr, "/-/ready", args...)
 }
+
+// hostname is the machine's name: the default of the external label host.
+func hostname(t testing.TB) string {
+	t.Helper()
+	h, err := os.Hostname()
+	require.NoError(t, err)
+	return h
+}
