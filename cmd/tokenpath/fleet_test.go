@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -208,4 +210,61 @@ scrape_configs:
 	require.Len(t, running, 2, "%v", running)
 	require.NotEqual(t, running[0].Metric["host"], running[1].Metric["host"])
 	require.Empty(t, instant(t, prom.api(), `{__name__=~"tokenpath:.+", host=""}`, time.Now()), "every federated series names its host")
+}
+
+// TestFleetCommand: two tokenpaths (--demo, hosts a and b) remote-write to
+// Debian's Prometheus and Debian's VictoriaMetrics; `tokenpath fleet`
+// pointed at each engine serves the query API with both hosts' series and
+// the token-path page with rows from the engine's data, and passes on no
+// write, admin or lifecycle endpoint.
+func TestFleetCommand(t *testing.T) {
+	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
+	vm := startVictoriaMetrics(t)
+	for _, h := range []string{"a", "b"} {
+		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr, vm.Addr)
+		start(t, procOpts{keepRules: true, args: []string{"--demo", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+	}
+	for _, engine := range []*peer{prom, vm} {
+		t.Run(engine.name, func(t *testing.T) {
+			addr := testbin.FreePort(t)
+			fleet := startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
+				"fleet", "--query.url=http://"+engine.Addr, "--web.listen-address="+addr)
+			api := fleet.api()
+			waitFor(t, 2*time.Minute, "both hosts' unified series through tokenpath fleet", func() (bool, string) {
+				v, _, _, err := api.Query(ctxT(t), `count by (host) (tokenpath:requests_running{server="vllm"})`, time.Now())
+				if err != nil {
+					return false, err.Error()
+				}
+				vec, _ := v.(model.Vector)
+				hosts := map[string]bool{}
+				for _, s := range vec {
+					hosts[string(s.Metric["host"])] = true
+				}
+				return hosts["a"] && hosts["b"] && len(hosts) == 2, fmt.Sprint(v) //nolint:gocritic // v may be nil
+			})
+
+			get := func(method, path string) (int, string) {
+				req, err := http.NewRequestWithContext(ctxT(t), method, "http://"+addr+path, http.NoBody)
+				require.NoError(t, err)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				return resp.StatusCode, string(b)
+			}
+			code, page := get(http.MethodGet, "/")
+			require.Equal(t, http.StatusOK, code, page)
+			require.Contains(t, page, `data-testid="row-server"`, "the token-path table has rows from the engine's data")
+			require.Contains(t, page, ">vllm<")
+			require.Contains(t, page, ">tgi<")
+			for _, p := range []string{"/api/v1/write", "/api/v1/admin/tsdb/snapshot", "/-/reload", "/api/v1/status/config"} {
+				code, _ := get(http.MethodPost, p)
+				require.Containsf(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, code, "POST %s is not passed on", p)
+			}
+		})
+	}
 }

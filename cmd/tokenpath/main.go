@@ -103,6 +103,7 @@ func runMain(args []string) error {
 
 	subcommands := registerSubcommands(app, &f.promslog)
 	rulesExport := registerRulesExport(app)
+	fleet := registerFleet(app, &f.promslog)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -113,6 +114,9 @@ func runMain(args []string) error {
 	}
 	if cmd == rulesExport.cmd.FullCommand() {
 		return rulesExport.run()
+	}
+	if cmd == fleet.cmd.FullCommand() {
+		return fleet.run()
 	}
 	return subcommands.run(cmd)
 }
