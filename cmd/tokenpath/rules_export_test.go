@@ -48,12 +48,12 @@ func exportRules(t *testing.T, flags ...string) (string, []string) {
 // older, PromQL and its duplicate-rule lint).
 func TestRulesExportPromtool(t *testing.T) {
 	requirePeer(t, promtoolBinary, "prometheus")
-	for _, flags := range [][]string{
-		nil,
-		{"--alert.ttft-warning=2s", "--alert.for=3m", "--slo.target=0.95", "--probe.gap-threshold=1s"},
-		{"--no-slo.enable"},
+	for name, flags := range map[string][]string{
+		"defaults":   nil,
+		"thresholds": {"--alert.ttft-warning=2s", "--alert.for=3m", "--slo.target=0.95", "--probe.gap-threshold=1s"},
+		"no SLOs":    {"--no-slo.enable"},
 	} {
-		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+		t.Run(name, func(t *testing.T) {
 			_, files := exportRules(t, flags...)
 			names := make([]string, 0, len(files))
 			for _, f := range files {
