@@ -3,21 +3,64 @@
 GO        ?= go
 BIN       ?= tokenpath
 PKG       := github.com/ritwikareddykancharla/token-path-observability
-# go-nvml's header marks many NVML calls deprecated; the warnings are noise.
-export CGO_CFLAGS ?= -Wno-deprecated-declarations
+# go-nvml's header marks many NVML calls deprecated, and a cold build prints
+# about 150 lines of warnings for it. Only the environment reaches another
+# module's cgo compilation (a #cgo directive applies to its own package), so
+# every build goes through this Makefile: your CGO_CFLAGS (or Go's default)
+# plus the one flag that silences them.
+CGO_CFLAGS ?= -O2 -g
+CGO_CFLAGS += -Wno-deprecated-declarations
+export CGO_CFLAGS
+
+# Version stamping, as Prometheus' promu does it: the release number comes from
+# VERSION, the revision and branch from git, and all of it reaches
+# github.com/prometheus/common/version through -ldflags -X, where --version,
+# /api/v1/status/buildinfo and tokenpath_build_info read it. With
+# SOURCE_DATE_EPOCH set (release builds) the date comes from it and the user is
+# fixed, so two builds of one commit are byte for byte the same. Plain
+# assignments: a VERSION or BRANCH in the environment must not leak in (a
+# command-line `make VERSION=…` still wins).
+VERSION    := $(shell cat VERSION)
+REVISION   := $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH     := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+ifdef SOURCE_DATE_EPOCH
+BUILD_USER := tokenpath-release
+BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S)
+else
+BUILD_USER := $(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null)
+BUILD_DATE := $(shell date -u +%Y%m%d-%H:%M:%S)
+endif
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
+	-X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) \
+	-X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 # Packages whose tests exercise in-process concurrency run under the race
 # detector; the rest (mostly whole-process integration tests that already
 # pay for a Prometheus-sized link) run without it to keep CI inside its budget.
 RACE_PKGS := ./sim/... ./gpu/... ./scrape/... ./storage/... ./server/... ./export/...
 TEST_TIMEOUT ?= 40m
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# go-licenses reads go.mod and the module cache and classifies each dependency's licence.
+GO_LICENSES_VERSION ?= v1.6.0
 
-.PHONY: all build build-nocgo run demo test test-short fuzz vet lint fmt generate templ web check-generated clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/tokenpath
+	@echo ">> building $(BIN) $(VERSION)"
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tokenpath
+
+# The -ldflags every stamped build uses; internal/testbin builds the tests'
+# tokenpath with them, so the tests run what `make build` makes.
+print-ldflags:
+	@echo '$(LDFLAGS)'
+
+# The C flags of every cgo compilation, for the test that a cold build is quiet.
+print-cgo-cflags:
+	@echo '$(CGO_CFLAGS)'
 
 # Portability check: everything but the NVML adapter builds without cgo.
 build-nocgo:
@@ -27,9 +70,18 @@ run: build
 	./$(BIN)
 
 demo: build
-	./$(BIN) --demo
+	@./$(BIN) --demo
 
-test:
+# Installs the Debian packages the tests need (as root), or says which to install.
+test-deps:
+	@scripts/test-deps.sh
+
+# Everything the tests compile (test binaries, the tokenpath that
+# internal/testbin builds, the amd64 release that packaging's tests build) is
+# compiled with -trimpath, as the release must be: one compilation of the
+# dependencies serves all of them instead of two.
+test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
+test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(sim|gpu|scrape|storage|server|export)(/|$$)')
@@ -42,6 +94,8 @@ FUZZ_TARGETS := \
 	./scrape/probe:FuzzReadStream \
 	./scrape:FuzzKindFromExposition \
 	./server:FuzzLoadConfig \
+	./server:FuzzFederate \
+	./server:FuzzRemoteWrite \
 	./web:FuzzControls \
 	./web:FuzzFilterSelector
 fuzz:
@@ -77,5 +131,22 @@ web:
 check-generated: generate
 	git diff --exit-code -- web
 
+# THIRD_PARTY_LICENSES (committed, shipped in the archives and the .deb): every Go module
+# compiled into the binary with its version, licence and full text, and their NOTICE files;
+# fails on a forbidden or unknown licence. See scripts/third-party-licenses.sh.
+third-party-licenses:
+	@GO=$(GO) GO_LICENSES_VERSION=$(GO_LICENSES_VERSION) scripts/third-party-licenses.sh
+
+# Fails when go.mod changed and THIRD_PARTY_LICENSES was not regenerated.
+check-third-party-licenses: third-party-licenses
+	git diff --exit-code -- THIRD_PARTY_LICENSES
+
+# Release archives (and Debian packages) for linux-amd64 and linux-arm64 in
+# $(DIST)/, reproducible; see scripts/release.sh.
+DIST ?= dist
+release:
+	@DIST=$(DIST) VERSION=$(VERSION) GO=$(GO) scripts/release.sh
+
 clean:
 	rm -f $(BIN)
+	rm -rf $(DIST)

@@ -75,13 +75,7 @@ func freeLoopbackAddr(t *testing.T) string {
 // second, and waits until every target has been scraped.
 func startExportTestEnv(t *testing.T) *exportTestEnv {
 	t.Helper()
-	if _, err := os.Stat(debianPrometheus); err != nil {
-		// CI installs it (.ci/run), so there a missing binary is a failure.
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed (Debian package prometheus): %v", debianPrometheus, err)
-		}
-		t.Skipf("%s not installed (Debian package prometheus): %v", debianPrometheus, err)
-	}
+	testbin.RequirePeer(t, debianPrometheus, "prometheus")
 	env := &exportTestEnv{
 		v1: serveFixture(t, "vllm-v1-scrape.txt"), v0: serveFixture(t, "vllm-v0-scrape.txt"),
 		tgi: serveFixture(t, "tgi-scrape.txt"), gpu: serveFixture(t, "gpu-scrape.txt"),

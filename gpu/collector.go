@@ -33,11 +33,17 @@ type CollectorOptions struct {
 	// EventWait is how long one NVML event-set wait blocks; it bounds how quickly Run notices
 	// cancellation. Default 500ms.
 	EventWait time.Duration
+	// CollectTimeout bounds one collection, NVML calls included: a driver that does not answer
+	// in time makes the scrape report tokenpath_gpu_up 0 instead of stalling it. Default 3s.
+	CollectTimeout time.Duration
 }
 
 // DefaultCollectorOptions returns tokenpath's defaults: DCGM names on.
 func DefaultCollectorOptions() CollectorOptions {
-	return CollectorOptions{DCGMNames: true, RetryInterval: 30 * time.Second, EventWait: 500 * time.Millisecond}
+	return CollectorOptions{
+		DCGMNames: true, RetryInterval: 30 * time.Second, EventWait: 500 * time.Millisecond,
+		CollectTimeout: defaultCollectTimeout,
+	}
 }
 
 // Collector is a prometheus.Collector for every GPU NVML sees. A failing NVML call drops the
@@ -50,6 +56,7 @@ type Collector struct {
 	hostname  string
 	retry     time.Duration
 	eventWait time.Duration
+	timeout   time.Duration
 	now       func() time.Time
 
 	n nativeDescs
@@ -61,6 +68,13 @@ type Collector struct {
 	// lostStreak counts re-inits in a row that did not bring every GPU back; it backs the
 	// re-inits off, because each one also re-primes GPM on the healthy GPUs.
 	lostStreak atomic.Int32
+
+	// flightMu guards flight, the collection now talking to NVML (see bounded.go).
+	flightMu sync.Mutex
+	flight   *collection
+	// stalled is set while NVML fails to answer a collection in time or to list the GPUs,
+	// so the failure and the recovery are each logged once.
+	stalled atomic.Bool
 
 	// mu serialises collections with Init/Shutdown and guards the fields below.
 	mu            sync.Mutex
@@ -87,6 +101,9 @@ type deviceState struct {
 	lastGPM *GPMValues // the last window's values, repeated for scrapes that come too soon
 	// lost is set while the GPU does not answer, so the loss is logged once.
 	lost bool
+	// idKnown is set once id was read in the current NVML session: UUID, name, PCI bus and
+	// minor number do not change while NVML stays initialised, so they are read once.
+	idKnown bool
 }
 
 // setLost records whether the GPU answers and logs the changes.
@@ -121,6 +138,9 @@ func NewCollector(o CollectorOptions) (*Collector, error) {
 	if o.EventWait <= 0 {
 		o.EventWait = 500 * time.Millisecond
 	}
+	if o.CollectTimeout <= 0 {
+		o.CollectTimeout = defaultCollectTimeout
+	}
 	c := &Collector{
 		lib:       o.Library,
 		logger:    o.Logger.With("component", "gpu"),
@@ -128,6 +148,7 @@ func NewCollector(o CollectorOptions) (*Collector, error) {
 		hostname:  o.Hostname,
 		retry:     o.RetryInterval,
 		eventWait: o.EventWait,
+		timeout:   o.CollectTimeout,
 		now:       time.Now,
 		n:         newNativeDescs(),
 		d:         newDCGMDescs(),
@@ -167,6 +188,7 @@ func (c *Collector) shutdownLocked() {
 			_ = st.prevGPM.Free()
 		}
 		st.prevGPM, st.gpm, st.lastGPM = nil, nil, nil
+		st.idKnown = false
 	}
 	if c.available.Swap(false) {
 		if err := c.lib.Shutdown(); err != nil {
@@ -332,23 +354,21 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector. GPUs are read in parallel, because
-// nvmlDeviceGetPcieThroughput blocks ~20 ms per call.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+// gather reads every GPU, in parallel because nvmlDeviceGetPcieThroughput blocks ~20 ms per
+// call. Collect runs it under CollectTimeout (bounded.go).
+func (c *Collector) gather() []prometheus.Metric {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.available.Load() {
-		ch <- prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 0)
-		return
+		return []prometheus.Metric{prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 0)}
 	}
 	n, err := c.lib.DeviceCount()
 	if err != nil {
-		c.logger.Debug("listing GPUs failed", "err", err)
+		c.setStalled(true, "NVML cannot list the GPUs; reporting tokenpath_gpu_up 0 until it answers again", err)
 		c.reinit.Store(true)
-		ch <- prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 0)
-		return
+		return []prometheus.Metric{prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 0)}
 	}
-	ch <- prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 1)
+	c.setStalled(false, "", nil)
 	outs := make([][]prometheus.Metric, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -363,11 +383,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if !c.reinit.Load() {
 		c.lostStreak.Store(0) // every GPU answered
 	}
-	for _, ms := range outs {
-		for _, m := range ms {
-			ch <- m
-		}
+	ms := []prometheus.Metric{prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 1)}
+	for _, out := range outs {
+		ms = append(ms, out...)
 	}
+	return ms
 }
 
 // deviceCollection gathers one GPU's metrics. It is used by one goroutine.
@@ -408,13 +428,13 @@ func (dc *deviceCollection) ok(what string, err error) bool {
 func (c *Collector) collectDevice(index int, st *deviceState) []prometheus.Metric {
 	idx := strconv.Itoa(index)
 	dev, err := c.lib.Device(index)
-	if err == nil {
+	if err == nil && !st.idKnown {
 		var id Identity
 		if id, err = dev.Identity(); err == nil {
 			if st.id.UUID != "" && st.id.UUID != id.UUID { // another GPU at this index after a re-init
 				st.gpm = nil
 			}
-			st.id = id
+			st.id, st.idKnown = id, true
 		}
 	}
 	nat := []string{idx, st.id.UUID, st.id.Name, st.id.PCIBusID}

@@ -40,7 +40,7 @@ type testSample struct {
 
 // newDGX returns go-nvml's mock DGX H100 (8 GPUs) with every function the collector calls
 // set to fixed per-GPU values, and stable UUIDs so they can appear in golden text.
-func newDGX(t *testing.T) *server.Server {
+func newDGX(t testing.TB) *server.Server {
 	t.Helper()
 	srv := dgxh100.New()
 	for i, dev := range srv.Devices {
@@ -152,7 +152,7 @@ func newDGX(t *testing.T) *server.Server {
 func dev(srv *server.Server, i int) *server.Device { return srv.Devices[i].(*server.Device) }
 
 // newTestCollector builds a collector over the mock and registers it on a fresh registry.
-func newTestCollector(t *testing.T, srv nvml.Interface, dcgm bool) (*Collector, *prometheus.Registry) {
+func newTestCollector(t testing.TB, srv nvml.Interface, dcgm bool) (*Collector, *prometheus.Registry) {
 	t.Helper()
 	c, err := NewCollector(CollectorOptions{
 		Library: newAdapter(nil, srv), DCGMNames: dcgm, Hostname: "gpu-host",

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // The real cgo path of go-nvml, without a GPU: the test builds a small libnvidia-ml.so.1
@@ -38,14 +41,9 @@ func TestGPURealNVMLPath(t *testing.T) {
 	if os.Getenv(stubCaseEnv) != "" {
 		t.Skip("the child process runs TestGPURealNVMLChild only")
 	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not found; it builds the stub libnvidia-ml")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go not found; it locates go-nvml's nvml.h")
-	}
+	// gcc builds the stub libnvidia-ml; go locates go-nvml's nvml.h.
+	gcc := testbin.RequirePeer(t, "gcc", "gcc")
+	goBin := testbin.RequirePeer(t, "go", "golang-go")
 	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/NVIDIA/go-nvml").Output()
 	require.NoError(t, err)
 	include := filepath.Join(strings.TrimSpace(string(out)), "pkg", "nvml")
@@ -73,10 +71,13 @@ func TestGPURealNVMLPath(t *testing.T) {
 	}{
 		{name: "no library", lib: filepath.Join(dir, "absent", "libnvidia-ml.so.1")},
 		{name: "driver not loaded", lib: full, env: []string{"NVML_STUB_INIT=9"}},
+		{name: "no permission", lib: full, env: []string{"NVML_STUB_INIT=4"}},
 		{name: "two GPUs", lib: full},
 		{name: "GPU lost mid-run", lib: full},
 		{name: "symbol missing", lib: noPower},
 		{name: "xid event", lib: full, env: []string{"NVML_STUB_XID=43"}},
+		{name: "NVML hangs mid-run", lib: full, env: []string{"NVML_STUB_HANG=" + filepath.Join(dir, "hang")}},
+		{name: "NVML fails mid-run", lib: full},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -140,6 +141,7 @@ func TestGPURealNVMLChild(t *testing.T) {
 	c, err := NewCollector(CollectorOptions{
 		Library: lib, Logger: logger, DCGMNames: true, Hostname: "stub-host",
 		RetryInterval: 20 * time.Millisecond, EventWait: 10 * time.Millisecond,
+		CollectTimeout: 300 * time.Millisecond,
 	})
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
@@ -164,10 +166,14 @@ func TestGPURealNVMLChild(t *testing.T) {
 	}
 
 	switch tc {
-	case "no library", "driver not loaded":
+	case "no library", "driver not loaded", "no permission":
 		require.False(t, c.Available())
 		compare("# HELP tokenpath_gpu_up " + upHelp + "\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 0\n")
-		wantErr := map[string]string{"no library": "ERROR_LIBRARY_NOT_FOUND", "driver not loaded": "ERROR_DRIVER_NOT_LOADED"}[tc]
+		wantErr := map[string]string{
+			"no library": "ERROR_LIBRARY_NOT_FOUND", "driver not loaded": "ERROR_DRIVER_NOT_LOADED",
+			// A service user without the devices: the one line names them and the fix.
+			"no permission": "ERROR_NO_PERMISSION: user " + strconv.Itoa(os.Getuid()) + " may not open the NVIDIA devices (/dev/nvidiactl, /dev/nvidia*); add it to the group",
+		}[tc]
 		require.Contains(t, logs.String(), "NVML unavailable; GPU metrics are off")
 		require.Contains(t, logs.String(), wantErr)
 		run() // keeps retrying Init without calling anything else
@@ -251,6 +257,41 @@ gpu_xid_errors_total{gpu="1",name="NVIDIA Stub GPU",pci_bus_id="00000000:42:00.0
 		}, 10*time.Second, 10*time.Millisecond)
 		require.Contains(t, logs.String(), "uuid=GPU-57ab0000-0000-4000-8000-000000000001 xid=43")
 
+	case "NVML hangs mid-run", "NVML fails mid-run":
+		// Another collector on the same registry stands for the rest of tokenpath's self-scrape.
+		other := prometheus.NewGauge(prometheus.GaugeOpts{Name: "other_up", Help: "Another collector."})
+		other.Set(1)
+		reg.MustRegister(other)
+		otherUp := "# HELP other_up Another collector.\n# TYPE other_up gauge\nother_up 1\n"
+		upZero := "# HELP tokenpath_gpu_up " + upHelp + "\n# TYPE tokenpath_gpu_up gauge\ntokenpath_gpu_up 0\n"
+		run()
+		compare(otherUp+upBoth+deviceUp("1", "1"), "other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up")
+		want := "NVML cannot list the GPUs"
+		if tc == "NVML hangs mid-run" {
+			want = "NVML did not answer in time"
+			hang := os.Getenv("NVML_STUB_HANG")
+			require.NoError(t, os.WriteFile(hang, nil, 0o600))
+			// nvmlDeviceGetMemoryInfo_v2 now blocks: the gather gives up at CollectTimeout rather
+			// than waiting for it (the stub would block for a minute), and a second scrape does
+			// not queue behind the stuck call.
+			for range 3 {
+				compare(otherUp+upZero, "other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up")
+			}
+			require.NoError(t, os.Remove(hang))
+		} else {
+			t.Setenv("NVML_STUB_COUNT", "999") // NVML_ERROR_UNKNOWN
+			for range 3 {
+				compare(otherUp+upZero, "other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up")
+			}
+			os.Unsetenv("NVML_STUB_COUNT")
+		}
+		require.Eventually(t, func() bool {
+			return testutil.GatherAndCompare(reg, strings.NewReader(otherUp+upBoth+deviceUp("1", "1")),
+				"other_up", "tokenpath_gpu_up", "tokenpath_gpu_device_up") == nil
+		}, 10*time.Second, 10*time.Millisecond)
+		require.Equal(t, 1, strings.Count(logs.String(), want), "the failure is logged once, not every scrape")
+		require.Equal(t, 1, strings.Count(logs.String(), "NVML answers again"))
+
 	default:
 		t.Fatalf("unknown case %q", tc)
 	}
@@ -267,7 +308,9 @@ func TestGPURealDriver(t *testing.T) {
 	c, err := NewCollector(CollectorOptions{Library: NewNVML(logger, ""), Logger: logger, DCGMNames: true})
 	require.NoError(t, err)
 	if !c.Available() {
-		t.Skipf("NVML does not initialise here (no NVIDIA driver?):\n%s", logs)
+		// The one test that may skip: it needs a real NVIDIA driver and GPU,
+		// which no development or CI machine of this project has.
+		t.Skipf("needs a real NVIDIA driver: NVML does not initialise here:\n%s", logs)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

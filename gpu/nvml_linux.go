@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,7 +94,15 @@ func (l *nvmlLibrary) Init() error {
 	if l.ready.Load() {
 		return nil
 	}
-	if err := call("nvmlInit", l.lib.Init()); err != nil {
+	ret := l.lib.Init()
+	if ret == nvml.ERROR_NO_PERMISSION {
+		// The usual cause when tokenpath runs as a service user: say which
+		// permission is missing and how to grant it.
+		return fmt.Errorf("nvmlInit: %w: user %d may not open the NVIDIA devices (/dev/nvidiactl, /dev/nvidia*); "+
+			"add it to the group that owns them (video on most systems), and under systemd allow them with DeviceAllow=char-nvidia* rw",
+			nvmlErr(ret), os.Getuid())
+	}
+	if err := call("nvmlInit", ret); err != nil {
 		return err
 	}
 	// LookupSymbol is only meaningful once the library is loaded, i.e. after Init.

@@ -21,6 +21,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 )
 
@@ -96,13 +97,7 @@ func TestEveryChartHasDataFromTheRules(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Prometheus server; not in -short")
 	}
-	if _, err := os.Stat(debianPrometheus); err != nil {
-		// CI installs it (.ci/run), so there a missing binary is a failure.
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed (Debian package prometheus): %v", debianPrometheus, err)
-		}
-		t.Skipf("%s not installed (Debian package prometheus): %v", debianPrometheus, err)
-	}
+	testbin.RequirePeer(t, debianPrometheus, "prometheus")
 	dir := t.TempDir()
 	files, err := rules.DefaultRuleFiles(rules.DefaultThresholds())
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,19 +175,21 @@ func alertmanagerAlerts(t *testing.T, amURL, name string) []amAlert {
 
 func requireBinary(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (Debian package %s; .ci/run installs it)", name, name)
-		}
-		t.Skipf("%s is not installed (Debian package %s)", name, name)
-	}
-	return p
+	return testbin.RequirePeer(t, name, name)
 }
 
 // startAlertmanager runs a real Alertmanager on a free loopback port with a
 // receiver that goes nowhere; its API is what the test reads.
 func startAlertmanager(t *testing.T, bin string) string {
+	t.Helper()
+	u, _ := runAlertmanager(t, bin, testbin.FreePort(t))
+	return u
+}
+
+// runAlertmanager runs a real Alertmanager on addr with a fresh data directory and
+// returns its URL and a function that kills it (also called at cleanup), so a test can
+// stop it and start another on the same address.
+func runAlertmanager(t *testing.T, bin, addr string) (string, func()) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
@@ -198,7 +201,6 @@ func startAlertmanager(t *testing.T, bin string) string {
 receivers:
   - name: blackhole
 `), 0o600))
-	addr := testbin.FreePort(t)
 	cluster := testbin.FreePort(t)
 	cmd := exec.Command(bin,
 		"--config.file="+cfg,
@@ -210,9 +212,15 @@ receivers:
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		if t.Failed() {
 			t.Logf("alertmanager logs:\n%s", logs.String())
 		}
@@ -226,7 +234,7 @@ receivers:
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, resp.Status
 	})
-	return u
+	return u, stop
 }
 
 func apiClient(t *testing.T, base string) promv1.API {

@@ -228,6 +228,8 @@ func TestAlertAnnotations(t *testing.T) {
 	cases := []struct {
 		alert, labels, severity, summary string
 		description                      []string
+		// diagnosis and runbook are the latency alerts' cause annotations.
+		diagnosis, runbook string
 	}{
 		{
 			alert:    "HighTTFT",
@@ -238,6 +240,10 @@ func TestAlertAnnotations(t *testing.T) {
 				"model llama-3-8b on vllm at vllm-a:8000 (job vllm) waited 9.1s",
 				"the warning threshold is 5s for 1m", "tokenpath:requests_waiting",
 			},
+			// p99 TTFT 9.1 s / 5 s; mean queue 0.5 s / mean TTFT 0.5 s; 3 preemptions
+			// per 15 s; p99 ITL 150 ms / p50 25 ms.
+			diagnosis: "queue_saturation: the tail is 1.8× its objective, queue 100% of the TTFT, 1 waiting, KV cache 50%, 0.2 preemptions/s, p99 ITL 6.0× p50",
+			runbook:   RunbookBase + "queue_saturation",
 		},
 		{
 			alert:       "CriticalTTFT",
@@ -245,6 +251,8 @@ func TestAlertAnnotations(t *testing.T) {
 			severity:    "critical",
 			summary:     "p99 time to first token is 9.1s on vllm vllm-a:8000 (llama-3-8b)",
 			description: []string{"the critical threshold is 9s for 1m"},
+			diagnosis:   "queue_saturation: the tail is 1.8× its objective, queue 100% of the TTFT, 1 waiting, KV cache 50%, 0.2 preemptions/s, p99 ITL 6.0× p50",
+			runbook:     RunbookBase + "queue_saturation",
 		},
 		{
 			alert:    "HighITL",
@@ -255,6 +263,10 @@ func TestAlertAnnotations(t *testing.T) {
 				"for the model on tgi at tgi-a:8080", "(TGI's mean time per token, prefill included)",
 				"the warning threshold is 100ms for 1m",
 			},
+			// TGI: p99 queue 9.1 s stands in for TTFT; queue 0.5 s of a 0.5 + 0.5 s
+			// estimate; no KV cache.
+			diagnosis: "queue_saturation: the tail is 1.8× its objective, queue 50% of the TTFT, 3 waiting, p99 ITL 6.0× p50",
+			runbook:   RunbookBase + "queue_saturation",
 		},
 		{
 			alert:    "MemoryBound",
@@ -293,6 +305,8 @@ func TestAlertAnnotations(t *testing.T) {
 				require.Contains(t, a.Annotations.Get("description"), d)
 			}
 			require.NotContains(t, a.Annotations.Get("description"), "error expanding")
+			require.Equal(t, tc.diagnosis, a.Annotations.Get("diagnosis"))
+			require.Equal(t, tc.runbook, a.Annotations.Get("runbook_url"))
 		})
 	}
 }

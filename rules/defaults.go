@@ -28,9 +28,16 @@ const (
 	TokenPathRuleFile = "token_path.rules.yml"
 	// GPURuleFile holds the GPU ratios and the tokenpath:gpu_state state set.
 	GPURuleFile = "gpu.rules.yml"
+	// DiagnosisRuleFile holds tokenpath:diagnosis, the dominant cause of each
+	// server's latency tail, and the numbers it is decided on.
+	DiagnosisRuleFile = "diagnosis.rules.yml"
 	// AlertRuleFile holds the seed's alerts.
 	AlertRuleFile = "alerts.rules.yml"
 )
+
+// ruleFileOrder is the order the embedded files are rendered and loaded in:
+// each file reads the series of the files before it.
+var ruleFileOrder = []string{TokenPathRuleFile, GPURuleFile, DiagnosisRuleFile, AlertRuleFile}
 
 // tokenPathServers are the servers whose percentiles and means the token-path
 // group derives; the prober derives its own in its own file, and deriving them
@@ -81,12 +88,41 @@ type Thresholds struct {
 	// GPUDominanceMargin (0–1): how far bandwidth must lead SM activity (or the
 	// reverse) for memory_bound (compute_bound); closer than that is balanced.
 	GPUDominanceMargin float64
+
+	// DiagnosisRestartWindow: a target that was down, or whose counters reset,
+	// within it is diagnosed engine_restart.
+	DiagnosisRestartWindow time.Duration
+	// DiagnosisFrontGap: the mean time in front of the engine (the probes'
+	// TTFT − the server's) from which front_of_engine can hold.
+	DiagnosisFrontGap time.Duration
+	// DiagnosisFrontShare (0–1): the share of the probes' TTFT spent in front
+	// of the engine that front_of_engine needs.
+	DiagnosisFrontShare float64
+	// DiagnosisKVRatio (0–1): the KV-cache usage from which kv_cache_pressure
+	// can hold.
+	DiagnosisKVRatio float64
+	// DiagnosisQueueShare (0–1): the share of the mean TTFT spent queued that
+	// queue_saturation needs.
+	DiagnosisQueueShare float64
+	// DiagnosisITLSpikeRatio (≥ 1): how far p99 ITL must exceed p50 ITL for
+	// prefill_interference (decode steps stalled now and then, not all slow).
+	DiagnosisITLSpikeRatio float64
+	// DiagnosisPromptShare (0–1): the share of prompt tokens among the tokens
+	// processed that prefill_interference needs.
+	DiagnosisPromptShare float64
+	// DiagnosisGPUShare (0–1): the share of a server's host's GPUs that must
+	// be memory_bound (compute_bound) for memory_bandwidth_bound
+	// (compute_bound).
+	DiagnosisGPUShare float64
 }
 
 // DefaultThresholds returns the seed's thresholds: HighTTFT 5 s, CriticalTTFT
 // 10 s, HighITL 100 ms, MemoryBound VRAM > 90% with compute < 50%,
 // GPUMemoryExhaustion VRAM > 95%; `for` 5m, except CriticalTTFT 2m and
 // MemoryBound 10m. GPU state: busy at 10%, saturated at 50%, margin 10 points.
+// Diagnosis (rules/README.md): restart window 10m, front gap 1 s and half the
+// probes' TTFT, KV 90%, queue half the TTFT, ITL spike p99 ≥ 4 × p50, prompt
+// tokens half the tokens, half the host's GPUs.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
 		TTFTWarning:       5 * time.Second,
@@ -106,6 +142,19 @@ func DefaultThresholds() Thresholds {
 		GPUBusyRatio:           0.10,
 		GPUSaturatedRatio:      0.50,
 		GPUDominanceMargin:     0.10,
+		// Longer than a model load and the first minutes of an empty prefix
+		// cache; short enough that a restart is not blamed for an hour.
+		DiagnosisRestartWindow: 10 * time.Minute,
+		// The TokenPathClientServerGap alert's default threshold.
+		DiagnosisFrontGap:   time.Second,
+		DiagnosisFrontShare: 0.5,
+		// vLLM preempts when it cannot grow a sequence; at 90% a few long
+		// sequences are enough.
+		DiagnosisKVRatio:       0.90,
+		DiagnosisQueueShare:    0.5,
+		DiagnosisITLSpikeRatio: 4,
+		DiagnosisPromptShare:   0.5,
+		DiagnosisGPUShare:      0.5,
 	}
 }
 
@@ -132,6 +181,14 @@ func (t Thresholds) withDefaults() Thresholds {
 	setRatio(&t.GPUBusyRatio, d.GPUBusyRatio)
 	setRatio(&t.GPUSaturatedRatio, d.GPUSaturatedRatio)
 	setRatio(&t.GPUDominanceMargin, d.GPUDominanceMargin)
+	setDuration(&t.DiagnosisRestartWindow, d.DiagnosisRestartWindow)
+	setDuration(&t.DiagnosisFrontGap, d.DiagnosisFrontGap)
+	setRatio(&t.DiagnosisFrontShare, d.DiagnosisFrontShare)
+	setRatio(&t.DiagnosisKVRatio, d.DiagnosisKVRatio)
+	setRatio(&t.DiagnosisQueueShare, d.DiagnosisQueueShare)
+	setRatio(&t.DiagnosisITLSpikeRatio, d.DiagnosisITLSpikeRatio)
+	setRatio(&t.DiagnosisPromptShare, d.DiagnosisPromptShare)
+	setRatio(&t.DiagnosisGPUShare, d.DiagnosisGPUShare)
 	// The per-alert defaults apply only while For is the default too: a user
 	// who sets For alone means it for every alert.
 	if t.For == 0 {
@@ -168,6 +225,8 @@ func (t Thresholds) Validate() error {
 		{"MemoryBoundFor", t.MemoryBoundFor},
 		{"GPUMemoryExhaustionFor", t.GPUMemoryExhaustionFor},
 		{"InferenceTargetDownFor", t.InferenceTargetDownFor},
+		{"DiagnosisRestartWindow", t.DiagnosisRestartWindow},
+		{"DiagnosisFrontGap", t.DiagnosisFrontGap},
 	}
 	for _, d := range durations {
 		if d.v < 0 {
@@ -187,11 +246,19 @@ func (t Thresholds) Validate() error {
 		{"GPUBusyRatio", t.GPUBusyRatio},
 		{"GPUSaturatedRatio", t.GPUSaturatedRatio},
 		{"GPUDominanceMargin", t.GPUDominanceMargin},
+		{"DiagnosisFrontShare", t.DiagnosisFrontShare},
+		{"DiagnosisKVRatio", t.DiagnosisKVRatio},
+		{"DiagnosisQueueShare", t.DiagnosisQueueShare},
+		{"DiagnosisPromptShare", t.DiagnosisPromptShare},
+		{"DiagnosisGPUShare", t.DiagnosisGPUShare},
 	}
 	for _, r := range ratios {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
 			errs = append(errs, fmt.Errorf("%s is %v, want a ratio between 0 and 1", r.name, r.v))
 		}
+	}
+	if v := t.DiagnosisITLSpikeRatio; math.IsNaN(v) || (v != 0 && v < 1) {
+		errs = append(errs, fmt.Errorf("DiagnosisITLSpikeRatio is %v, want 1 or more (p99 over p50)", v))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("rules/defaults.go: invalid thresholds: %w", err)
@@ -204,7 +271,14 @@ func (t Thresholds) Validate() error {
 type templateData struct {
 	Thresholds
 	Servers string
+	// RunbookBase is where the alerts' runbook_url points, followed by the
+	// cause: the README's section of that name.
+	RunbookBase string
 }
+
+// RunbookBase is the README section per diagnosis cause that the latency
+// alerts' runbook_url names (the cause is the anchor).
+const RunbookBase = "https://github.com/ritwikareddykancharla/token-path-observability/blob/main/README.md#"
 
 // DefaultRuleFiles renders the embedded rule files with t (zero fields take
 // their defaults) and returns file name → rule YAML: TokenPathRuleFile,
@@ -215,7 +289,7 @@ func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers}
+	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers, RunbookBase: RunbookBase}
 
 	tmpl, err := template.New("defaults").Delims("[[", "]]").Option("missingkey=error").
 		Funcs(templateFuncs()).ParseFS(defaultTemplates, "defaults/*.yml.tmpl")
@@ -224,8 +298,8 @@ func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
 	}
 	p := parser.NewParser(parser.Options{})
 	logger := slog.New(slog.DiscardHandler)
-	files := make(map[string][]byte, 3)
-	for _, name := range []string{TokenPathRuleFile, GPURuleFile, AlertRuleFile} {
+	files := make(map[string][]byte, len(ruleFileOrder))
+	for _, name := range ruleFileOrder {
 		var buf bytes.Buffer
 		if err := tmpl.ExecuteTemplate(&buf, name+".tmpl", data); err != nil {
 			return nil, fmt.Errorf("rules/defaults.go: rendering %s: %w", name, err)
@@ -255,6 +329,7 @@ func templateFuncs() template.FuncMap {
 		},
 		"agg":  aggregate,
 		"node": nodeLabel,
+		"box":  boxLabel,
 		// seconds renders a duration as a PromQL number of seconds.
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) },
 		// promDuration renders a duration the way rule files write `for`.
@@ -310,7 +385,15 @@ func aggregate(server, op, by, expr string) (string, error) {
 // the loopback spellings folded into "localhost" so that a GPU exported by
 // tokenpath on localhost:9090 matches a vLLM scraped at 127.0.0.1:8000. (It
 // is not called `host`: that is the external label naming the tokenpath.)
-func nodeLabel(expr string) string {
-	inner := fmt.Sprintf("label_replace(%s, \"node\", \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr)
-	return fmt.Sprintf("label_replace(%s, \"node\", \"localhost\", \"node\", `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner)
+func nodeLabel(expr string) string { return machineLabel("node", expr) }
+
+// boxLabel is nodeLabel under the name diagnosis_box, for joins that must
+// leave a `node` label the series already carry untouched.
+func boxLabel(expr string) string { return machineLabel("diagnosis_box", expr) }
+
+// machineLabel sets label to the machine of the instance label (see
+// nodeLabel).
+func machineLabel(label, expr string) string {
+	inner := fmt.Sprintf("label_replace(%s, %q, \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr, label)
+	return fmt.Sprintf("label_replace(%s, %q, \"localhost\", %q, `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner, label, label)
 }

@@ -15,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDefaultRuleFilesParse checks the three embedded files: every one
+// TestDefaultRuleFilesParse checks the four embedded files: every one
 // passes rulefmt.Parse, has the expected groups, and promtool's check
 // counts its rules.
 func TestDefaultRuleFilesParse(t *testing.T) {
 	files, err := DefaultRuleFiles(DefaultThresholds())
 	require.NoError(t, err)
-	require.Len(t, files, 3)
+	require.Len(t, files, 4)
 
 	cases := []struct {
 		file   string
@@ -30,6 +30,7 @@ func TestDefaultRuleFilesParse(t *testing.T) {
 	}{
 		{TokenPathRuleFile, "tokenpath.token_path", nil},
 		{GPURuleFile, "tokenpath.gpu", nil},
+		{DiagnosisRuleFile, "tokenpath.diagnosis", nil},
 		{AlertRuleFile, "tokenpath.alerts", []string{"HighTTFT", "CriticalTTFT", "HighITL", "MemoryBound", "GPUMemoryExhaustion", "InferenceTargetDown"}},
 	}
 	for _, tc := range cases {

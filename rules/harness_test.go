@@ -47,7 +47,7 @@ func newRuleHarness(t *testing.T, th Thresholds, load string) *ruleHarness {
 	paths := make([]string, 0, len(files))
 	// The recording groups run before the alerts that read them, as they would
 	// after the first interval in a running manager.
-	for _, name := range []string{TokenPathRuleFile, GPURuleFile, AlertRuleFile} {
+	for _, name := range ruleFileOrder {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(p, files[name], 0o600))
 		paths = append(paths, p)

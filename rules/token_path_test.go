@@ -342,7 +342,7 @@ func TestTokenPathSeriesPerServer(t *testing.T) {
 	h.evalUntil(3 * time.Minute)
 
 	got := map[string][]string{}
-	for k := range h.series(`count by (name, server) (label_replace({__name__=~"tokenpath:.+", server!=""}, "name", "$1", "__name__", "(.+)"))`) {
+	for k := range h.series(`count by (name, server) (label_replace({__name__=~"tokenpath:.+", __name__!~"tokenpath:diagnosis.*", server!=""}, "name", "$1", "__name__", "(.+)"))`) {
 		m := regexp.MustCompile(`name="([^"]+)", server="([^"]+)"`).FindStringSubmatch(k)
 		require.NotNil(t, m, k)
 		got[m[2]] = append(got[m[2]], m[1])
@@ -369,7 +369,8 @@ func TestTokenPathSeriesPerServer(t *testing.T) {
 // no engine label), a V1 engine, and a server in a deprecation window that
 // exposes both produce identical tokenpath series.
 func TestVLLMV0AndV1NamesGiveTheSameSeries(t *testing.T) {
-	all := `{__name__=~"tokenpath:.+"}`
+	// The diagnosis derives from these series and is tested on its own.
+	all := `{__name__=~"tokenpath:.+", __name__!~"tokenpath:diagnosis.*"}`
 	eval := func(t *testing.T, load string) map[string]float64 {
 		h := newRuleHarness(t, Thresholds{}, "load 15s\n"+load)
 		h.evalUntil(4 * time.Minute)

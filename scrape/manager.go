@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
@@ -29,6 +30,9 @@ type Options struct {
 	// DetectClient fetches a target's exposition once to detect its server
 	// kind; nil builds one from each job's http client config.
 	DetectClient *http.Client
+	// HealthCheckInterval is how often target health changes are looked
+	// for and logged (default 5s).
+	HealthCheckInterval time.Duration
 	// OnServerKind, when set, is called once per server kind, the first
 	// time a target of that kind is handed to the scrape manager.
 	OnServerKind func(kind string)
@@ -40,6 +44,8 @@ type Manager struct {
 	scrape    *promscrape.Manager
 	discovery *promdiscovery.Manager
 	detector  *detector
+	health    *healthLog
+	healthDt  time.Duration
 	sdMetrics *promdiscovery.SDMetrics
 	onKind    func(string)
 
@@ -58,6 +64,9 @@ func New(o Options) (*Manager, error) {
 	}
 	if o.Appendable == nil {
 		return nil, errors.New("scrape: no storage to append to")
+	}
+	if o.HealthCheckInterval <= 0 {
+		o.HealthCheckInterval = defaultHealthCheckInterval
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sdMetrics, err := promdiscovery.CreateAndRegisterSDMetrics(o.Registerer)
@@ -82,6 +91,8 @@ func New(o Options) (*Manager, error) {
 		scrape:    sm,
 		discovery: dm,
 		detector:  newDetector(o.Logger.With("component", "server detection"), o.DetectClient),
+		health:    newHealthLog(o.Logger.With("component", "target health")),
+		healthDt:  o.HealthCheckInterval,
 		sdMetrics: sdMetrics,
 		onKind:    o.OnServerKind,
 		ctx:       ctx,
@@ -121,6 +132,7 @@ func (m *Manager) Run() error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = m.discovery.Run() })
 	wg.Go(func() { m.detector.run(m.ctx, m.discovery.SyncCh()) })
+	wg.Go(func() { m.health.run(m.ctx, m.healthDt, m.scrape.TargetsActive) })
 	err := m.scrape.Run(announceKinds(m.ctx, m.detector.out, m.onKind))
 	m.cancel()
 	wg.Wait()

@@ -57,7 +57,7 @@ type testServer struct {
 
 // newTestServer builds a Server on a real TSDB and PromQL engine; edit
 // changes its options first.
-func newTestServer(t *testing.T, edit func(*Options)) *testServer {
+func newTestServer(t testing.TB, edit func(*Options)) *testServer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	logs := &syncBuffer{}
@@ -93,7 +93,7 @@ func (s *testServer) do(r *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-func (s *testServer) appendSeries(t *testing.T, name string, n int, start time.Time) {
+func (s *testServer) appendSeries(t testing.TB, name string, n int, start time.Time) {
 	t.Helper()
 	app := s.store.Local().AppenderV2(context.Background())
 	ls := labels.FromStrings("__name__", name)

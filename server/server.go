@@ -248,6 +248,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if len(ls) == 0 {
 		return errors.New("server: Run before Listen")
 	}
+	s.logRoutes()
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 30 * time.Second,

@@ -182,6 +182,17 @@ type core struct {
 	busyEWMA   float64
 	tpsEWMA    float64
 	dropped    int
+
+	// Scenarios (scenario.go): the current one, its own generator, the KV
+	// blocks before scaling, and the restart clock.
+	scenario     atomic.Pointer[Scenario]
+	scenarioRng  *rand.Rand
+	baseBlocks   int
+	lastRestart  time.Time
+	loadingUntil time.Time
+	// restart builds a fresh exposition for a restarted engine whose /metrics
+	// answers again at the given time; nil: no restarts.
+	restart func(loadedAt time.Time) (exposition, error)
 }
 
 func newCore(prof profile, seed int64, maxModelLen int, baseRate, load float64, expo exposition, log *slog.Logger) *core {
@@ -196,6 +207,8 @@ func newCore(prof profile, seed int64, maxModelLen int, baseRate, load float64, 
 		wl:          newWorkload(seed, maxModelLen),
 		jitterRng:   rand.New(rand.NewPCG(uint64(seed), 0x6a6974)), //nolint:gosec // as above
 		freeBlocks:  prof.numBlocks,
+		baseBlocks:  prof.numBlocks,
+		scenarioRng: rand.New(rand.NewPCG(uint64(seed), 0x7363656e)), //nolint:gosec // as above
 	}
 	c.setLoad(load)
 	c.nextSpec = c.wl.next()
@@ -288,7 +301,11 @@ func (c *core) run(ctx context.Context) error {
 		last = now
 		c.takeInbox()
 		c.reap(now)
-		plan, res := c.schedule(now)
+		var plan []planEntry
+		var res *stepResult
+		if !c.applyScenario(now) {
+			plan, res = c.schedule(now)
+		}
 		c.expo.state(c.state())
 		if len(plan) == 0 {
 			d := c.prof.idleTick
@@ -339,7 +356,7 @@ func (c *core) arrivals(from, to time.Time) {
 			at := t.Add(time.Duration(c.remaining / rate * float64(time.Second)))
 			avail -= c.remaining
 			t = at
-			c.addSynthetic(at, c.nextSpec)
+			c.addSynthetic(at, c.shape(c.nextSpec))
 			c.nextSpec = c.wl.next()
 			c.remaining = c.nextSpec.gap
 		}

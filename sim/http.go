@@ -15,9 +15,7 @@ import (
 
 func (s *Simulator) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{
-		ErrorLog: slogPromLogger{s},
-	}))
+	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("GET /health", s.health)
 	mux.HandleFunc("GET /v1/models", s.models)
 	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { s.complete(w, r, false) })
@@ -26,6 +24,8 @@ func (s *Simulator) routes() http.Handler {
 	mux.HandleFunc("POST /sim/load", s.postLoad)
 	mux.HandleFunc("GET /sim/front_delay", s.getState)
 	mux.HandleFunc("POST /sim/front_delay", s.postFrontDelay)
+	mux.HandleFunc("GET /sim/scenario", s.getState)
+	mux.HandleFunc("POST /sim/scenario", s.postScenario)
 	return mux
 }
 
@@ -78,6 +78,7 @@ type simState struct {
 	CurrentRate       float64  `json:"current_rate"`
 	FrontDelay        string   `json:"front_delay"`
 	FrontDelaySeconds float64  `json:"front_delay_seconds"`
+	Scenario          string   `json:"scenario"`
 	Activity          Activity `json:"activity"`
 }
 
@@ -91,6 +92,7 @@ func (s *Simulator) state() simState {
 		CurrentRate:       s.core.currentRate(),
 		FrontDelay:        fd.String(),
 		FrontDelaySeconds: fd.Seconds(),
+		Scenario:          s.Scenario(),
 		Activity:          s.Activity(),
 	}
 }
@@ -107,6 +109,24 @@ func (s *Simulator) postLoad(w http.ResponseWriter, r *http.Request) {
 	}
 	s.SetLoad(v)
 	writeJSON(w, http.StatusOK, s.state())
+}
+
+func (s *Simulator) postScenario(w http.ResponseWriter, r *http.Request) {
+	if err := s.SetScenario(r.FormValue("name")); err != nil {
+		writeError(w, http.StatusBadRequest, "name: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, s.state())
+}
+
+// metrics serves the current registry; while a restarted engine loads its
+// model it answers 503, as a server that is not up yet fails a scrape.
+func (s *Simulator) metrics(w http.ResponseWriter, r *http.Request) {
+	if time.Now().UnixNano() < s.metricsFrom.Load() {
+		writeError(w, http.StatusServiceUnavailable, "loading the model after a restart")
+		return
+	}
+	promhttp.HandlerFor(s.reg.Load(), promhttp.HandlerOpts{ErrorLog: slogPromLogger{s}}).ServeHTTP(w, r)
 }
 
 func (s *Simulator) postFrontDelay(w http.ResponseWriter, r *http.Request) {

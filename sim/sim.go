@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,9 @@ type Options struct {
 	// FrontDelay is added in front of the engine before an HTTP response starts, like a slow
 	// proxy; the server's own histograms do not see it.
 	FrontDelay time.Duration
+	// Scenario starts the simulator in a built-in scenario (Scenarios); it
+	// overrides Load and FrontDelay.
+	Scenario string
 	// Logger receives the simulator's logs; default discards them.
 	Logger *slog.Logger
 }
@@ -64,7 +68,11 @@ type Simulator struct {
 	model       string
 	maxModelLen int
 	log         *slog.Logger
-	reg         *prometheus.Registry
+	// reg is the registry /metrics serves; a restart (scenario engine_restart)
+	// replaces it with a fresh one.
+	reg atomic.Pointer[prometheus.Registry]
+	// metricsFrom is when /metrics answers again after a restart (UnixNano).
+	metricsFrom atomic.Int64
 	core        *core
 	handler     http.Handler
 	created     time.Time
@@ -109,15 +117,32 @@ func newSimulator(o Options, prof profile) (*Simulator, error) {
 		model:       o.Model,
 		maxModelLen: maxModelLen(o.Engine),
 		log:         o.Logger.With("component", "sim", "engine", string(o.Engine)),
-		reg:         prometheus.NewRegistry(),
 		created:     time.Now(),
 	}
-	expo, err := newExposition(o.Engine, o.Model, prof, s.maxModelLen, s.reg)
+	reg := prometheus.NewRegistry()
+	s.reg.Store(reg)
+	expo, err := newExposition(o.Engine, o.Model, prof, s.maxModelLen, reg)
 	if err != nil {
 		return nil, err
 	}
 	s.core = newCore(prof, o.Seed, s.maxModelLen, o.ArrivalRate, o.Load, expo, s.log)
+	s.core.restart = func(loadedAt time.Time) (exposition, error) {
+		reg := prometheus.NewRegistry()
+		expo, err := newExposition(o.Engine, o.Model, prof, s.maxModelLen, reg)
+		if err != nil {
+			return nil, err
+		}
+		s.metricsFrom.Store(loadedAt.UnixNano())
+		s.reg.Store(reg)
+		return expo, nil
+	}
 	s.core.frontDelay.Store(int64(o.FrontDelay))
+	// After the front delay: a scenario sets its own.
+	if o.Scenario != "" {
+		if err := s.SetScenario(o.Scenario); err != nil {
+			return nil, err
+		}
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -129,7 +154,8 @@ func (s *Simulator) Engine() Engine { return s.engine }
 func (s *Simulator) Model() string { return s.model }
 
 // Registry returns the simulator's own registry, the one /metrics serves.
-func (s *Simulator) Registry() *prometheus.Registry { return s.reg }
+// After a restart (scenario engine_restart) it is a new registry.
+func (s *Simulator) Registry() *prometheus.Registry { return s.reg.Load() }
 
 // Handler serves /metrics, the OpenAI-compatible API, /health and the /sim control endpoints.
 // Completion requests wait for the engine, so they are answered only while Run runs.

@@ -25,16 +25,11 @@ import (
 
 const chromiumPath = "/usr/bin/chromium"
 
-// requireChromium skips the test on a developer machine without Debian's
-// chromium and fails it in CI.
+// requireChromium fails the test, naming the install command, on a machine
+// without Debian's chromium.
 func requireChromium(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (Debian package chromium): %v", chromiumPath, err)
-		}
-		t.Skipf("%s not installed (Debian package chromium)", chromiumPath)
-	}
+	testbin.RequirePeer(t, chromiumPath, "chromium")
 }
 
 // browser is one headless Chromium tab that records console errors,
@@ -214,6 +209,7 @@ type suiteOptions struct {
 // URL that serves the UI and /api/v1 on one origin.
 func browserSuite(t *testing.T, base string, o suiteOptions) {
 	b := newBrowser(t)
+	b.recordCSPViolations(t) // browser_csp_test.go
 	dir := artifactsDir(t)
 	shot := func(t *testing.T, name string) {
 		t.Helper()
@@ -249,6 +245,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 			}
 			shot(t, p.name)
 			require.Empty(t, b.takeErrors(), "console errors on %s", p.path)
+			require.Empty(t, b.cspViolations(t), "Content-Security-Policy violations on %s", p.path)
 		})
 	}
 
@@ -438,8 +435,10 @@ func waitForDemo(t *testing.T, base string, samples float64) {
 		{`count_over_time(tokenpath:ttft_seconds:histogram_quantile[5m])`, samples},
 		{`count_over_time(tokenpath:gpu_state[5m])`, samples},
 		{`count_over_time(gpu_vram_used_bytes[5m])`, samples},
-		// The probes run less often than the scrapes.
+		// The probes run less often than the scrapes; both simulators'
+		// probes must have reported before the rows are checked.
 		{`min(count_over_time(tokenpath:ttft_seconds:histogram_quantile{server="probe"}[5m]))`, 1},
+		{`count(count by (instance) (tokenpath:ttft_seconds:histogram_quantile{server="probe"}))`, 2},
 	}
 	deadline := time.Now().Add(2*time.Minute + time.Duration(samples)*time.Second)
 	for _, q := range queries {

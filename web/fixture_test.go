@@ -45,7 +45,7 @@ func fullExposition(load float64) string {
 	lat := 0.7 + 0.6*load
 	vllm := `server="vllm",model="llama-3-8b",instance="127.0.0.1:8000",job="vllm"`
 	tgi := `server="tgi",model="",instance="127.0.0.1:8080",job="tgi"`
-	probe := `server="probe",model="llama-3-8b",instance="probe-llama",job="tokenpath-probe"`
+	probe := `server="probe",model="llama-3-8b",instance="127.0.0.1:8000",job="tokenpath"` // the probe of the vLLM server
 	qs := map[string][3]float64{
 		"ttft": {0.12, 0.35, 0.9}, "itl": {0.02, 0.03, 0.06}, "e2e": {2.5, 4, 7},
 		"queue": {0.01, 0.05, 0.2}, "prefill": {0.1, 0.25, 0.6}, "decode": {2.3, 3.6, 6},
@@ -159,12 +159,7 @@ const liveLoad = 0.5
 // minutes, load varying over the day), so that 24 h charts have lines.
 func startPrometheus(t *testing.T, exposition func(load float64) string, rules string, history time.Duration) *promFixture {
 	t.Helper()
-	if _, err := os.Stat(prometheusBin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (Debian package prometheus): %v", prometheusBin, err)
-		}
-		t.Skipf("%s not installed (Debian package prometheus)", prometheusBin)
-	}
+	testbin.RequirePeer(t, prometheusBin, "prometheus")
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = io.WriteString(w, exposition(liveLoad))

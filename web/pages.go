@@ -55,7 +55,7 @@ func rangeDuration(c components.Controls) time.Duration {
 func (u *UI) page(r *http.Request, title, path string, reload bool) components.Page {
 	c := controls(r)
 	c.Show = path != ""
-	return components.Page{
+	p := components.Page{
 		Title:    title,
 		Path:     path,
 		Version:  u.version,
@@ -64,6 +64,8 @@ func (u *UI) page(r *http.Request, title, path string, reload bool) components.P
 		Controls: c,
 		Reload:   reload,
 	}
+	p.StorageError = u.storageError()
+	return p
 }
 
 // withFilter fills the model and instance selectors from the label values
@@ -177,8 +179,8 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 	}), nil
 }
 
-// sloRows builds one row per objective and model from the SLO rules'
-// series.
+// sloRows builds one row per objective, server, model and instance from
+// the SLO rules' series, within the page's model and instance filters.
 func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.SLORow, error) {
 	var problems errs
 	objectives := map[string]components.Value{}
@@ -187,17 +189,17 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 	for _, s := range obj {
 		objectives[string(s.Metric["slo"])] = components.Some(float64(s.Value))
 	}
-	type key struct{ slo, server, model string }
+	type key struct{ slo, server, model, instance string }
 	rows := map[key]*components.SLORow{}
-	vals, err := u.instant(ctx, qSLO(c.Model))
+	vals, err := u.instant(ctx, qSLO(serverSelector(c.Model, c.Instance)))
 	problems.add(err)
 	for _, s := range vals {
 		m := s.Metric
-		k := key{string(m["slo"]), string(m["server"]), string(m["model"])}
+		k := key{string(m["slo"]), string(m["server"]), string(m["model"]), string(m["instance"])}
 		row := rows[k]
 		if row == nil {
 			row = &components.SLORow{
-				SLO: k.slo, Server: k.server, Model: k.model,
+				SLO: k.slo, Server: k.server, Model: k.model, Instance: k.instance,
 				Indicator: string(m["indicator"]), Source: string(m["source"]),
 				Objective: objectives[k.slo],
 			}
@@ -211,6 +213,13 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 			row.BudgetRemaining = v
 		case "tokenpath:slo_burn_rate:ratio_rate1h":
 			row.BurnRate = v
+		case "tokenpath:slo_window_covered:seconds":
+			switch m["window"] {
+			case "1d":
+				row.AttainmentCovered = v
+			case "30d":
+				row.BudgetCovered = v
+			}
 		}
 	}
 	out := make([]components.SLORow, 0, len(rows))
@@ -218,7 +227,7 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b components.SLORow) int {
-		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.SLO, b.SLO), cmp.Compare(a.Server, b.Server))
+		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.SLO, b.SLO), cmp.Compare(a.Server, b.Server), cmp.Compare(a.Instance, b.Instance))
 	})
 	if len(problems) > 0 {
 		return out, fmt.Errorf("reading the SLOs: %s", problems.String())
@@ -231,7 +240,7 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]components.ServerRow, error) {
 	sel := serverSelector(c.Model, c.Instance)
 	rows := map[rowKey]*components.ServerRow{}
-	probes := map[string]*components.Quantiles{} // by model, and by instance
+	probes := probesByServer{}
 	get := func(m model.Metric) *components.ServerRow {
 		k := rowKey{string(m["server"]), string(m["model"]), string(m["instance"])}
 		if rows[k] == nil {
@@ -246,16 +255,7 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]component
 		m := s.Metric
 		name := strings.TrimSuffix(strings.TrimPrefix(string(m[model.MetricNameLabel]), "tokenpath:"), "_seconds:histogram_quantile")
 		if m["server"] == "probe" {
-			if name != "ttft" {
-				continue
-			}
-			for _, key := range []string{"model=" + string(m["model"]), "instance=" + string(m["instance"])} {
-				if probes[key] == nil {
-					probes[key] = &components.Quantiles{}
-				}
-				setQuantile(probes[key], string(m["quantile"]), float64(s.Value))
-			}
-			continue
+			continue // read below, joined to the row of the server probed
 		}
 		row := get(m)
 		var q *components.Quantiles
@@ -281,6 +281,14 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]component
 		}
 		setQuantile(q, string(m["quantile"]), float64(s.Value))
 	}
+	// The probes within the model filter only: a probe configured as
+	// localhost:8001 is the probe of the row 127.0.0.1:8001, which an
+	// instance matcher on the probe's own spelling would miss.
+	probeQuant, err := u.instant(ctx, qProbeTTFT(serverSelector(c.Model, "")))
+	problems.add(err)
+	for _, s := range probeQuant {
+		setQuantile(probes.at(string(s.Metric["instance"]), string(s.Metric["model"])), string(s.Metric["quantile"]), float64(s.Value))
+	}
 	state, err := u.instant(ctx, qServerState(sel))
 	problems.add(err)
 	for _, s := range state {
@@ -302,15 +310,33 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]component
 			row.ErrorRate = v
 		}
 	}
+	diag, err := u.instant(ctx, qDiagnosis(sel))
+	problems.add(err)
+	for _, s := range diag {
+		row := get(s.Metric)
+		v := components.Some(float64(s.Value))
+		switch s.Metric[model.MetricNameLabel] {
+		case "tokenpath:diagnosis":
+			if s.Value == 1 {
+				row.Diagnosis = string(s.Metric["cause"])
+			}
+		case "tokenpath:diagnosis_tail:ratio":
+			row.DiagnosisTail = v
+		case "tokenpath:diagnosis_queue_share:ratio":
+			row.DiagnosisQueueShare = v
+		case "tokenpath:diagnosis_itl_spike:ratio":
+			row.DiagnosisITLSpike = v
+		case "tokenpath:diagnosis_prompt_share:ratio":
+			row.DiagnosisPromptShare = v
+		case "tokenpath:diagnosis_front_gap:seconds":
+			row.DiagnosisFrontGap = v
+		}
+	}
 	alerts, err := u.api.Alerts(ctx)
 	problems.add(err)
 	out := make([]components.ServerRow, 0, len(rows))
 	for _, row := range rows {
-		if p := probes["model="+row.Model]; p != nil && row.Model != "" {
-			row.ProbeTTFT = p
-		} else if p := probes["instance="+row.Instance]; p != nil {
-			row.ProbeTTFT = p
-		}
+		row.ProbeTTFT = probes.of(row)
 		for _, a := range alerts.Alerts {
 			if a.State == promv1.AlertStateFiring && alertMatches(a.Labels, row) {
 				row.Alerts = append(row.Alerts, string(a.Labels[model.AlertNameLabel]))

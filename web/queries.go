@@ -32,15 +32,30 @@ func qLatencyQuantiles(sel string) string {
 	return `{__name__=~"tokenpath:(ttft|itl|e2e|queue|prefill|decode)_seconds:histogram_quantile",` + sel + `}`
 }
 
+// qProbeTTFT reads the probes' TTFT percentiles: one series per probed
+// server (instance, the host:port of the probe's target), model and
+// quantile.
+func qProbeTTFT(sel string) string {
+	return `tokenpath:ttft_seconds:histogram_quantile{server="probe",` + sel + `}`
+}
+
 // qServerState reads throughput, batch, queue, KV cache and error ratio.
+// qDiagnosis reads each row's diagnosis state set and its numbers
+// (rules/README.md, "Diagnosis"), filtered by sel (serverSelector).
+func qDiagnosis(sel string) string {
+	return `{__name__=~"tokenpath:diagnosis(_tail:ratio|_queue_share:ratio|_itl_spike:ratio|_prompt_share:ratio|_front_gap:seconds)?",` + sel + `}`
+}
+
 func qServerState(sel string) string {
 	return `{__name__=~"tokenpath:(generation_tokens:rate1m|requests_running|requests_waiting|kv_cache_usage:ratio|request_errors:ratio_rate1m)",` + sel + `}`
 }
 
-// qSLO reads each objective's day attainment, budget and burn rate; the
-// series carry slo, indicator, source, server and model.
-func qSLO(model string) string {
-	return `{__name__=~"tokenpath:slo_(attainment:ratio_rate1d|error_budget_remaining:ratio|burn_rate:ratio_rate1h)",model=~"` + regexOrAll(model) + `"}`
+// qSLO reads each objective's day attainment, budget, burn rate and how
+// much of its windows holds data (window="1d"|"30d"); the series carry slo,
+// indicator, source, server, model and instance, filtered by sel
+// (serverSelector).
+func qSLO(sel string) string {
+	return `{__name__=~"tokenpath:slo_(attainment:ratio_rate1d|error_budget_remaining:ratio|burn_rate:ratio_rate1h|window_covered:seconds)",` + sel + `}`
 }
 
 // qSLOObjective is each objective's target; it has no model label.

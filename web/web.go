@@ -63,6 +63,9 @@ type Options struct {
 	API promv1.API
 	// Version is shown in the header.
 	Version string
+	// StorageError, when set, says why the local TSDB cannot write (storage.WriteError);
+	// every page shows it in a banner while it returns an error.
+	StorageError func() error
 }
 
 // asset is one embedded file with its content hash.
@@ -79,6 +82,9 @@ type UI struct {
 	version string
 	assets  map[string]asset // by name, e.g. "app.js".
 	now     func() time.Time
+
+	// storageErr is Options.StorageError; nil when there is no storage to check.
+	storageErr func() error
 }
 
 // New returns the UI. It fails when API is nil or the embedded bundle is
@@ -98,6 +104,7 @@ func New(o Options) (*UI, error) {
 		assets:  map[string]asset{},
 		now:     time.Now,
 	}
+	u.storageErr = o.StorageError
 	for _, name := range []string{"app.js", "app.css"} {
 		b, err := fs.ReadFile(StaticFS(), name)
 		if err != nil {

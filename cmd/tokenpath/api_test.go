@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -64,13 +63,7 @@ type alertmanager struct {
 
 func startAlertmanager(t testing.TB) *alertmanager {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("prometheus-alertmanager is not installed (.ci/run installs the Debian package)")
-		}
-		t.Skip("prometheus-alertmanager is not installed (Debian package prometheus-alertmanager)")
-	}
+	bin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "alertmanager.yml", "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n")
 	addr := testbin.FreePort(t)

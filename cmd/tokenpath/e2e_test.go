@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -23,15 +22,10 @@ import (
 const prometheusBinary = "/usr/bin/prometheus"
 
 // startPrometheus runs a real Prometheus with the remote-write receiver on a
-// loopback port. Without the binary the test is skipped, unless CI is set.
+// loopback port. Without the binary the test fails, naming the package.
 func startPrometheus(t *testing.T) (promv1.API, string) {
 	t.Helper()
-	if _, err := os.Stat(prometheusBinary); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", prometheusBinary, err)
-		}
-		t.Skipf("%s not installed: %v", prometheusBinary, err)
-	}
+	testbin.RequirePeer(t, prometheusBinary, "prometheus")
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1m\n")
 	addr := testbin.FreePort(t)

@@ -38,7 +38,7 @@ func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("probe.enable", "Probe every server of the endpoint flags and variables (VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT, LLAMACPP_ENDPOINT; and the demo's) with a small real streaming request every 30s (--no-probe.enable turns these default probes off; the configuration's probes still run).").Default("true").BoolVar(&e.probesEnabled)
 	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
 	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
-	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").StringVar(&e.nvmlLibrary)
+	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").PlaceHolder("PATH").StringVar(&e.nvmlLibrary)
 }
 
 func ratio(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
@@ -62,6 +62,8 @@ type extras struct {
 	// sloWarnings logs the SLO bucket warnings of the server kinds that are
 	// really scraped or probed.
 	sloWarnings *sloWarnings
+	// storageError says why the TSDB cannot write; the UI shows it on every page.
+	storageError func() error
 }
 
 func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool, warnings *sloWarnings) (*extras, error) {
@@ -156,7 +158,7 @@ func (x *extras) attach(srv *server.Server) error {
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
-	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version})
+	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version, StorageError: x.storageError})
 	if err != nil {
 		return fmt.Errorf("creating the web UI: %w", err)
 	}

@@ -198,6 +198,13 @@ func TestFullDiskProcess(t *testing.T) {
 		return code == http.StatusServiceUnavailable, fmt.Sprintf("%d %s", code, b)
 	})
 	require.Contains(t, body, "no space left on device")
+	// Every page of the UI says so.
+	for _, page := range []string{"/", "/targets", "/explore"} {
+		code, b := p.get(page, nil)
+		require.Equal(t, http.StatusOK, code, page)
+		require.Contains(t, string(b), `data-testid="storage-error"`, page)
+		require.Contains(t, string(b), "no space left on device", page)
+	}
 	code, metrics := p.get("/metrics", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(metrics), "tokenpath_storage_write_failing 1")
@@ -217,4 +224,7 @@ func TestFullDiskProcess(t *testing.T) {
 	code, metrics = p.get("/metrics", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(metrics), "tokenpath_storage_write_failing 0")
+	code, page := p.get("/targets", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.NotContains(t, string(page), `data-testid="storage-error"`, "the banner goes once writes succeed")
 }

@@ -77,12 +77,12 @@ func runMain(args []string) error {
 	app.Version(version.Print("tokenpath"))
 	app.HelpFlag.Short('h')
 
-	serve := app.Command("serve", "Run the tokenpath server (the default).").Default()
+	serve := app.Command("serve", serveHelp).Default()
 	var f serveFlags
-	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it, targets come from VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT and LLAMACPP_ENDPOINT (and their flags).").StringVar(&f.configFile)
+	serve.Flag("config.file", "Prometheus configuration file (global, scrape_configs, rule_files, alerting, remote_write) plus an optional tokenpath: section. Without it (the default), targets come from VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT and LLAMACPP_ENDPOINT (and their flags).").PlaceHolder("FILE").StringVar(&f.configFile)
 	serve.Flag("web.listen-address", "Address to listen on for the UI, API and telemetry. Default :9090, or :$PROMETHEUS_PORT.").StringVar(&f.listenAddress)
-	serve.Flag("web.config.file", "[EXPERIMENTAL] Path to a configuration file that can enable TLS or authentication (exporter-toolkit format, as Prometheus).").StringVar(&f.webConfigFile)
-	serve.Flag("web.external-url", "The URL under which tokenpath is externally reachable (used in alert links).").StringVar(&f.externalURL)
+	serve.Flag("web.config.file", "Path to a configuration file that enables TLS or basic authentication (exporter-toolkit format, the same file Prometheus takes). Default: none (plain HTTP, no authentication).").PlaceHolder("FILE").StringVar(&f.webConfigFile)
+	serve.Flag("web.external-url", "The URL under which tokenpath is externally reachable, e.g. behind a reverse proxy (used in alert links). Default: http://<--web.listen-address>/.").PlaceHolder("URL").StringVar(&f.externalURL)
 	serve.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST /-/reload).").BoolVar(&f.enableLifecycle)
 	serve.Flag("web.enable-admin-api", "Enable API endpoints for admin control actions.").BoolVar(&f.enableAdminAPI)
 	serve.Flag("web.enable-remote-write-receiver", "Enable the API endpoint accepting remote write requests (/api/v1/write, RW 1.0 and 2.0).").BoolVar(&f.enableRWReceiver)
@@ -93,8 +93,8 @@ func runMain(args []string) error {
 	serve.Flag("query.max-samples", "Maximum number of samples a single query can load into memory.").Default("50000000").IntVar(&f.queryMaxSamples)
 	serve.Flag("query.max-concurrency", "Maximum number of queries executed concurrently.").Default("20").IntVar(&f.queryConcurrency)
 	serve.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").Default("5m").SetValue(&f.lookbackDelta)
-	serve.Flag("alertmanager.url", "Alertmanager to send alerts to, in addition to the configuration's alerting section (repeatable).").StringsVar(&f.alertmanagerURLs)
-	serve.Flag("scrape.interval", "Default scrape interval; overrides SCRAPE_INTERVAL and the file's global scrape_interval.").SetValue(&f.scrapeInterval)
+	serve.Flag("alertmanager.url", "Alertmanager to send alerts to, in addition to the configuration's alerting section (repeatable). Default: none.").PlaceHolder("URL").StringsVar(&f.alertmanagerURLs)
+	serve.Flag("scrape.interval", "Default scrape interval; overrides SCRAPE_INTERVAL and the file's global scrape_interval. Default: 15s.").PlaceHolder("DURATION").SetValue(&f.scrapeInterval)
 	f.endpoints = registerEndpointFlags(serve)
 	serve.Flag("demo", "Start simulated vLLM and TGI servers and a simulated GPU in-process and watch them.").BoolVar(&f.demo)
 	f.extra.register(serve)
@@ -105,9 +105,9 @@ func runMain(args []string) error {
 	rulesExport := registerRulesExport(app)
 	fleet := registerFleet(app, &f.promslog)
 
-	cmd, err := app.Parse(args)
+	cmd, err := app.Parse(helpArgs(args))
 	if err != nil {
-		return err
+		return didYouMean(app, err)
 	}
 	if cmd == serve.FullCommand() {
 		return runServer(f, serve)
@@ -262,6 +262,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	if err != nil {
 		return err
 	}
+	extras.storageError = store.WriteError
 	if err := extras.attach(srv); err != nil {
 		return err
 	}
@@ -467,7 +468,7 @@ func flagMap(cmd *kingpin.CmdClause) map[string]string {
 func buildVersion() server.Version {
 	return server.Version{
 		Version:   version.Version,
-		Revision:  version.Revision,
+		Revision:  version.GetRevision(),
 		Branch:    version.Branch,
 		BuildUser: version.BuildUser,
 		BuildDate: version.BuildDate,

@@ -26,7 +26,7 @@ type ruleFlags struct {
 
 func (r *ruleFlags) register(cmd *kingpin.CmdClause) {
 	d := rules.DefaultThresholds()
-	cmd.Flag("rules.defaults", "Load the embedded rules: the token-path recording rules, the seed's alerts, the probe and SLO rules (--no-rules.defaults turns them all off; your rule_files still load).").Default("true").BoolVar(&r.defaults)
+	cmd.Flag("rules.defaults", "Load the embedded rules: the token-path recording rules, the built-in alerts, the probe and SLO rules (--no-rules.defaults turns them all off; your rule_files still load).").Default("true").BoolVar(&r.defaults)
 	cmd.Flag("alert.ttft-warning", "HighTTFT fires when p99 time to first token is above this.").Default(d.TTFTWarning.String()).DurationVar(&r.thresholds.TTFTWarning)
 	cmd.Flag("alert.ttft-critical", "CriticalTTFT fires when p99 time to first token is above this.").Default(d.TTFTCritical.String()).DurationVar(&r.thresholds.TTFTCritical)
 	cmd.Flag("alert.itl-warning", "HighITL fires when p99 inter-token latency is above this.").Default(d.ITLWarning.String()).DurationVar(&r.thresholds.ITLWarning)
@@ -37,7 +37,7 @@ func (r *ruleFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("slo.target", "Share of requests that must meet the TTFT (--alert.ttft-warning) and ITL (--alert.itl-warning) objectives over 30 days.").Default(ratio(slo.DefaultTarget)).Float64Var(&r.sloTarget)
 	cmd.Flag("probe.gap-threshold", "TokenPathClientServerGap fires when the probes' median TTFT exceeds the server's own by this much (time spent in front of the engine).").Default(slo.DefaultGapThreshold.String()).DurationVar(&r.gapThreshold)
 	cmd.Flag("probe.gap-for", "How long the client-versus-server gap must last before TokenPathClientServerGap fires.").Default(slo.DefaultGapFor.String()).DurationVar(&r.gapFor)
-	cmd.Flag("alert.for", "How long a condition must hold before the seed's alerts fire (0: each alert's default).").Default("0s").DurationVar(&r.thresholds.For)
+	cmd.Flag("alert.for", "How long a condition must hold before the built-in alerts fire (0: each alert's own default: 5m, CriticalTTFT 2m, MemoryBound 10m, InferenceTargetDown 1m).").Default("0s").DurationVar(&r.thresholds.For)
 }
 
 // files renders the embedded rule files, file name → rule YAML: the

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +77,7 @@ func registerSubcommands(app *kingpin.Application, logConfig *promslog.Config) *
 	s.simulate.Flag("arrival-rate", "Mean synthetic requests per second at load 1 (0: the default).").Float64Var(&s.simOpts.ArrivalRate)
 	s.simulate.Flag("load", "Initial load multiplier (change it while running with POST /sim/load?multiplier=N).").Default("1").Float64Var(&s.simOpts.Load)
 	s.simulate.Flag("front-delay", "Delay in front of the engine before a response starts, like a slow proxy (POST /sim/front_delay?d=2s).").DurationVar(&s.simFrontDelay)
+	s.simulate.Flag("scenario", "Start in a scenario that makes one cause of a slow tail dominate (switch while running with POST /sim/scenario?name=NAME); overrides --load and --front-delay: "+strings.Join(sim.ScenarioNames(), ", ")+".").EnumVar(&s.simOpts.Scenario, sim.ScenarioNames()...)
 
 	gr := app.Command("grafana", "Grafana dashboards and provisioning.")
 	s.grafanaExport = gr.Command("export", "Write the provisioning tree (datasource, dashboard provider, dashboards) to a directory.")

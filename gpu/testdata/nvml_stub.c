@@ -6,6 +6,9 @@
 //   NVML_STUB_INIT=<code>  nvmlInit_v2 returns <code> instead of NVML_SUCCESS
 //   NVML_STUB_LOST=<index> every call on that GPU returns NVML_ERROR_GPU_IS_LOST
 //   NVML_STUB_XID=<code>   the first nvmlEventSetWait_v2 reports Xid <code> on GPU 1
+//   NVML_STUB_COUNT=<code> nvmlDeviceGetCount_v2 returns <code>, like a driver failing mid-run
+//   NVML_STUB_HANG=<path>  nvmlDeviceGetMemoryInfo_v2 blocks while the file <path> exists, like
+//                          a wedged driver (a file, so a test can release it from outside)
 // With -DOMIT_POWER it does not export nvmlDeviceGetPowerUsage, like an old driver missing a
 // function; with -DTEMPERATURE_V_ONLY it exports nvmlDeviceGetTemperatureV instead of the
 // deprecated nvmlDeviceGetTemperature, like a future driver. Symbols it never exports on purpose: nvmlDeviceGetRemappedRows, the MIG
@@ -69,6 +72,8 @@ nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length) {
 
 nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count) {
 	if (!initialized) return NVML_ERROR_UNINITIALIZED;
+	const char *s = getenv("NVML_STUB_COUNT");
+	if (s != NULL && *s != '\0') return (nvmlReturn_t)atoi(s);
 	*count = NGPU;
 	return NVML_SUCCESS;
 }
@@ -108,6 +113,9 @@ nvmlReturn_t nvmlDeviceGetMinorNumber(nvmlDevice_t d, unsigned int *minor) {
 
 nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, nvmlMemory_v2_t *m) {
 	CHECK(d);
+	const char *hang = getenv("NVML_STUB_HANG");
+	// Bounded, so a broken test cannot leave a process behind for ever.
+	for (int i = 0; hang != NULL && *hang != '\0' && access(hang, F_OK) == 0 && i < 6000; i++) usleep(10000);
 	// The real library rejects a struct of another version; so does this one.
 	if (m->version != nvmlMemory_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
 	m->total = 48ULL << 30;

@@ -223,7 +223,7 @@ func TokenPath() []Panel {
 			Description: "Arrival to first token, over a 1m window. TGI has no TTFT metric: its line is the P50 of queue time plus prefill time (estimate=queue_plus_prefill).",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("ttft", "{{server}} {{model}} "),
+			Queries:     percentiles("ttft", "{{server}} {{model}} {{instance}} "),
 		},
 		{
 			ID:          "itl_heatmap",
@@ -240,9 +240,9 @@ func TokenPath() []Panel {
 			Unit:        "short",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: "sum by (model) (" + sel("tokenpath:generation_tokens:rate1m") + ")", Legend: "{{model}} generated tok/s"},
-				{Expr: "sum by (model) (" + sel("tokenpath:prompt_tokens:rate1m") + ")", Legend: "{{model}} prompt tok/s"},
-				{Expr: "sum by (model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{model}} batch size", RightAxis: true, Unit: "short"},
+				{Expr: "sum by (model) (" + sel("tokenpath:generation_tokens:rate1m") + ")", Legend: "{{model}} generated tok/s (all instances)"},
+				{Expr: "sum by (model) (" + sel("tokenpath:prompt_tokens:rate1m") + ")", Legend: "{{model}} prompt tok/s (all instances)"},
+				{Expr: "sum by (model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{model}} batch size (all instances)", RightAxis: true, Unit: "short"},
 			},
 		},
 		{
@@ -260,8 +260,8 @@ func TokenPath() []Panel {
 			Unit:        "short",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: "sum by (model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{model}} running"},
-				{Expr: "sum by (model) (" + sel("tokenpath:requests_waiting") + ")", Legend: "{{model}} waiting"},
+				{Expr: "sum by (model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{model}} running (all instances)"},
+				{Expr: "sum by (model) (" + sel("tokenpath:requests_waiting") + ")", Legend: "{{model}} waiting (all instances)"},
 			},
 		},
 		{
@@ -289,7 +289,7 @@ func Latency() []Panel {
 			Description: "P50, P90 and P99 of the time from arrival to the first token.",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("ttft", "{{server}} {{model}} "),
+			Queries:     percentiles("ttft", "{{server}} {{model}} {{instance}} "),
 		},
 		{
 			ID:          "ttft_heatmap",
@@ -305,7 +305,7 @@ func Latency() []Panel {
 			Description: "P50, P90 and P99 of the time between two tokens (measure=itl) or TGI's mean time per token (measure=tpot).",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("itl", "{{server}} {{model}} {{measure}} "),
+			Queries:     percentiles("itl", "{{server}} {{model}} {{instance}} {{measure}} "),
 		},
 		{
 			ID:          "itl_heatmap",
@@ -321,7 +321,7 @@ func Latency() []Panel {
 			Description: "P50, P90 and P99 of the time from arrival to the last token.",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("e2e", "{{server}} {{model}} "),
+			Queries:     percentiles("e2e", "{{server}} {{model}} {{instance}} "),
 		},
 		{
 			ID:          "e2e_heatmap",
@@ -338,9 +338,9 @@ func Latency() []Panel {
 			Unit:        "s",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: sel("tokenpath:queue_seconds:mean_rate1m"), Legend: "{{server}} {{model}} queue"},
-				{Expr: sel("tokenpath:prefill_seconds:mean_rate1m"), Legend: "{{server}} {{model}} prefill"},
-				{Expr: sel("tokenpath:decode_seconds:mean_rate1m"), Legend: "{{server}} {{model}} decode"},
+				{Expr: sel("tokenpath:queue_seconds:mean_rate1m"), Legend: "{{server}} {{model}} {{instance}} queue"},
+				{Expr: sel("tokenpath:prefill_seconds:mean_rate1m"), Legend: "{{server}} {{model}} {{instance}} prefill"},
+				{Expr: sel("tokenpath:decode_seconds:mean_rate1m"), Legend: "{{server}} {{model}} {{instance}} decode"},
 			},
 		},
 	}
@@ -366,8 +366,8 @@ func GPU() []Panel {
 			Unit:        "bytes",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: gsel("gpu_vram_used_bytes"), Legend: "GPU {{gpu}} used"},
-				{Expr: gsel("gpu_vram_total_bytes"), Legend: "GPU {{gpu}} total"},
+				{Expr: gsel("gpu_vram_used_bytes"), Legend: "GPU {{gpu}} {{instance}} used"},
+				{Expr: gsel("gpu_vram_total_bytes"), Legend: "GPU {{gpu}} {{instance}} total"},
 			},
 		},
 		{
@@ -379,7 +379,7 @@ func GPU() []Panel {
 			Min:         ptr(0),
 			Max:         ptr(100),
 			Queries: []Query{
-				{Expr: gsel("gpu_compute_utilization"), Legend: "GPU {{gpu}}"},
+				{Expr: gsel("gpu_compute_utilization"), Legend: "GPU {{gpu}} {{instance}}"},
 			},
 		},
 		{
@@ -399,7 +399,7 @@ func GPU() []Panel {
 					gsel("tokenpath:gpu_state", `state="compute_bound"`) + " * 2 or " +
 					gsel("tokenpath:gpu_state", `state="balanced"`) + " * 1 or " +
 					gsel("tokenpath:gpu_state", `state="idle"`) + " * 0)",
-				Legend: "GPU {{gpu}}",
+				Legend: "GPU {{gpu}} {{instance}}",
 			}},
 			Mappings: []Mapping{
 				{Value: StateIdle, Text: "idle", Color: "blue"},
@@ -415,7 +415,7 @@ func GPU() []Panel {
 			Unit:        "celsius",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: gsel("gpu_temperature_celsius"), Legend: "GPU {{gpu}}"},
+				{Expr: gsel("gpu_temperature_celsius"), Legend: "GPU {{gpu}} {{instance}}"},
 			},
 		},
 		{
@@ -425,8 +425,8 @@ func GPU() []Panel {
 			Unit:        "watt",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: gsel("gpu_power_draw_watts"), Legend: "GPU {{gpu}} draw"},
-				{Expr: gsel("gpu_power_limit_watts"), Legend: "GPU {{gpu}} limit"},
+				{Expr: gsel("gpu_power_draw_watts"), Legend: "GPU {{gpu}} {{instance}} draw"},
+				{Expr: gsel("gpu_power_limit_watts"), Legend: "GPU {{gpu}} {{instance}} limit"},
 			},
 		},
 		{
@@ -438,7 +438,7 @@ func GPU() []Panel {
 			Min:         ptr(0),
 			Max:         ptr(100),
 			Queries: []Query{
-				{Expr: gsel("gpu_memory_bandwidth_utilization"), Legend: "GPU {{gpu}}"},
+				{Expr: gsel("gpu_memory_bandwidth_utilization"), Legend: "GPU {{gpu}} {{instance}}"},
 			},
 		},
 	}

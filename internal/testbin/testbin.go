@@ -30,11 +30,18 @@ var builder struct {
 }
 
 // Binary returns the path of a freshly built tokenpath binary, building it on
-// the first call. The build uses the module's own go command and build cache.
+// the first call. The build uses the module's own go command and build cache,
+// and the Makefile's -ldflags, so the tests run a binary stamped as `make
+// build` stamps it (version, revision, branch, build user and date).
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	builder.once.Do(func() {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
+		if err != nil {
+			builder.err = err
+			return
+		}
+		ldflags, err := makeLdflags(root)
 		if err != nil {
 			builder.err = err
 			return
@@ -45,7 +52,7 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		builder.path = filepath.Join(dir, "tokenpath")
-		cmd := exec.Command("go", "build", "-o", builder.path, "./cmd/tokenpath")
+		cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", builder.path, "./cmd/tokenpath")
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -58,7 +65,22 @@ func Binary(tb testing.TB) string {
 	return builder.path
 }
 
-func moduleRoot() (string, error) {
+// makeLdflags asks the Makefile for the -ldflags of a stamped build (its
+// print-ldflags target), so the stamping is written down in one place.
+func makeLdflags(root string) (string, error) {
+	cmd := exec.Command("make", "-s", "--no-print-directory", "print-ldflags")
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("make print-ldflags in %s (the Debian package make provides make): %w\n%s", root, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// ModuleRoot is the directory of the tokenpath module's go.mod.
+func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -213,4 +235,19 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// RequirePeer returns the path of a program a test runs as its real peer
+// (Prometheus, Alertmanager, Chromium, …) and fails the test when it is
+// missing, with the command that installs it. Missing peers never skip a
+// test: a suite that passes because its peers were absent tested nothing.
+// name is a command or an absolute path; pkg is the Debian package with it.
+func RequirePeer(tb testing.TB, name, pkg string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		tb.Fatalf("%s is not installed: run `apt-get install -y --no-install-recommends %s` as root "+
+			"(`make test` runs scripts/test-deps.sh, which installs every package the tests need)", name, pkg)
+	}
+	return path
 }

@@ -153,3 +153,22 @@ func (h *harness) alertStates(name string) map[string]string {
 	require.True(h.t, found, "no alerting rule %s", name)
 	return out
 }
+
+// alertAnnotation returns annotation ann of each active alert named name,
+// keyed like alertStates: what a receiver would read.
+func (h *harness) alertAnnotation(name, ann string) map[string]string {
+	h.t.Helper()
+	out := map[string]string{}
+	for _, g := range h.groups {
+		for _, r := range g.Rules() {
+			ar, ok := r.(*promrules.AlertingRule)
+			if !ok || ar.Name() != name {
+				continue
+			}
+			for _, a := range ar.ActiveAlerts() {
+				out[labels.NewBuilder(a.Labels).Del("alertname", "severity", "action").Labels().String()] = a.Annotations.Get(ann)
+			}
+		}
+	}
+	return out
+}

@@ -28,12 +28,26 @@ func probeHistograms() []probeHistogram {
 	}
 }
 
+// targetHostPort captures the host:port of a probe's `target` URL.
+const targetHostPort = `(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/]+).*`
+
 // instanceFromTarget turns the probe's `target` (a URL) into `instance`
 // (host:port), so that a probe's unified series sit next to the scraped
 // server's, and drops `target`. by lists extra grouping labels (", le").
 func instanceFromTarget(expr, by string) string {
-	return fmt.Sprintf(`sum without (target) (label_replace(sum by (job, model, target%s) (%s), "instance", "$1", "target", "(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/]+).*"))`, by, expr)
+	return fmt.Sprintf(`sum without (target) (label_replace(sum by (job, model, target%s) (%s), "instance", "$1", "target", %q))`, by, expr, targetHostPort)
 }
+
+// probedInstance replaces the `instance` of raw probe series (tokenpath's
+// own self-scrape address) with the host:port the probe sent its requests
+// to, so that a `sum by (instance, model)` keeps every probed server apart:
+// two replicas of one model are two instances, never one model.
+func probedInstance(expr string) string {
+	return fmt.Sprintf(`label_replace(%s, "instance", "$1", "target", %q)`, expr, targetHostPort)
+}
+
+// probeBy groups probe-derived series per probed server and model.
+const probeBy = "instance, model"
 
 func withLabels(base map[string]string, extra ...string) map[string]string {
 	out := map[string]string{"server": "probe"}
@@ -111,28 +125,34 @@ func probeRules(o Options) []group {
 			instanceFromTarget(`rate(tokenpath_probe_requests_total{outcome!~"ok|no_usage"}[1m])`, ""), all, all),
 	})
 
-	// The gap per model over 5 minutes: a probe every 30 s puts about ten
-	// probes in the window. Server side: every server with a TTFT histogram
-	// (vLLM, SGLang), all instances of the model together.
-	probeP50 := `histogram_quantile(0.5, sum by (model) (rate(tokenpath_probe_ttft_seconds{model!=""}[5m]))) >= 0` +
+	// The gap per probed server (instance) and model over 5 minutes: a
+	// probe every 30 s puts about ten probes in the window. Server side:
+	// every server with a TTFT histogram (vLLM, SGLang) at the same
+	// instance. Replicas of one model are separate instances, so a slow
+	// replica's gap never borrows a healthy replica's numbers.
+	probeP50 := fmt.Sprintf(`histogram_quantile(0.5, sum by (%[1]s) (%[2]s)) >= 0`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds{model!=""}[5m])`)) +
 		"\n  or\n  " +
-		`histogram_quantile(0.5, sum by (model, le) (rate(tokenpath_probe_ttft_seconds_bucket{model!=""}[5m]))) >= 0`
-	serverP50 := `histogram_quantile(0.5, sum by (model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server!="probe", model!=""}[5m]))) >= 0`
-	probeMean := `sum by (model) (rate(tokenpath_probe_ttft_seconds_sum{model!=""}[5m])) / (sum by (model) (rate(tokenpath_probe_ttft_seconds_count{model!=""}[5m])) > 0)` +
+		fmt.Sprintf(`histogram_quantile(0.5, sum by (%[1]s, le) (%[2]s)) >= 0`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds_bucket{model!=""}[5m])`))
+	serverP50 := `histogram_quantile(0.5, sum by (instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server!="probe", model!=""}[5m]))) >= 0`
+	probeMean := fmt.Sprintf(`sum by (%[1]s) (%[2]s) / (sum by (%[1]s) (%[3]s) > 0)`, probeBy,
+		probedInstance(`rate(tokenpath_probe_ttft_seconds_sum{model!=""}[5m])`),
+		probedInstance(`rate(tokenpath_probe_ttft_seconds_count{model!=""}[5m])`)) +
 		"\n  or\n  " +
-		`histogram_avg(sum by (model) (rate(tokenpath_probe_ttft_seconds{model!=""}[5m]))) >= 0`
-	serverMean := `sum by (model) (avg_over_time(tokenpath:ttft_seconds_sum:rate1m{server!="probe", model!=""}[5m]))` +
+		// histogram_sum / histogram_count rather than histogram_avg, which
+		// Prometheus 2.x (Debian's, where exported rules also run) lacks.
+		fmt.Sprintf(`histogram_sum(sum by (%[1]s) (%[2]s)) / (histogram_count(sum by (%[1]s) (%[2]s)) > 0)`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds{model!=""}[5m])`))
+	serverMean := `sum by (instance, model) (avg_over_time(tokenpath:ttft_seconds_sum:rate1m{server!="probe", model!=""}[5m]))` +
 		"\n  /\n  " +
-		`(sum by (model) (avg_over_time(tokenpath:ttft_seconds_count:rate1m{server!="probe", model!=""}[5m])) > 0)`
+		`(sum by (instance, model) (avg_over_time(tokenpath:ttft_seconds_count:rate1m{server!="probe", model!=""}[5m])) > 0)`
 	gap := []rule{
 		{
 			Record: "tokenpath:ttft_client_server_gap_seconds",
 			Labels: map[string]string{"quantile": "0.5"},
-			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (model)\n(\n  %s\n)", probeP50, serverP50),
+			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (instance, model)\n(\n  %s\n)", probeP50, serverP50),
 		},
 		{
 			Record: "tokenpath:ttft_client_server_gap_seconds:mean_rate5m",
-			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (model)\n(\n  %s\n)", probeMean, serverMean),
+			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (instance, model)\n(\n  %s\n)", probeMean, serverMean),
 		},
 		{
 			Alert: AlertClientServerGap,
@@ -142,8 +162,8 @@ func probeRules(o Options) []group {
 				"severity": "warning",
 			},
 			Annotations: map[string]string{
-				"summary": "Requests for {{ $labels.model }} wait {{ $value | humanizeDuration }} in front of the engine",
-				"description": "The probes' median time to first token is {{ $value | humanizeDuration }} above the servers' own median for " +
+				"summary": "Requests for {{ $labels.model }} on {{ $labels.instance }} wait {{ $value | humanizeDuration }} in front of the engine",
+				"description": "The probes' median time to first token of {{ $labels.instance }} is {{ $value | humanizeDuration }} above that server's own median for " +
 					"{{ $labels.model }} over 5 minutes (threshold " + o.GapThreshold.String() + "). The servers start their clock when a request " +
 					"reaches the engine, so the difference is spent before it: a proxy or gateway, the HTTP accept queue, authentication, " +
 					"tokenisation threads, or the network.",
@@ -237,7 +257,13 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 			Expr:   probeGood(obj.Indicator, metric, num(tb), sel, "5m"),
 		})
 	case SourceServer:
+		// One rule per window over every server kind (joined with `or`;
+		// their series differ by the server label): two rules recording the
+		// same name with the same labels in one file are what promtool's
+		// duplicate-rules lint rejects.
 		quantity := obj.Indicator
+		errs := map[string][]string{}
+		var good []string
 		for _, server := range serverKinds(obj.Indicator, buckets) {
 			bounds := buckets[server+":"+obj.Indicator]
 			tb, exact := nearestBoundary(threshold, bounds)
@@ -255,23 +281,26 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 				matchers = append(matchers, modelSel)
 			}
 			sel := "{" + strings.Join(matchers, ", ") + "}"
-			lbls := map[string]string{}
-			for k, v := range base {
-				lbls[k] = v
+			for _, w := range windows() {
+				errs[w] = append(errs[w], fmt.Sprintf("1 - (histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[%s]))) >= 0)",
+					num(tb), quantity, sel, w))
 			}
+			good = append(good, fmt.Sprintf("(histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[5m]))) >= 0)\n* on (server, instance, model)\nsum by (server, instance, model) (avg_over_time(tokenpath:%s_seconds_count:rate1m%s[5m]))",
+				num(tb), quantity, sel, quantity, sel))
+		}
+		if len(good) > 0 {
+			lbls := maps.Clone(base)
 			for _, w := range windows() {
 				rules = append(rules, rule{
 					Record: "tokenpath:slo_errors:ratio_rate" + w,
 					Labels: lbls,
-					Expr: fmt.Sprintf("1 - (histogram_fraction(0, %s, sum by (server, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[%s]))) >= 0)",
-						num(tb), quantity, sel, w),
+					Expr:   orAll(errs[w]),
 				})
 			}
 			goodput = append(goodput, rule{
 				Record: "tokenpath:slo_goodput:rate5m",
 				Labels: lbls,
-				Expr: fmt.Sprintf("(histogram_fraction(0, %s, sum by (server, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[5m]))) >= 0)\n* on (server, model)\nsum by (server, model) (avg_over_time(tokenpath:%s_seconds_count:rate1m%s[5m]))",
-					num(tb), quantity, sel, quantity, sel),
+				Expr:   orAll(good),
 			})
 		}
 	}
@@ -290,12 +319,19 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 	rules = append(rules,
 		rule{Record: "tokenpath:slo_objective:ratio", Labels: meta, Expr: fmt.Sprintf("vector(%s)", num(obj.Target))},
 		rule{Record: "tokenpath:slo_threshold:seconds", Labels: meta, Expr: fmt.Sprintf("vector(%s)", num(threshold))},
-		rule{Record: "tokenpath:slo_attainment:ratio_rate1d", Expr: "1 - tokenpath:slo_errors:ratio_rate1d" + sloSel},
+		// Every derived series names its objective in the rule's labels too
+		// (the same values the selected series carry), so that the rules of
+		// several objectives in one file are told apart by promtool.
+		rule{Record: "tokenpath:slo_attainment:ratio_rate1d", Labels: meta, Expr: "1 - tokenpath:slo_errors:ratio_rate1d" + sloSel},
 		// The 30-day figures average the 5-minute ratios, as Sloth does: no
 		// 30-day range over raw counters on every evaluation.
-		rule{Record: "tokenpath:slo_attainment:ratio_rate30d", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])", sloSel)},
-		rule{Record: "tokenpath:slo_error_budget_remaining:ratio", Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d]) / %s", sloSel, num(budget))},
-		rule{Record: "tokenpath:slo_burn_rate:ratio_rate1h", Expr: fmt.Sprintf("tokenpath:slo_errors:ratio_rate1h%s / %s", sloSel, num(budget))},
+		rule{Record: "tokenpath:slo_attainment:ratio_rate30d", Labels: meta, Expr: fmt.Sprintf("1 - avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])", sloSel)},
+		// How much of each nominal window holds data, so that a figure
+		// computed from ten minutes says so.
+		coveredRule(coveredDay, sloSel, meta),
+		coveredRule(coveredMonth, sloSel, meta),
+		rule{Record: "tokenpath:slo_error_budget_remaining:ratio", Labels: meta, Expr: budgetRemaining(sloSel, budget)},
+		rule{Record: "tokenpath:slo_burn_rate:ratio_rate1h", Labels: meta, Expr: fmt.Sprintf("tokenpath:slo_errors:ratio_rate1h%s / %s", sloSel, num(budget))},
 		burnAlert(AlertFastBurn, "critical", "page", "2m", pageBurns(), sloSel, budget, obj),
 		burnAlert(AlertSlowBurn, "warning", "ticket", "15m", ticketBurns(), sloSel, budget, obj),
 	)
@@ -315,33 +351,91 @@ func braces(m string) string {
 	return "{" + m + "}"
 }
 
-// probeGood is good events per second over w: probes (ttft, tpot) or gaps
-// (itl) at or under tb seconds. Classic buckets first (exact at a
-// boundary); the native histogram when only it is ingested, where the
-// fraction is interpolated inside one native bucket (about 9% wide).
+// coveredWindow is a nominal SLO window and the error-ratio series whose
+// presence marks the minutes the window has data.
+type coveredWindow struct {
+	name    string  // "1d", "30d": the `window` label.
+	seconds float64 // the nominal length.
+	marker  string  // the error ratio that exists while the window has events.
+}
+
+var (
+	// coveredDay: the 1d ratio exists from the first event until a day
+	// without any.
+	coveredDay = coveredWindow{name: "1d", seconds: 86400, marker: "tokenpath:slo_errors:ratio_rate1d"}
+	// coveredMonth: the 3d ratio, the longest recorded, marks the 30 days
+	// (an objective idle for more than three days loses that gap).
+	coveredMonth = coveredWindow{name: "30d", seconds: 30 * 86400, marker: "tokenpath:slo_errors:ratio_rate3d"}
+)
+
+// sloIntervalSeconds is sloInterval in seconds: each evaluation of a group
+// adds one sample, so samples × interval is the time covered.
+const sloIntervalSeconds = 60
+
+// coveredExpr is the seconds of w that hold data: one sample of the marker
+// per evaluation in the window.
+func coveredExpr(w coveredWindow, sel string) string {
+	return fmt.Sprintf("count_over_time(%s%s[%s]) * %d", w.marker, sel, w.name, sloIntervalSeconds)
+}
+
+// coveredRule records tokenpath:slo_window_covered:seconds{window}.
+func coveredRule(w coveredWindow, sel string, meta map[string]string) rule {
+	lbls := maps.Clone(meta)
+	lbls["window"] = w.name
+	return rule{
+		Record: "tokenpath:slo_window_covered:seconds",
+		Labels: lbls,
+		Expr:   coveredExpr(w, sel),
+	}
+}
+
+// budgetRemaining is the share of the 30-day error budget left, counting
+// only the data that exists: the average 5-minute error ratio weighted by
+// the share of the 30 days covered. Ten minutes at 50% errors spend
+// 0.5 × 10 min / 30 d of the period's errors, not 0.5 of them: the budget
+// is not extrapolated from a few minutes to a month. Once the 30 days are
+// covered the weight is 1 and this is Sloth's 1 − avg / (1 − target). Both
+// sides carry the same labels (slo, indicator, source, server, instance,
+// model), so they match one to one.
+func budgetRemaining(sel string, budget float64) string {
+	return fmt.Sprintf("1 - (\n  avg_over_time(tokenpath:slo_errors:ratio_rate5m%s[30d])\n  *\n  clamp_max(%s / %s, 1)\n) / %s",
+		sel, coveredExpr(coveredMonth, sel), num(coveredMonth.seconds), num(budget))
+}
+
+// probeGood is good events per second over w, per probed instance and
+// model: probes (ttft, tpot) or gaps (itl) at or under tb seconds. Classic
+// buckets first (exact at a boundary); the native histogram when only it is
+// ingested, where the fraction is interpolated inside one native bucket
+// (about 9% wide).
 func probeGood(indicator, metric, tb, sel, w string) string {
-	classic := fmt.Sprintf("histogram_fraction(0, %s, sum by (model, le) (rate(%s_bucket%s[%s])))\n  * on (model) sum by (model) (rate(%s_count%s[%s]))",
-		tb, metric, sel, w, metric, sel, w)
-	native := fmt.Sprintf("histogram_fraction(0, %s, sum by (model) (rate(%s%s[%s])))\n  * on (model) histogram_count(sum by (model) (rate(%s%s[%s])))",
-		tb, metric, sel, w, metric, sel, w)
+	rate := func(series string) string {
+		return probedInstance(fmt.Sprintf("rate(%s%s[%s])", series, sel, w))
+	}
+	classic := fmt.Sprintf("histogram_fraction(0, %[1]s, sum by (%[2]s, le) (%[3]s))\n  * on (%[2]s) sum by (%[2]s) (%[4]s)",
+		tb, probeBy, rate(metric+"_bucket"), rate(metric+"_count"))
+	native := fmt.Sprintf("histogram_fraction(0, %[1]s, sum by (%[2]s) (%[3]s))\n  * on (%[2]s) histogram_count(sum by (%[2]s) (%[3]s))",
+		tb, probeBy, rate(metric))
 	good := fmt.Sprintf("(\n  %s\n) >= 0\nor\n(\n  %s\n) >= 0", classic, native)
 	if indicator == IndicatorITL {
 		return good
 	}
 	// A target whose probes all fail has no latency in the window: 0 good.
-	return fmt.Sprintf("%s\nor\n0 * sum by (model) (rate(tokenpath_probe_requests_total%s[%s]))", good, sel, w)
+	return fmt.Sprintf("%s\nor\n0 * sum by (%s) (%s)", good, probeBy, rate("tokenpath_probe_requests_total"))
 }
 
-// probeErrorRatio is the share of bad events over w. For ttft and tpot the
-// events are probes of every outcome (a failed probe is bad); for itl they
-// are the gaps of completed probes.
+// probeErrorRatio is the share of bad events over w, per probed instance
+// and model. For ttft and tpot the events are probes of every outcome (a
+// failed probe is bad); for itl they are the gaps of completed probes.
 func probeErrorRatio(indicator, metric, tb, sel, w string) string {
-	if indicator == IndicatorITL {
-		return fmt.Sprintf("1 - (\n  histogram_fraction(0, %s, sum by (model, le) (rate(%s_bucket%s[%s]))) >= 0\n  or\n  histogram_fraction(0, %s, sum by (model) (rate(%s%s[%s]))) >= 0\n)",
-			tb, metric, sel, w, tb, metric, sel, w)
+	rate := func(series string) string {
+		return probedInstance(fmt.Sprintf("rate(%s%s[%s])", series, sel, w))
 	}
-	return fmt.Sprintf("1 - (\n%s\n)\n/ on (model)\n(sum by (model) (rate(tokenpath_probe_requests_total%s[%s])) > 0)",
-		probeGood(indicator, metric, tb, sel, w), sel, w)
+	if indicator == IndicatorITL {
+		return fmt.Sprintf("1 - (\n  histogram_fraction(0, %[1]s, sum by (%[2]s, le) (%[3]s)) >= 0\n  or\n  histogram_fraction(0, %[1]s, sum by (%[2]s) (%[4]s)) >= 0\n)",
+			tb, probeBy, rate(metric+"_bucket"), rate(metric))
+	}
+	return fmt.Sprintf("1 - (\n%[1]s\n)\n/ on (%[2]s)\n(sum by (%[2]s) (%[3]s) > 0)",
+		probeGood(indicator, metric, tb, sel, w), probeBy, rate("tokenpath_probe_requests_total"))
 }
 
 // burnAlert is one multi-window multi-burn-rate alert: any of the burns,
@@ -362,11 +456,17 @@ func burnAlert(name, severity, action, forDur string, burns []burn, sel string, 
 		Labels: map[string]string{
 			"severity": severity,
 			"action":   action,
+			// The objective's name keeps the alerts of several objectives
+			// apart in one file (promtool's duplicate-rules lint).
+			"slo": obj.Name(),
 		},
 		Annotations: map[string]string{
-			"summary": fmt.Sprintf("SLO {{ $labels.slo }} of {{ $labels.model }} burns its error budget (%s)", action),
-			"description": fmt.Sprintf("{{ $value | humanizePercentage }} of %s events are over %s (objective: %s good over 30 days, error budget %s). "+
+			"summary": fmt.Sprintf("SLO {{ $labels.slo }} of {{ $labels.model }} on {{ $labels.instance }} burns its error budget (%s)", action),
+			"description": fmt.Sprintf("{{ $value | humanizePercentage }} of %s events of {{ $labels.instance }} are over %s (objective: %s good over 30 days, error budget %s). "+
 				"Windows: %s.", obj.Indicator, obj.Threshold, num(obj.Target), num(budget), strings.Join(windows, ", ")),
 		},
 	}
 }
+
+// orAll joins expressions with `or`, one per line.
+func orAll(exprs []string) string { return strings.Join(exprs, "\nor\n") }

@@ -180,10 +180,12 @@ func TestGapAgainstSimulator(t *testing.T) {
 			h := slo.NewHarness(t, scrape, files, snaps.load(scrape))
 			h.EvalUntil((rounds - 1) * scrape)
 
-			key := fmt.Sprintf(`{model=%q, quantile="0.5"}`, s.Model())
+			// The gap is the probed server's own: its instance is the host:port
+			// the probe sent its requests to, the same as the scrape's.
+			key := fmt.Sprintf(`{instance=%q, model=%q, quantile="0.5"}`, u.Host, s.Model())
 			gap := h.Series(`tokenpath:ttft_client_server_gap_seconds`)
 			require.Contains(t, gap, key)
-			mean := h.Series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)[fmt.Sprintf(`{model=%q}`, s.Model())]
+			mean := h.Series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)[fmt.Sprintf(`{instance=%q, model=%q}`, u.Host, s.Model())]
 			// The probe's own TTFT on the unified series, next to the server's.
 			probeTTFT := h.Series(`tokenpath:ttft_seconds:mean_rate1m{server="probe"}`)
 			require.Len(t, probeTTFT, 1)

@@ -1,9 +1,14 @@
 // Package slo generates tokenpath's rules on the streaming probes and its
 // latency SLOs: the probe's latencies mapped onto the unified token-path
 // series (server="probe"), the client-versus-server TTFT gap and its alert,
-// and per-model TTFT and ITL/TPOT objectives with multi-window,
-// multi-burn-rate alerts in the style of Sloth and Pyrra (Google SRE
-// workbook), attainment, remaining error budget and goodput.
+// and TTFT and ITL/TPOT objectives per server instance and model with
+// multi-window, multi-burn-rate alerts in the style of Sloth and Pyrra
+// (Google SRE workbook), attainment, the share of each window that holds
+// data, remaining error budget and goodput.
+//
+// A probe belongs to the server it probed: the host:port of its target
+// becomes `instance` before any aggregation, so replicas of one model keep
+// their own gap, SLO series and alerts.
 //
 // Good events are counted from histogram buckets with histogram_fraction
 // at a bucket boundary, so nothing is interpolated: a threshold that falls
@@ -63,9 +68,9 @@ const (
 
 // Alert names.
 const (
-	// AlertClientServerGap fires when the probe's median TTFT exceeds the
-	// server's own median TTFT for the same model by more than the gap
-	// threshold: time spent in front of the engine.
+	// AlertClientServerGap fires when the probe's median TTFT of a server
+	// exceeds that server's own median TTFT (same instance and model) by
+	// more than the gap threshold: time spent in front of the engine.
 	AlertClientServerGap = "TokenPathClientServerGap"
 	// AlertFastBurn is the page: the 1h/5m windows burn the error budget at
 	// 14.4× or the 6h/30m windows at 6×.
@@ -78,7 +83,8 @@ const (
 // Objective is one latency SLO.
 type Objective struct {
 	// Model restricts the objective to one model; empty applies it to every
-	// model, each on its own (the series carry `model`).
+	// model, each on its own. Either way every server instance has its own
+	// series (the series carry `instance` and `model`).
 	Model string
 	// Indicator is IndicatorTTFT, IndicatorITL or IndicatorTPOT.
 	Indicator string

@@ -17,13 +17,23 @@ import (
 // self-scrape (job tokenpath, server other).
 const probeLabels = `job="tokenpath", instance="127.0.0.1:9090", server="other", target="http://127.0.0.1:8000", api="chat", target_server="vllm"`
 
+// probeLabelsAt are probeLabels for a probe of target instead.
+func probeLabelsAt(target string) string {
+	return strings.Replace(probeLabels, `target="http://127.0.0.1:8000"`, fmt.Sprintf("target=%q", target), 1)
+}
+
 // probeSeries renders a probe's raw series as a load script: every interval
 // `ok` probes complete, with cum[i] of them at or under les[i] seconds of
 // TTFT (the last le must be +Inf, equal to ok) and sum seconds in all, and
 // `timeouts` time out.
 func probeSeries(model string, steps int, ok, timeouts float64, les []string, cum []float64, sum float64) string {
+	return probeSeriesAt("http://127.0.0.1:8000", model, steps, ok, timeouts, les, cum, sum)
+}
+
+// probeSeriesAt is probeSeries for a probe of target.
+func probeSeriesAt(target, model string, steps int, ok, timeouts float64, les []string, cum []float64, sum float64) string {
 	var b strings.Builder
-	l := fmt.Sprintf(`%s, model=%q`, probeLabels, model)
+	l := fmt.Sprintf(`%s, model=%q`, probeLabelsAt(target), model)
 	fmt.Fprintf(&b, "  tokenpath_probe_requests_total{%s, outcome=\"ok\", code=\"200\"} 0+%gx%d\n", l, ok, steps)
 	if timeouts > 0 {
 		fmt.Fprintf(&b, "  tokenpath_probe_requests_total{%s, outcome=\"timeout\", code=\"\"} 0+%gx%d\n", l, timeouts, steps)
@@ -41,8 +51,13 @@ func probeSeries(model string, steps int, ok, timeouts float64, les []string, cu
 // serverTTFT renders the unified per-bucket rates of one server's TTFT
 // (constant rates: requests/s at or under each le).
 func serverTTFT(server, model string, steps int, les []string, rates []float64, sumRate float64) string {
+	return serverTTFTAt("127.0.0.1:8000", server, model, steps, les, rates, sumRate)
+}
+
+// serverTTFTAt is serverTTFT for the server scraped at instance.
+func serverTTFTAt(instance, server, model string, steps int, les []string, rates []float64, sumRate float64) string {
 	var b strings.Builder
-	l := fmt.Sprintf(`server=%q, model=%q, instance="127.0.0.1:8000", job=%q`, server, model, server)
+	l := fmt.Sprintf(`server=%q, model=%q, instance=%q, job=%q`, server, model, instance, server)
 	for i, le := range les {
 		fmt.Fprintf(&b, "  tokenpath:ttft_seconds_bucket:rate1m{%s, le=%q} %gx%d\n", l, le, rates[i], steps)
 	}
@@ -133,44 +148,44 @@ func TestBucketWarnings(t *testing.T) {
 			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 2 * time.Second, Target: 0.99, Source: SourceServer},
 			want: [][]string{{"vllm", "between 1 and 2.5", "2.5 s", `use source "probe"`}},
 			use: []string{
-				`histogram_fraction(0, 2.5, sum by (server, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="vllm"}`,
+				`histogram_fraction(0, 2.5, sum by (server, instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="vllm"}`,
 				// SGLang has a 2 s bucket.
-				`histogram_fraction(0, 2, sum by (server, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="sglang"}`,
+				`histogram_fraction(0, 2, sum by (server, instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="sglang"}`,
 			},
-			never: []string{`histogram_fraction(0, 2, sum by (server, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="vllm"}`},
+			never: []string{`histogram_fraction(0, 2, sum by (server, instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="vllm"}`},
 		},
 		{
 			name:  "SGLang has no 5 s TTFT bucket: the stricter of 4 and 6",
 			obj:   Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
 			want:  [][]string{{"sglang", "between 4 and 6", "4 s"}},
-			use:   []string{`histogram_fraction(0, 4, sum by (server, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="sglang"}`},
-			never: []string{`histogram_fraction(0, 5, sum by (server, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="sglang"}`},
+			use:   []string{`histogram_fraction(0, 4, sum by (server, instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="sglang"}`},
+			never: []string{`histogram_fraction(0, 5, sum by (server, instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server="sglang"}`},
 		},
 		{
 			name:    "scraped buckets override the defaults",
 			obj:     Objective{Indicator: IndicatorITL, Threshold: 100 * time.Millisecond, Target: 0.99, Source: SourceServer},
 			buckets: map[string][]float64{"vllm:itl": {0.08, 0.12, 0.2}, "sglang:itl": nil},
 			want:    [][]string{{"vllm", "between 0.08 and 0.12", "0.12 s"}},
-			use:     []string{`histogram_fraction(0, 0.12, sum by (server, model, le) (avg_over_time(tokenpath:itl_seconds_bucket:rate1m{server="vllm", measure="itl"}`},
+			use:     []string{`histogram_fraction(0, 0.12, sum by (server, instance, model, le) (avg_over_time(tokenpath:itl_seconds_bucket:rate1m{server="vllm", measure="itl"}`},
 			never:   []string{`server="sglang"`, "histogram_fraction(0, 0.1,"},
 		},
 		{
 			name: "a threshold on a boundary warns about nothing",
 			obj:  Objective{Indicator: IndicatorITL, Threshold: 100 * time.Millisecond, Target: 0.99, Source: SourceServer},
-			use:  []string{`histogram_fraction(0, 0.1, sum by (server, model, le) (avg_over_time(tokenpath:itl_seconds_bucket:rate1m{server="vllm", measure="itl"}`},
+			use:  []string{`histogram_fraction(0, 0.1, sum by (server, instance, model, le) (avg_over_time(tokenpath:itl_seconds_bucket:rate1m{server="vllm", measure="itl"}`},
 		},
 		{
 			name:  "the probe's own buckets",
 			obj:   Objective{Indicator: IndicatorTTFT, Threshold: 3300 * time.Millisecond, Target: 0.99, Source: SourceProbe},
 			want:  [][]string{{"probe-ttft-3.3s", "between 3 and 4", "3 s"}},
-			use:   []string{"histogram_fraction(0, 3, sum by (model, le) (rate(tokenpath_probe_ttft_seconds_bucket[5m])))"},
+			use:   []string{"histogram_fraction(0, 3, sum by (instance, model, le) (label_replace(rate(tokenpath_probe_ttft_seconds_bucket[5m])"},
 			never: []string{"histogram_fraction(0, 3.3,"},
 		},
 		{
 			name:  "a threshold above the last bucket",
 			obj:   Objective{Indicator: IndicatorTPOT, Threshold: 9 * time.Second, Target: 0.99, Source: SourceProbe},
 			want:  [][]string{{"above the last boundary 5", "5 s"}},
-			use:   []string{"histogram_fraction(0, 5, sum by (model, le) (rate(tokenpath_probe_tpot_seconds_bucket[5m])))"},
+			use:   []string{"histogram_fraction(0, 5, sum by (instance, model, le) (label_replace(rate(tokenpath_probe_tpot_seconds_bucket[5m])"},
 			never: []string{"histogram_fraction(0, 9,"},
 		},
 	}
@@ -245,6 +260,10 @@ func TestBurnAlerts(t *testing.T) {
 		// at is when the alerts are checked.
 		at         time.Duration
 		wantErrors map[string]float64 // tokenpath:slo_errors:ratio_rate1h by labels
+		// covered is the seconds of data the windows hold at `at`: one
+		// evaluation a minute from the first with a rate (1m for raw probe
+		// counters, 0m for the loaded server rates) to `at`.
+		covered    float64
 		wantPage   state
 		wantTicket state
 	}{
@@ -252,61 +271,66 @@ func TestBurnAlerts(t *testing.T) {
 			name: "probe TTFT: 20% bad, timeouts included, pages",
 			obj:  Objective{Model: "m", Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
 			// 100 probes a minute: 20 time out, 80 complete, all within 5 s.
-			load: probeSeries("m", steps, 80, 20, les, []float64{70, 80, 80, 80}, 64),
-			at:   30 * time.Minute,
+			load:    probeSeries("m", steps, 80, 20, les, []float64{70, 80, 80, 80}, 64),
+			at:      30 * time.Minute,
+			covered: 1800, // 30 min of evaluations, 1m to 30m
 			wantErrors: map[string]float64{
-				`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.2,
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.2,
 			},
-			wantPage:   state{`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
-			wantTicket: state{`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
+			wantPage:   state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
+			wantTicket: state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
 		},
 		{
-			name: "probe TTFT: 4% slower than 5 s, a ticket and no page",
-			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-			load: probeSeries("m", steps, 100, 0, les, []float64{90, 96, 100, 100}, 150),
-			at:   35 * time.Minute,
+			name:    "probe TTFT: 4% slower than 5 s, a ticket and no page",
+			obj:     Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+			load:    probeSeries("m", steps, 100, 0, les, []float64{90, 96, 100, 100}, 150),
+			at:      35 * time.Minute,
+			covered: 2100, // 1m to 35m
 			wantErrors: map[string]float64{
-				`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.04,
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.04,
 			},
 			wantPage:   state{},
-			wantTicket: state{`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
+			wantTicket: state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
 		},
 		{
-			name: "probe TTFT: 0.5% bad stays within budget",
-			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-			load: probeSeries("m", steps, 200, 0, les, []float64{150, 199, 200, 200}, 300),
-			at:   35 * time.Minute,
+			name:    "probe TTFT: 0.5% bad stays within budget",
+			obj:     Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+			load:    probeSeries("m", steps, 200, 0, les, []float64{150, 199, 200, 200}, 300),
+			at:      35 * time.Minute,
+			covered: 2100, // 1m to 35m
 			wantErrors: map[string]float64{
-				`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.005,
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 0.005,
 			},
 			wantPage:   state{},
 			wantTicket: state{},
 		},
 		{
-			name: "every probe fails: no latency series, all bad",
-			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-			load: probeSeries("m", steps, 0, 10, nil, nil, 0),
-			at:   30 * time.Minute,
+			name:    "every probe fails: no latency series, all bad",
+			obj:     Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+			load:    probeSeries("m", steps, 0, 10, nil, nil, 0),
+			at:      30 * time.Minute,
+			covered: 1800, // 1m to 30m
 			wantErrors: map[string]float64{
-				`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 1,
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: 1,
 			},
-			wantPage:   state{`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
-			wantTicket: state{`{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
+			wantPage:   state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
+			wantTicket: state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`: "firing"},
 		},
 		{
 			name: "server TTFT: vLLM 20% over 5 s pages, SGLang 5% over 4 s (its nearest bucket) tickets",
 			obj:  Objective{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
 			load: serverTTFT("vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.7, 0.8, 0.9, 1}, 3) +
 				serverTTFT("sglang", "m", steps, []string{"2", "4", "6", "+Inf"}, []float64{0.5, 0.95, 1, 1}, 2),
-			at: 35 * time.Minute,
+			at:      35 * time.Minute,
+			covered: 2160, // 0m to 35m: the loaded rates exist from the start
 			wantErrors: map[string]float64{
-				`{indicator="ttft", model="m", server="vllm", slo="server-ttft-5s", source="server"}`:   0.2,
-				`{indicator="ttft", model="m", server="sglang", slo="server-ttft-5s", source="server"}`: 0.05,
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="vllm", slo="server-ttft-5s", source="server"}`:   0.2,
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="sglang", slo="server-ttft-5s", source="server"}`: 0.05,
 			},
-			wantPage: state{`{indicator="ttft", model="m", server="vllm", slo="server-ttft-5s", source="server"}`: "firing"},
+			wantPage: state{`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="vllm", slo="server-ttft-5s", source="server"}`: "firing"},
 			wantTicket: state{
-				`{indicator="ttft", model="m", server="vllm", slo="server-ttft-5s", source="server"}`:   "firing",
-				`{indicator="ttft", model="m", server="sglang", slo="server-ttft-5s", source="server"}`: "firing",
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="vllm", slo="server-ttft-5s", source="server"}`:   "firing",
+				`{indicator="ttft", instance="127.0.0.1:8000", model="m", server="sglang", slo="server-ttft-5s", source="server"}`: "firing",
 			},
 		},
 	}
@@ -331,9 +355,22 @@ func TestBurnAlerts(t *testing.T) {
 			for k, v := range tc.wantErrors {
 				require.InDelta(t, 1-v, att[k], 1e-9, k)
 			}
+			// Both windows hold the same few minutes; neither is full.
+			covered := h.series(`tokenpath:slo_window_covered:seconds`)
+			require.Len(t, covered, 2*len(tc.wantErrors), "%v", covered)
+			for k := range tc.wantErrors {
+				for _, w := range []string{"1d", "30d"} {
+					// window sorts last among the labels.
+					withWindow := strings.TrimSuffix(k, "}") + `, window="` + w + `"}`
+					require.InDelta(t, tc.covered, covered[withWindow], 1e-9, withWindow)
+				}
+			}
+			// The budget counts the errors of the minutes that exist against
+			// the 30 days' budget: ratio × covered / 30 d / (1 − target), not
+			// ratio / (1 − target), which ten minutes would take to −1900%.
 			budget := h.series(`tokenpath:slo_error_budget_remaining:ratio`)
 			for k, v := range tc.wantErrors {
-				require.InDelta(t, 1-v/0.01, budget[k], 1e-6, k)
+				require.InDelta(t, 1-v*tc.covered/(30*86400)/0.01, budget[k], 1e-9, k)
 			}
 		})
 	}
@@ -356,7 +393,7 @@ func TestFastBurnNeedsTheShortWindow(t *testing.T) {
   tokenpath_probe_ttft_seconds_bucket{%[1]s, le="+Inf"} 0+50x30 1500+100x40
   tokenpath_probe_ttft_seconds_count{%[1]s} 0+50x30 1500+100x40
 `, l)
-	key := `{indicator="ttft", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`
+	key := `{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`
 	h := newHarness(t, time.Minute, files, load)
 	h.evalUntil(25 * time.Minute)
 	require.Equal(t, map[string]string{key: "firing"}, h.alertStates(AlertFastBurn))
@@ -450,19 +487,19 @@ func TestClientServerGap(t *testing.T) {
 			h.evalUntil(8 * time.Minute)
 			pending := map[string]string{}
 			if tc.fires {
-				pending[`{model="m", quantile="0.5"}`] = "pending"
+				pending[`{instance="127.0.0.1:8000", model="m", quantile="0.5"}`] = "pending"
 			}
 			require.Equal(t, pending, h.alertStates(AlertClientServerGap))
 			h.evalUntil(25 * time.Minute)
 			p50 := h.series(`tokenpath:ttft_client_server_gap_seconds`)
 			require.Len(t, p50, 1)
-			require.InDelta(t, tc.wantP50, p50[`{model="m", quantile="0.5"}`], 1e-9)
+			require.InDelta(t, tc.wantP50, p50[`{instance="127.0.0.1:8000", model="m", quantile="0.5"}`], 1e-9)
 			mean := h.series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)
 			require.Len(t, mean, 1)
-			require.InDelta(t, tc.wantMean, mean[`{model="m"}`], 1e-9)
+			require.InDelta(t, tc.wantMean, mean[`{instance="127.0.0.1:8000", model="m"}`], 1e-9)
 			want := map[string]string{}
 			if tc.fires {
-				want[`{model="m", quantile="0.5"}`] = "firing"
+				want[`{instance="127.0.0.1:8000", model="m", quantile="0.5"}`] = "firing"
 			}
 			require.Equal(t, want, h.alertStates(AlertClientServerGap))
 		})

@@ -17,12 +17,12 @@ func FuzzReadStream(f *testing.F) {
 		"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"completion_tokens\":2}}\n\ndata: [DONE]\n\n",
 		"data: {\"choices\":[{\"text\":\"a\"}]}\r\n\r\ndata: [DONE]\r\n\r\n",
 		": keep-alive\n\nevent: message\nid: 1\nretry: 10\ndata: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\ndata: [DONE]\n",
-		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",      // no [DONE]
-		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}",          // last line cut
-		"data: {\"error\":{\"message\":\"overloaded\"}}\n\n",            // an error event
-		"data: not json\n\n",                                              // not JSON
-		"HTTP/1.1 200 OK\n",                                               // not SSE
-		"data: [DONE]\n\n",                                                // no text at all
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n", // no [DONE]
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}",     // last line cut
+		"data: {\"error\":{\"message\":\"overloaded\"}}\n\n",        // an error event
+		"data: not json\n\n", // not JSON
+		"HTTP/1.1 200 OK\n",  // not SSE
+		"data: [DONE]\n\n",   // no text at all
 		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":{\"completion_tokens\":-5}}\ndata: [DONE]\n",
 		"",
 	}

@@ -176,8 +176,8 @@ type loop struct {
 	// models are the model label values written, with when each was last
 	// probed: bounded by pruneModels, deleted on stop.
 	models map[string]time.Time
-	// lastOutcome is logged on change only.
-	lastOutcome string
+	// last is the previous probe's outcome: changes are logged, repeats not.
+	last probeState
 }
 
 // stop ends the schedule, waits for the probe in flight and, with forget,
@@ -331,8 +331,8 @@ func (l *loop) probeOnce(parent context.Context, scheduled time.Time) {
 			others = append(others, m)
 		}
 	}
-	changed := res.outcome != l.lastOutcome
-	l.lastOutcome = res.outcome
+	prev := l.last
+	l.last = probeState{outcome: res.outcome, failed: res.err != nil}
 	l.mu.Unlock()
 	// The last-value gauges describe the target's last probe: drop those of
 	// a model it no longer probes under (say "" after a failed discovery).
@@ -341,7 +341,7 @@ func (l *loop) probeOnce(parent context.Context, scheduled time.Time) {
 	}
 	l.forgetModels(gone)
 	l.record(&res)
-	l.log(&res, changed)
+	l.log(&res, prev)
 	if l.m.afterProbe != nil {
 		l.m.afterProbe()
 	}
@@ -404,19 +404,29 @@ func (l *loop) record(res *result) {
 	setOrDelete(mt.lastTokens, complete && res.usage, float64(res.tokens))
 }
 
-// log reports failures at debug level each time and at warn level when the
-// outcome changes, so that a server that stays down logs once.
-func (l *loop) log(res *result, changed bool) {
+// log keeps a healthy prober quiet: a successful probe is a debug line, and
+// so is a failure like the one before it. What an operator acts on is logged
+// once, when it happens: a target starting to fail (or failing differently)
+// at warn level, and a target that failed answering again at info level.
+func (l *loop) log(res *result, prev probeState) {
 	attrs := []any{"target", l.t.cfg.Endpoint, "api", l.t.cfg.API, "model", res.model, "outcome", res.outcome}
 	if res.code != 0 {
 		attrs = append(attrs, "code", res.code)
 	}
 	switch {
-	case res.err == nil && changed:
-		l.m.logger.Info("Probe succeeded", attrs...)
-	case res.err != nil && changed:
-		l.m.logger.Warn("Probe failed", append(attrs, "err", l.t.redact(res.err))...)
-	case res.err != nil:
+	case res.err == nil && prev.failed:
+		l.m.logger.Info("Probe recovered", append(attrs, "previous_outcome", prev.outcome)...)
+	case res.err == nil:
+		l.m.logger.Debug("Probe succeeded", attrs...)
+	case res.outcome != prev.outcome:
+		l.m.logger.Warn("Probe failing", append(attrs, "err", l.t.redact(res.err))...)
+	default:
 		l.m.logger.Debug("Probe failed", append(attrs, "err", l.t.redact(res.err))...)
 	}
+}
+
+// probeState is what the log needs to remember of a target's last probe.
+type probeState struct {
+	outcome string // "" before the first probe
+	failed  bool
 }

@@ -11,7 +11,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +25,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
@@ -926,4 +930,52 @@ func TestDiscoveryRecovers(t *testing.T) {
 	require.Len(t, last, 1)
 	require.Equal(t, "test-model", labelMap(last[0])["model"])
 	require.Equal(t, 1.0, last[0].GetGauge().GetValue())
+}
+
+// TestQuietLog: at the default level a prober of a healthy server says
+// nothing per probe; a target that starts failing is one warn line however
+// long it fails, and its recovery one info line.
+func TestQuietLog(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	srv := newServer(t, func(*server) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			// Probes 1-2 succeed, 3-5 fail, later ones succeed again.
+			if i := n.Add(1); i >= 3 && i <= 5 {
+				http.Error(w, "overloaded", http.StatusServiceUnavailable)
+				return
+			}
+			s := startSSE(w)
+			s.content("a")
+			s.content("b")
+			s.finish(2)
+		}
+	})
+	var logs testbin.LogBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h := newHarness(t, Options{Logger: logger})
+	require.NoError(t, h.m.ApplyConfig([]Config{cfg(srv.URL, func(c *Config) {
+		// Generous next to the local server's answer, so a loaded machine
+		// cannot turn a success into a timeout and a third state change.
+		c.Interval, c.Timeout = model.Duration(250*time.Millisecond), model.Duration(250*time.Millisecond)
+	})}))
+	stop := h.run(t)
+	h.waitProbes(t, 8)
+	stop()
+	got := h.outcomes(t)
+	require.Equal(t, 3.0, got["http_error/503"], "the server failed probes 3 to 5: %v", got)
+	require.GreaterOrEqual(t, got["ok/200"], 5.0)
+
+	var msgs []string
+	for line := range strings.Lines(logs.String()) {
+		msg := regexp.MustCompile(`msg="([^"]*)"`).FindStringSubmatch(line)
+		require.NotNil(t, msg, line)
+		msgs = append(msgs, msg[1])
+		require.Contains(t, line, "component=probe")
+	}
+	require.Equal(t, []string{"Applied probe configuration", "Probe failing", "Probe recovered"}, msgs, logs.String())
+	require.Contains(t, logs.String(), "level=WARN msg=\"Probe failing\"")
+	require.Contains(t, logs.String(), "outcome=http_error code=503")
+	require.Contains(t, logs.String(), "level=INFO msg=\"Probe recovered\"")
+	require.Contains(t, logs.String(), "previous_outcome=http_error")
 }

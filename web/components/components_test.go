@@ -135,17 +135,19 @@ func TestTokenPath(t *testing.T) {
 			require.Equal(t, 0, doc.Find(`[data-testid="slo-table"]`).Length())
 		}},
 		{"slos", TokenPathPage{Page: testPage("Token path", "/"), SLOs: []SLORow{
-			{Model: "llama", SLO: "probe-ttft-5s", Server: "probe", Objective: vs(0.99), Attainment: vs(0.995), BudgetRemaining: vs(0.5), BurnRate: vs(0.4)},
+			{Model: "llama", Instance: "h:8000", SLO: "probe-ttft-5s", Server: "probe", Objective: vs(0.99), Attainment: vs(0.995), BudgetRemaining: vs(0.5), BurnRate: vs(0.4)},
 			{Model: "llama", SLO: "server-itl-100ms", Server: "vllm", Objective: vs(0.99), Attainment: vs(0.9), BudgetRemaining: vs(0), BurnRate: vs(14.4)},
 			{SLO: "server-ttft-5s", Server: "sglang", Objective: vs(0.99)},
 		}}, func(t *testing.T, doc *goquery.Document) {
 			trs := doc.Find(`[data-testid="slo-row"]`)
 			require.Equal(t, 3, trs.Length())
 			met := trs.Eq(0)
-			require.Equal(t, "probe-ttft-5s/probe/llama", met.AttrOr("data-key", ""))
+			require.Equal(t, "probe-ttft-5s/probe/llama/h:8000", met.AttrOr("data-key", ""))
+			require.Equal(t, "h:8000", met.Find(`[data-testid="slo-instance"]`).Text())
 			require.Equal(t, "99.50%", met.Find(`[data-testid="slo-attainment-value"]`).Text())
 			require.Equal(t, "met", met.Find(`[data-testid="slo-met"]`).Text())
-			require.Equal(t, "50%", met.Find(`[data-testid="slo-budget"]`).Text())
+			require.Equal(t, "50%", met.Find(`[data-testid="slo-budget-value"]`).Text())
+			require.Equal(t, 0, met.Find(`[data-testid="slo-attainment-span"], [data-testid="slo-budget-span"]`).Length(), "coverage unknown: no span claimed")
 			missed := trs.Eq(1)
 			require.Equal(t, "missed", missed.Find(`[data-testid="slo-missed"]`).Text())
 			require.Equal(t, "14.4", missed.Find(`[data-testid="slo-burn"]`).Text())

@@ -25,6 +25,9 @@ type Page struct {
 	Reload bool
 	// Error is shown in a banner when the API could not answer.
 	Error string
+	// StorageError is why the local TSDB cannot write (a full disk), shown in a banner on
+	// every page while it lasts; empty while writes succeed.
+	StorageError string
 }
 
 // Controls is the range picker, auto-refresh and filter bar. Every value
@@ -157,8 +160,8 @@ type ServerRow struct {
 	ITL          Quantiles
 	ITLMeasure   string // "itl" or "tpot".
 	E2E          Quantiles
-	// ProbeTTFT is the TTFT measured by tokenpath's own streaming probe for
-	// this model, when a probe runs.
+	// ProbeTTFT is the TTFT measured by tokenpath's own streaming probe of
+	// this server (same instance), when a probe runs.
 	ProbeTTFT *Quantiles
 
 	TokensPerSec Value
@@ -167,6 +170,35 @@ type ServerRow struct {
 	KVCache      Value // 0–1.
 	ErrorRate    Value // 0–1.
 	Alerts       []string
+
+	// Diagnosis is the row's cause from tokenpath:diagnosis ("" until the
+	// rules have decided one; rules/README.md, "Diagnosis").
+	Diagnosis string
+	// Diagnosis numbers (tokenpath:diagnosis_*): the tail over its
+	// objective, queue share of the TTFT, p99/p50 ITL, prompt share of the
+	// tokens, and the probes' time in front of the engine.
+	DiagnosisTail, DiagnosisQueueShare, DiagnosisITLSpike, DiagnosisPromptShare, DiagnosisFrontGap Value
+}
+
+// DiagnosisRunbook is the README section per diagnosis cause (the cause is
+// the anchor); the alerts' runbook_url (rules.RunbookBase) points there too.
+const DiagnosisRunbook = "https://github.com/ritwikareddykancharla/token-path-observability/blob/main/README.md#"
+
+// DiagnosisEvidence is the diagnosis's numbers in words, those the server
+// reports only.
+func (r ServerRow) DiagnosisEvidence() []string {
+	var out []string
+	add := func(v Value, text string) {
+		if v.OK {
+			out = append(out, text)
+		}
+	}
+	add(r.DiagnosisTail, "tail "+trimFloat(r.DiagnosisTail.V, 2)+"× objective")
+	add(r.DiagnosisQueueShare, "queue "+FormatRatio(r.DiagnosisQueueShare)+" of TTFT")
+	add(r.DiagnosisITLSpike, "p99 ITL "+trimFloat(r.DiagnosisITLSpike.V, 2)+"× p50")
+	add(r.DiagnosisPromptShare, "prompt "+FormatRatio(r.DiagnosisPromptShare)+" of tokens")
+	add(r.DiagnosisFrontGap, FormatSeconds(r.DiagnosisFrontGap)+" before the engine")
+	return out
 }
 
 // Key identifies the row in data-testid attributes.
@@ -174,10 +206,12 @@ func (r ServerRow) Key() string {
 	return r.Server + "/" + r.Model + "/" + r.Instance
 }
 
-// SLORow is one service-level objective of one model, from the SLO rules
-// (rules/slo): how much of the last day met it and how much budget is left.
+// SLORow is one service-level objective of one model on one server
+// (instance), from the SLO rules (rules/slo): how much of the last day met
+// it and how much budget is left.
 type SLORow struct {
 	Model     string
+	Instance  string // host:port of the server the events came from.
 	SLO       string // e.g. "probe-ttft-5s".
 	Indicator string // ttft, itl, tpot.
 	Source    string // probe or server.
@@ -186,14 +220,57 @@ type SLORow struct {
 	Objective Value
 	// Attainment is the share of good events over the last day (0–1).
 	Attainment Value
-	// BudgetRemaining is the share of the 30-day error budget left.
+	// BudgetRemaining is the share of the 30-day error budget left, spent
+	// only by the data that exists (not extrapolated).
 	BudgetRemaining Value
 	// BurnRate is the 1h error ratio over the budget (1 = on budget).
 	BurnRate Value
+	// AttainmentCovered and BudgetCovered are the seconds of data in the
+	// day and the 30 days (tokenpath:slo_window_covered:seconds).
+	AttainmentCovered, BudgetCovered Value
 }
 
+// Nominal SLO windows: the attainment's day and the error budget's 30 days.
+const (
+	AttainmentWindow = 24 * time.Hour
+	BudgetWindow     = 30 * 24 * time.Hour
+)
+
 // Key identifies the row in data-key attributes.
-func (r SLORow) Key() string { return r.SLO + "/" + r.Server + "/" + r.Model }
+func (r SLORow) Key() string { return r.SLO + "/" + r.Server + "/" + r.Model + "/" + r.Instance }
+
+// AttainmentSpan is "over 6 min" while the day is not yet covered.
+func (r SLORow) AttainmentSpan() string { return CoveredSpan(r.AttainmentCovered, AttainmentWindow) }
+
+// BudgetSpan is "over 6 min" while the 30 days are not yet covered.
+func (r SLORow) BudgetSpan() string { return CoveredSpan(r.BudgetCovered, BudgetWindow) }
+
+// CoveredSpan says how much data a figure over the nominal window really
+// covers, "over 6 min", "over 5.5 h", "over 12 d", or "" once the window is
+// full (one missed evaluation tolerated) or when the coverage is unknown.
+func CoveredSpan(covered Value, nominal time.Duration) string {
+	if !covered.OK {
+		return ""
+	}
+	d := time.Duration(covered.V * float64(time.Second))
+	if d >= nominal-time.Minute {
+		return ""
+	}
+	switch {
+	case d < 2*time.Hour:
+		return "over " + strconv.FormatFloat(math.Floor(d.Minutes()), 'f', 0, 64) + " min"
+	case d < 48*time.Hour:
+		return "over " + oneDecimal(d.Hours()) + " h"
+	default:
+		return "over " + oneDecimal(d.Hours()/24) + " d"
+	}
+}
+
+// oneDecimal writes v rounded down to one decimal, without a trailing ".0":
+// a span is never said to be longer than it is.
+func oneDecimal(v float64) string {
+	return strings.TrimSuffix(strconv.FormatFloat(math.Floor(v*10)/10, 'f', 1, 64), ".0")
+}
 
 // Met says whether the day's attainment reaches the objective.
 func (r SLORow) Met() bool {
@@ -349,7 +426,7 @@ type NotFoundPage struct {
 
 // NoServerHint is the empty state of the token path: what to do when no
 // inference server is scraped.
-const NoServerHint = "No vLLM or TGI target is up: set VLLM_ENDPOINT or TGI_ENDPOINT, add a scrape job, or run with --demo."
+const NoServerHint = "No inference server is up: set VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT or LLAMACPP_ENDPOINT (or the --vllm.endpoint … flags), add a scrape job, or run with --demo."
 
 // FormatSeconds writes a latency for a table cell.
 func FormatSeconds(v Value) string {

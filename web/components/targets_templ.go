@@ -42,7 +42,7 @@ func Targets(v TargetsPage) templ.Component {
 			}
 			ctx = templ.InitializeContext(ctx)
 			if len(v.Targets) == 0 {
-				templ_7745c5c3_Err = Empty("empty-targets", "No scrape target: set VLLM_ENDPOINT or TGI_ENDPOINT, add scrape_configs to the configuration file, or run with --demo.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = Empty("empty-targets", "No scrape target: set VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT or LLAMACPP_ENDPOINT, add scrape_configs to the configuration file, or run with --demo.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
