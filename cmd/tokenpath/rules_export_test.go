@@ -206,11 +206,11 @@ func writeLinear(w io.Writer, families []*dto.MetricFamily, factor float64, ts i
 //     window depends on when each side started, so for those the label sets
 //     are compared, not the values.
 //
-// Known failures with Debian's Prometheus 2.42, to be fixed in rules/slo:
-// probe.rules.yml calls histogram_avg (2.42 refuses the file, so Prometheus
-// does not start), and the server SLO rules call histogram_fraction on
-// classic buckets (2.42 returns nothing for them, so the server-side
-// tokenpath:slo_* series are missing there).
+// Known failure with Debian's Prometheus 2.42, to be fixed in rules/slo:
+// the SLO rules call histogram_fraction on classic buckets (le series),
+// which Prometheus 3 (tokenpath's library) supports and 2.42 answers with
+// nothing, so the server-side tokenpath:slo_* series (attainment, burn
+// rate, budget, goodput) are missing there and the label sets differ.
 //
 // One thing differs by Prometheus version, not by rules, and are normalised:
 // Prometheus 3 (tokenpath's library) stores le="1.0" where 2.42 keeps the
