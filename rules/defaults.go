@@ -328,7 +328,7 @@ func templateFuncs() template.FuncMap {
 			return b
 		},
 		"agg":  aggregate,
-		"host": hostLabel,
+		"node": nodeLabel,
 		"box":  boxLabel,
 		// seconds renders a duration as a PromQL number of seconds.
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) },
@@ -347,7 +347,11 @@ func templateFuncs() template.FuncMap {
 }
 
 // aggregate brings a server's series down to the four unified labels
-// (instance, job, model, plus by, e.g. "le"), using op (sum or max).
+// (instance, job, model, plus by, e.g. "le"), using op (sum or max). It also
+// keeps `host`, the external label of the tokenpath a series came from: a
+// tokenpath's own series have none (external labels are added on the way
+// out), but the same rules evaluated centrally, on series remote-written or
+// federated from many tokenpaths, must keep every host apart.
 //
 //   - vllm: model_name becomes model; engine (data-parallel rank) and every other
 //     label are aggregated away.
@@ -359,7 +363,7 @@ func aggregate(server, op, by, expr string) (string, error) {
 	if op != "sum" && op != "max" {
 		return "", fmt.Errorf("rules/defaults.go: agg: unknown aggregation %q", op)
 	}
-	labels := "instance, job, model"
+	labels := "host, instance, job, model"
 	if by != "" {
 		labels += ", " + by
 	}
@@ -377,17 +381,18 @@ func aggregate(server, op, by, expr string) (string, error) {
 	}
 }
 
-// hostLabel adds a `host` label to expr: the instance without its port, with
+// nodeLabel adds a `node` label to expr: the instance without its port, with
 // the loopback spellings folded into "localhost" so that a GPU exported by
-// tokenpath on localhost:9090 matches a vLLM scraped at 127.0.0.1:8000.
-func hostLabel(expr string) string { return machineLabel("host", expr) }
+// tokenpath on localhost:9090 matches a vLLM scraped at 127.0.0.1:8000. (It
+// is not called `host`: that is the external label naming the tokenpath.)
+func nodeLabel(expr string) string { return machineLabel("node", expr) }
 
-// boxLabel is hostLabel under the name diagnosis_box, for joins that must
-// leave a `host` label the series already carry untouched.
+// boxLabel is nodeLabel under the name diagnosis_box, for joins that must
+// leave a `node` label the series already carry untouched.
 func boxLabel(expr string) string { return machineLabel("diagnosis_box", expr) }
 
 // machineLabel sets label to the machine of the instance label (see
-// hostLabel).
+// nodeLabel).
 func machineLabel(label, expr string) string {
 	inner := fmt.Sprintf("label_replace(%s, %q, \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr, label)
 	return fmt.Sprintf("label_replace(%s, %q, \"localhost\", %q, `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner, label, label)

@@ -369,8 +369,9 @@ func TestDiagnosis(t *testing.T) {
 }
 
 // TestDiagnosisRows keeps servers apart: two replicas of one model, one
-// saturated and one healthy, and a third whose series carry a host label,
-// which the diagnosis keeps (and still matches its GPU by instance).
+// saturated and one healthy, and a third whose series carry a host label
+// (the external label of the tokenpath they came from, as a central engine
+// holds them), which the diagnosis keeps, matching the GPU of that host.
 func TestDiagnosisRows(t *testing.T) {
 	busy := with(func(r *rowInputs) {
 		r.Instance, r.Waiting, r.TTFTp99, r.TTFTMean, r.QueueMean = "gpu-b:8000", 40, 12, 6, 5
@@ -378,7 +379,10 @@ func TestDiagnosisRows(t *testing.T) {
 	hosted := with(func(r *rowInputs) {
 		r.Instance, r.Host, r.Waiting, r.TTFTp99, r.TTFTMean, r.QueueMean = "gpu-c:8000", "rack1-gpu-c", 2, 7, 3, 0.2
 	})
-	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+healthy().load()+busy.load()+hosted.load()+gpuOn("gpu-c:9400", 90, 30))
+	// The GPU comes from the same tokenpath as the server, so it carries
+	// the same host.
+	hostedGPU := strings.ReplaceAll(gpuOn("gpu-c:9400", 90, 30), `{instance=`, `{host="rack1-gpu-c", instance=`)
+	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+healthy().load()+busy.load()+hosted.load()+hostedGPU)
 	h.evalUntil(2 * time.Minute)
 	requireSeries(t, h, "tokenpath:diagnosis == 1", map[string]float64{
 		healthy().row("cause", "none"):        1,

@@ -159,7 +159,7 @@ func TestGPURatios(t *testing.T) {
 		{"tokenpath:gpu_vram_usage:ratio", map[string]float64{gpu: 73.0 / 80}},
 		{"tokenpath:gpu_has_work", map[string]float64{gpu: 1}},
 		// [::1]:8000 and localhost:9090 are the same box.
-		{"tokenpath:host_requests_running:sum", map[string]float64{lbl("host", "localhost"): 24}},
+		{"tokenpath:host_requests_running:sum", map[string]float64{lbl("node", "localhost"): 24}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -174,5 +174,5 @@ func TestGPURulesWithoutGPUs(t *testing.T) {
 	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+runningLoad("localhost:8000", 2))
 	h.evalUntil(time.Minute)
 	requireSeries(t, h, `{__name__=~"tokenpath:gpu.*"}`, map[string]float64{})
-	requireSeries(t, h, "tokenpath:host_requests_running:sum", map[string]float64{lbl("host", "localhost"): 2})
+	requireSeries(t, h, "tokenpath:host_requests_running:sum", map[string]float64{lbl("node", "localhost"): 2})
 }

@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
   prometheus              # remote write, federation and rule tests run a real Prometheus
   prometheus-alertmanager # alert delivery goes to a real Alertmanager
+  victoria-metrics        # the fleet tests' second remote-write receiver and query engine
   chromium                # the web UI's browser tests
   gcc                     # cgo (NVML) and the stub libnvidia-ml of the GPU tests
   make                    # the tests build tokenpath through the Makefile's flags
@@ -41,6 +42,6 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # their own on free ports, so stop the ones this script just installed.
 for p in "${missing[@]}"; do
   case "$p" in
-    prometheus|prometheus-alertmanager) pkill -x "$p" 2>/dev/null || true ;;
+    prometheus|prometheus-alertmanager|victoria-metrics) pkill -x "$p" 2>/dev/null || true ;;
   esac
 done

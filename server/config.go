@@ -79,6 +79,10 @@ type Sources struct {
 	// nor environment sets a kind and there is no file. The demo removes
 	// them.
 	DefaultEndpoints map[string][]string
+	// Hostname names the machine for the external label host when
+	// global.external_labels does not set it (hostlabel.go); nil means
+	// os.Hostname.
+	Hostname func() (string, error)
 }
 
 // lookupEnv reads one variable through LookupEnv or Getenv.
@@ -172,6 +176,12 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	}
 	if dir != "" {
 		cfg.SetDirectory(dir)
+	}
+	if err := setHostLabel(cfg, src.Hostname); err != nil {
+		if src.ConfigFile != "" {
+			return nil, &FileError{File: src.ConfigFile, Err: err}
+		}
+		return nil, err
 	}
 	if src.ConfigFile == "" {
 		// Without a file the seed's defaults hold; scrape native histograms

@@ -454,7 +454,7 @@ scrape_configs:
 		}
 		require.NoError(t, yaml.Unmarshal([]byte(res.YAML), &cfg), res.YAML)
 		require.Equal(t, "1s", cfg.Global.ScrapeInterval)
-		require.Equal(t, map[string]string{"site": "edge-1"}, cfg.Global.ExternalLabels)
+		require.Equal(t, map[string]string{"site": "edge-1", "host": hostname(t)}, cfg.Global.ExternalLabels, "the file's external labels plus host, the machine's name")
 		var jobs []string
 		for _, sc := range cfg.ScrapeConfigs {
 			jobs = append(jobs, sc.JobName)
@@ -624,15 +624,20 @@ func testFederate(t *testing.T, p *proc, api promv1.API) {
 		for _, mf := range fams {
 			for _, m := range mf.GetMetric() {
 				ls := model.Metric{"__name__": model.LabelValue(mf.GetName())}
-				site := ""
+				site, host := "", ""
 				for _, lp := range m.GetLabel() {
-					if lp.GetName() == "site" {
+					switch lp.GetName() {
+					case "site":
 						site = lp.GetValue()
+						continue
+					case "host":
+						host = lp.GetValue()
 						continue
 					}
 					ls[model.LabelName(lp.GetName())] = model.LabelValue(lp.GetValue())
 				}
 				require.Equalf(t, "edge-1", site, "external label on %s", ls)
+				require.Equalf(t, hostname(t), host, "external label host (the machine's name) on %s", ls)
 				require.NotZero(t, m.GetTimestampMs())
 				switch mf.GetType() {
 				case dto.MetricType_UNTYPED:

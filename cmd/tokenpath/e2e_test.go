@@ -121,13 +121,14 @@ scrape_configs:
 	for _, s := range local {
 		m := s.Metric.Clone()
 		m["site"] = "edge-1"
+		m["host"] = model.LabelValue(hostname(t))
 		want[m.String()] = s.Values
 	}
 	got := map[string][]model.SamplePair{}
 	for _, s := range remote {
 		got[s.Metric.String()] = s.Values
 	}
-	require.Equal(t, want, got, "Prometheus holds the same samples, with the external label")
+	require.Equal(t, want, got, "Prometheus holds the same samples, with the external labels (host: the machine's name)")
 
 	// write_relabel_configs kept only job="app".
 	v, _, _, err := prom.Query(ctxT(t), `count({__name__=~".+",job!="app"})`, time.Now())

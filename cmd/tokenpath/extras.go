@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +15,6 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/grafana"
-	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/rules/slo"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
@@ -27,36 +24,21 @@ import (
 // extraFlags are the flags of the parts of tokenpath beyond a Prometheus
 // server: the token-path rules and alerts, GPUs, probes, the demo.
 type extraFlags struct {
-	rulesDefaults bool
-	thresholds    rules.Thresholds
+	// rules shape the embedded rule files (ruleflags.go), shared with
+	// `tokenpath rules export`.
+	rules         ruleFlags
 	probesEnabled bool
-	sloEnabled    bool
-	sloTarget     float64
-	gapThreshold  time.Duration
-	gapFor        time.Duration
 	gpuEnabled    bool
 	gpuDCGMNames  bool
 	nvmlLibrary   string
 }
 
 func (e *extraFlags) register(cmd *kingpin.CmdClause) {
-	d := rules.DefaultThresholds()
-	cmd.Flag("rules.defaults", "Load the embedded rules: the token-path recording rules, the built-in alerts, the probe and SLO rules (--no-rules.defaults turns them all off; your rule_files still load).").Default("true").BoolVar(&e.rulesDefaults)
-	cmd.Flag("alert.ttft-warning", "HighTTFT fires when p99 time to first token is above this.").Default(d.TTFTWarning.String()).DurationVar(&e.thresholds.TTFTWarning)
-	cmd.Flag("alert.ttft-critical", "CriticalTTFT fires when p99 time to first token is above this.").Default(d.TTFTCritical.String()).DurationVar(&e.thresholds.TTFTCritical)
-	cmd.Flag("alert.itl-warning", "HighITL fires when p99 inter-token latency is above this.").Default(d.ITLWarning.String()).DurationVar(&e.thresholds.ITLWarning)
-	cmd.Flag("alert.vram-high", "MemoryBound's VRAM condition, as a ratio of total VRAM (0-1).").Default(ratio(d.VRAMHighRatio)).Float64Var(&e.thresholds.VRAMHighRatio)
-	cmd.Flag("alert.compute-low", "MemoryBound's SM-activity condition (0-1).").Default(ratio(d.ComputeLowRatio)).Float64Var(&e.thresholds.ComputeLowRatio)
-	cmd.Flag("alert.vram-critical", "GPUMemoryExhaustion fires above this ratio of total VRAM (0-1).").Default(ratio(d.VRAMCriticalRatio)).Float64Var(&e.thresholds.VRAMCriticalRatio)
+	e.rules.register(cmd)
 	cmd.Flag("probe.enable", "Probe every server of the endpoint flags and variables (VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT, LLAMACPP_ENDPOINT; and the demo's) with a small real streaming request every 30s (--no-probe.enable turns these default probes off; the configuration's probes still run).").Default("true").BoolVar(&e.probesEnabled)
-	cmd.Flag("slo.enable", "Generate the SLO rules (multi-window multi-burn-rate alerts, attainment, goodput) for TTFT and ITL, on the probes and on the servers' own histograms.").Default("true").BoolVar(&e.sloEnabled)
-	cmd.Flag("slo.target", "Share of requests that must meet the TTFT (--alert.ttft-warning) and ITL (--alert.itl-warning) objectives over 30 days.").Default(ratio(slo.DefaultTarget)).Float64Var(&e.sloTarget)
-	cmd.Flag("probe.gap-threshold", "TokenPathClientServerGap fires when the probes' median TTFT exceeds the server's own by this much (time spent in front of the engine).").Default(slo.DefaultGapThreshold.String()).DurationVar(&e.gapThreshold)
-	cmd.Flag("probe.gap-for", "How long the client-versus-server gap must last before TokenPathClientServerGap fires.").Default(slo.DefaultGapFor.String()).DurationVar(&e.gapFor)
 	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
 	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
 	cmd.Flag("gpu.nvml-library", "Path of libnvidia-ml.so.1 (default: the dynamic loader's search path).").PlaceHolder("PATH").StringVar(&e.nvmlLibrary)
-	cmd.Flag("alert.for", "How long a condition must hold before the built-in alerts fire (0: each alert's own default: 5m, CriticalTTFT 2m, MemoryBound 10m, InferenceTargetDown 1m).").Default("0s").DurationVar(&e.thresholds.For)
 }
 
 func ratio(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
@@ -85,11 +67,11 @@ type extras struct {
 }
 
 func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo bool, warnings *sloWarnings) (*extras, error) {
-	if err := e.thresholds.Validate(); err != nil {
+	if err := e.rules.thresholds.Validate(); err != nil {
 		return nil, err
 	}
 	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}, sloWarnings: warnings}
-	byKind, err := slo.BucketWarnings(x.objectives(), nil, x.sloOptions())
+	byKind, err := slo.BucketWarnings(e.rules.objectives(), nil, e.rules.sloOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -160,43 +142,10 @@ func contextActor(name string, logger *slog.Logger, f func(context.Context) erro
 }
 
 // embeddedRules are the rule files compiled into the binary: the token-path
-// rules, the seed's alerts, and the probe and SLO rules.
+// rules, the seed's alerts, and the probe and SLO rules, rendered from the
+// flags exactly as `tokenpath rules export` renders them.
 func (x *extras) embeddedRules() (map[string][]byte, error) {
-	files := map[string][]byte{}
-	if !x.flags.rulesDefaults {
-		return files, nil
-	}
-	defaults, err := rules.DefaultRuleFiles(x.flags.thresholds)
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(files, defaults)
-	// The bucket warnings are logged by sloWarnings, per server kind that
-	// is really there, not here for every kind.
-	probeFiles, _, err := slo.RuleFilesWithOptions(x.objectives(), nil, x.sloOptions())
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(files, probeFiles)
-	return files, nil
-}
-
-// objectives are the SLOs of the flags; none with --no-slo.enable or
-// --no-rules.defaults.
-func (x *extras) objectives() []slo.Objective {
-	if !x.flags.sloEnabled || !x.flags.rulesDefaults {
-		return nil
-	}
-	t := x.flags.thresholds
-	objectives := slo.DefaultObjectives(t.TTFTWarning, t.ITLWarning)
-	for i := range objectives {
-		objectives[i].Target = x.flags.sloTarget
-	}
-	return objectives
-}
-
-func (x *extras) sloOptions() slo.Options {
-	return slo.Options{GapThreshold: x.flags.gapThreshold, GapFor: x.flags.gapFor}
+	return x.flags.rules.files()
 }
 
 // attach gives the parts that read tokenpath's own API (the UI, the

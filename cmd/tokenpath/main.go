@@ -102,6 +102,8 @@ func runMain(args []string) error {
 	flag.AddFlags(app, &f.promslog)
 
 	subcommands := registerSubcommands(app, &f.promslog)
+	rulesExport := registerRulesExport(app)
+	fleet := registerFleet(app, &f.promslog)
 
 	cmd, err := app.Parse(helpArgs(args))
 	if err != nil {
@@ -109,6 +111,12 @@ func runMain(args []string) error {
 	}
 	if cmd == serve.FullCommand() {
 		return runServer(f, serve)
+	}
+	if cmd == rulesExport.cmd.FullCommand() {
+		return rulesExport.run()
+	}
+	if cmd == fleet.cmd.FullCommand() {
+		return fleet.run()
 	}
 	return subcommands.run(cmd)
 }

@@ -1,0 +1,270 @@
+package main_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
+)
+
+const victoriaMetricsBinary = "/usr/bin/victoria-metrics"
+
+// outage is how long the central receivers are down in
+// TestRemoteWriteSurvivesOutage: the issue's two minutes.
+const outage = 2 * time.Minute
+
+// startVictoriaMetrics runs Debian's VictoriaMetrics single-node on a
+// loopback port: remote write at /api/v1/write, Prometheus' query API at
+// /api/v1/query. Its query cache is off and data is searchable at once
+// (latencyOffset 0), so the test reads what was written, not a cached or
+// delayed view.
+func startVictoriaMetrics(t *testing.T) *peer {
+	t.Helper()
+	addr := testbin.FreePort(t)
+	return startPeer(t, "victoria-metrics", victoriaMetricsBinary, "victoria-metrics", addr, "/health",
+		"-httpListenAddr="+addr,
+		"-storageDataPath="+t.TempDir(),
+		"-retentionPeriod=1y",
+		"-search.disableCache",
+		"-search.latencyOffset=0s",
+	)
+}
+
+// rssBytes is a process's resident set size, from /proc.
+func rssBytes(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			require.NoError(t, err)
+			return kb * 1024
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// samplesBetween are the raw samples of sel with timestamps in [from, to],
+// as timestamp → value (one series expected).
+func samplesBetween(t *testing.T, api promv1.API, sel string, from, to time.Time) map[model.Time]model.SampleValue {
+	t.Helper()
+	window := to.Sub(from) + time.Minute
+	v, _, _, err := api.Query(ctxT(t), fmt.Sprintf("%s[%ds]", sel, int(window.Seconds())), to.Add(30*time.Second))
+	require.NoError(t, err, "raw samples of %s", sel)
+	m, ok := v.(model.Matrix)
+	require.True(t, ok, "%T", v)
+	require.LessOrEqual(t, len(m), 1, "one series of %s: %v", sel, m)
+	out := map[model.Time]model.SampleValue{}
+	for _, s := range m {
+		for _, p := range s.Values {
+			if !p.Timestamp.Time().Before(from) && !p.Timestamp.Time().After(to) {
+				out[p.Timestamp] = p.Value
+			}
+		}
+	}
+	return out
+}
+
+// TestRemoteWriteSurvivesOutage: tokenpath, under the demo's load plus a
+// counter target, remote-writes to Debian's Prometheus and Debian's
+// VictoriaMetrics; both are stopped for `outage` and started again on the
+// same port. Afterwards each holds every sample of the counter that
+// tokenpath scraped during the outage, with the same values: Prometheus'
+// queue manager waited on its WAL and resent. tokenpath's RSS while it
+// waited is recorded (docs/benchmarks.md), not asserted.
+func TestRemoteWriteSurvivesOutage(t *testing.T) {
+	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
+	vm := startVictoriaMetrics(t)
+	queue := "  queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 2s}\n"
+	cfg := "global:\n  scrape_interval: 1s\n  external_labels:\n    host: box-1\nremote_write:\n" +
+		fmt.Sprintf("- name: prometheus\n  url: http://%s/api/v1/write\n", prom.Addr) + queue +
+		fmt.Sprintf("- name: victoria-metrics\n  url: http://%s/api/v1/write\n", vm.Addr) + queue +
+		fmt.Sprintf("scrape_configs:\n- job_name: app\n  static_configs:\n  - targets: [%q]\n", countingTarget(t))
+	p := start(t, procOpts{keepRules: true, args: []string{"--demo", "--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+
+	const counter = `app_scrapes_total{job="app", host="box-1"}`
+	receivers := []*peer{prom, vm}
+	for _, r := range receivers {
+		waitAtLeast(t, r.api(), "count_over_time("+counter+"[1m])", 5, 60*time.Second)
+	}
+	pid := p.cmd.Process.Pid
+	rssBefore := rssBytes(t, pid)
+
+	down := time.Now()
+	for _, r := range receivers {
+		r.stop()
+	}
+	rssMax := rssBefore
+	for time.Since(down) < outage {
+		time.Sleep(5 * time.Second)
+		rssMax = max(rssMax, rssBytes(t, pid))
+	}
+	up := time.Now()
+	for _, r := range receivers {
+		r.start()
+	}
+	// The queues deliver each series in order: a sample from after the
+	// restart means the backlog before it is in.
+	for _, r := range receivers {
+		waitFor(t, 2*time.Minute, r.name+" to receive samples from after its restart", func() (bool, string) {
+			v, _, _, err := r.api().Query(ctxT(t), "max(timestamp("+counter+"))", time.Now())
+			if err != nil {
+				return false, err.Error()
+			}
+			vec, ok := v.(model.Vector)
+			if !ok || len(vec) != 1 {
+				return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value
+			}
+			return float64(vec[0].Value) > float64(up.Add(5*time.Second).Unix()), vec.String()
+		})
+	}
+	rssAfter := rssBytes(t, pid)
+	t.Logf("tokenpath RSS: %.1f MiB before the %s outage, at most %.1f MiB during it, %.1f MiB after delivery",
+		float64(rssBefore)/(1<<20), outage, float64(rssMax)/(1<<20), float64(rssAfter)/(1<<20))
+
+	from, to := down.Add(-10*time.Second), up.Add(5*time.Second)
+	local := samplesBetween(t, p.api(), `app_scrapes_total{job="app"}`, from, to)
+	require.GreaterOrEqual(t, len(local), int(outage.Seconds()*0.8), "tokenpath scraped the counter through the outage")
+	for _, r := range receivers {
+		require.Equal(t, local, samplesBetween(t, r.api(), counter, from, to), "%s holds every sample of the outage", r.name)
+	}
+}
+
+// TestFederationKeepsHosts: a central Debian Prometheus federating
+// {__name__=~"tokenpath:.*"} from two tokenpaths (honor_labels) gets each
+// host's series with its host label, distinct, although both tokenpaths
+// scrape the same server at the same address (the case of two identical
+// boxes): the label sets of host a are exactly tokenpath a's own with
+// host="a", and the same for b.
+func TestFederationKeepsHosts(t *testing.T) {
+	target := linearTarget(t, "vllm")
+	hosts := map[string]*proc{}
+	for _, h := range []string{"a", "b"} {
+		cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    host: %s\n"+
+			"scrape_configs:\n- job_name: vllm\n  static_configs:\n  - targets: [%q]\n", h, target)
+		hosts[h] = start(t, procOpts{keepRules: true, args: []string{"--no-gpu.enable", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+	}
+	prom := startDebianPrometheus(t, fmt.Sprintf(`global:
+  scrape_interval: 2s
+scrape_configs:
+- job_name: federate
+  honor_labels: true
+  metrics_path: /federate
+  params:
+    match[]: ['{__name__=~"tokenpath:.*"}']
+  static_configs:
+  - targets: [%q, %q]
+`, hosts["a"].Addr, hosts["b"].Addr))
+
+	for h, p := range hosts {
+		waitFor(t, 90*time.Second, "host "+h+"'s tokenpath:* series on the central Prometheus", func() (bool, string) {
+			now := time.Now()
+			want := map[string]bool{}
+			for _, s := range instant(t, p.api(), `{__name__=~"tokenpath:.+"}`, now) {
+				m := s.Metric.Clone()
+				m["host"] = model.LabelValue(h)
+				if _, ok := m["job"]; !ok {
+					// Prometheus gives a scraped series without a job the
+					// scrape job's name, honor_labels or not (the SLO
+					// aggregates have none); instance stays empty, since
+					// /federate exposes instance="".
+					m["job"] = "federate"
+				}
+				want[m.String()] = true
+			}
+			got := map[string]bool{}
+			for _, s := range instant(t, prom.api(), fmt.Sprintf(`{__name__=~"tokenpath:.+", host=%q}`, h), now) {
+				got[s.Metric.String()] = true
+			}
+			var missing, extra []string
+			for k := range want {
+				if !got[k] && len(missing) < 5 {
+					missing = append(missing, k)
+				}
+			}
+			for k := range got {
+				if !want[k] && len(extra) < 5 {
+					extra = append(extra, k)
+				}
+			}
+			return len(want) > 50 && len(missing) == 0 && len(extra) == 0,
+				fmt.Sprintf("tokenpath %s has %d series, the central Prometheus %d with host=%q; missing there %v; extra there %v",
+					h, len(want), len(got), h, missing, extra)
+		})
+	}
+	// Two of everything, one per host: the same vLLM seen from two boxes.
+	running := instant(t, prom.api(), `tokenpath:requests_running{server="vllm"}`, time.Now())
+	require.Len(t, running, 2, "%v", running)
+	require.NotEqual(t, running[0].Metric["host"], running[1].Metric["host"])
+	require.Empty(t, instant(t, prom.api(), `{__name__=~"tokenpath:.+", host=""}`, time.Now()), "every federated series names its host")
+}
+
+// TestFleetCommand: two tokenpaths (--demo, hosts a and b) remote-write to
+// Debian's Prometheus and Debian's VictoriaMetrics; `tokenpath fleet`
+// pointed at each engine serves the query API with both hosts' series and
+// the token-path page with rows from the engine's data, and passes on no
+// write, admin or lifecycle endpoint.
+func TestFleetCommand(t *testing.T) {
+	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
+	vm := startVictoriaMetrics(t)
+	for _, h := range []string{"a", "b"} {
+		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr, vm.Addr)
+		start(t, procOpts{keepRules: true, args: []string{"--demo", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+	}
+	for _, engine := range []*peer{prom, vm} {
+		t.Run(engine.name, func(t *testing.T) {
+			addr := testbin.FreePort(t)
+			fleet := startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
+				"fleet", "--query.url=http://"+engine.Addr, "--web.listen-address="+addr)
+			api := fleet.api()
+			waitFor(t, 2*time.Minute, "both hosts' unified series through tokenpath fleet", func() (bool, string) {
+				v, _, _, err := api.Query(ctxT(t), `count by (host) (tokenpath:requests_running{server="vllm"})`, time.Now())
+				if err != nil {
+					return false, err.Error()
+				}
+				vec, _ := v.(model.Vector)
+				hosts := map[string]bool{}
+				for _, s := range vec {
+					hosts[string(s.Metric["host"])] = true
+				}
+				return hosts["a"] && hosts["b"] && len(hosts) == 2, fmt.Sprint(v) //nolint:gocritic // v may be nil
+			})
+
+			get := func(method, path string) (int, string) {
+				req, err := http.NewRequestWithContext(ctxT(t), method, "http://"+addr+path, http.NoBody)
+				require.NoError(t, err)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				return resp.StatusCode, string(b)
+			}
+			code, page := get(http.MethodGet, "/")
+			require.Equal(t, http.StatusOK, code, page)
+			require.Contains(t, page, `data-testid="row-server"`, "the token-path table has rows from the engine's data")
+			require.Contains(t, page, ">vllm<")
+			require.Contains(t, page, ">tgi<")
+			for _, p := range []string{"/api/v1/write", "/api/v1/admin/tsdb/snapshot", "/-/reload", "/api/v1/status/config"} {
+				code, _ := get(http.MethodPost, p)
+				require.Containsf(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, code, "POST %s is not passed on", p)
+			}
+		})
+	}
+}
