@@ -206,11 +206,10 @@ func writeLinear(w io.Writer, families []*dto.MetricFamily, factor float64, ts i
 //     window depends on when each side started, so for those the label sets
 //     are compared, not the values.
 //
-// Known failure with Debian's Prometheus 2.42, to be fixed in rules/slo:
-// the SLO rules call histogram_fraction on classic buckets (le series),
-// which Prometheus 3 (tokenpath's library) supports and 2.42 answers with
-// nothing, so the server-side tokenpath:slo_* series (attainment, burn
-// rate, budget, goodput) are missing there and the label sets differ.
+// The SLO rules count good events from the classic bucket at the
+// threshold (le selection, understood by 2.42) and fall back to
+// histogram_fraction only where a server's buckets lack that boundary
+// (Prometheus 3 only), so the SLO series exist on both sides.
 //
 // One thing differs by Prometheus version, not by rules, and are normalised:
 // Prometheus 3 (tokenpath's library) stores le="1.0" where 2.42 keeps the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
@@ -282,11 +283,15 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 			}
 			sel := "{" + strings.Join(matchers, ", ") + "}"
 			for _, w := range windows() {
-				errs[w] = append(errs[w], fmt.Sprintf("1 - (histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[%s]))) >= 0)",
-					num(tb), quantity, sel, w))
+				// The bucket at the threshold over all events (exact, and
+				// understood by Prometheus 2.x too); where the server's real
+				// buckets lack that boundary, histogram_fraction interpolates
+				// (Prometheus 3 only).
+				errs[w] = append(errs[w], fmt.Sprintf("1 - (\n  (\n    sum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[2]s[%[4]s]))\n    /\n    (sum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[3]s[%[4]s])) > 0)\n  )\n  or\n  (histogram_fraction(0, %[6]s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[5]s[%[4]s]))) >= 0)\n)",
+					quantity, withMatcher(sel, leMatcher(tb)), withMatcher(sel, `le="+Inf"`), w, sel, num(tb)))
 			}
-			good = append(good, fmt.Sprintf("(histogram_fraction(0, %s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%s_seconds_bucket:rate1m%s[5m]))) >= 0)\n* on (server, instance, model)\nsum by (server, instance, model) (avg_over_time(tokenpath:%s_seconds_count:rate1m%s[5m]))",
-				num(tb), quantity, sel, quantity, sel))
+			good = append(good, fmt.Sprintf("sum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[2]s[5m]))\nor\n(histogram_fraction(0, %[4]s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[3]s[5m]))) >= 0)\n* on (server, instance, model)\nsum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_count:rate1m%[3]s[5m]))",
+				quantity, withMatcher(sel, leMatcher(tb)), sel, num(tb)))
 		}
 		if len(good) > 0 {
 			lbls := maps.Clone(base)
@@ -411,8 +416,14 @@ func probeGood(indicator, metric, tb, sel, w string) string {
 	rate := func(series string) string {
 		return probedInstance(fmt.Sprintf("rate(%s%s[%s])", series, sel, w))
 	}
-	classic := fmt.Sprintf("histogram_fraction(0, %[1]s, sum by (%[2]s, le) (%[3]s))\n  * on (%[2]s) sum by (%[2]s) (%[4]s)",
-		tb, probeBy, rate(metric+"_bucket"), rate(metric+"_count"))
+	rateWith := func(series, matcher string) string {
+		return probedInstance(fmt.Sprintf("rate(%s%s[%s])", series, withMatcher(sel, matcher), w))
+	}
+	// The classic bucket at the boundary counts the good events exactly (and
+	// Prometheus 2.x understands it); histogram_fraction covers buckets that
+	// lack the boundary.
+	classic := fmt.Sprintf("sum by (%[1]s) (%[2]s)\n  or\n  (histogram_fraction(0, %[3]s, sum by (%[1]s, le) (%[4]s)) >= 0)\n  * on (%[1]s) sum by (%[1]s) (%[5]s)",
+		probeBy, rateWith(metric+"_bucket", leMatcher(tbValue(tb))), tb, rate(metric+"_bucket"), rate(metric+"_count"))
 	native := fmt.Sprintf("histogram_fraction(0, %[1]s, sum by (%[2]s) (%[3]s))\n  * on (%[2]s) histogram_count(sum by (%[2]s) (%[3]s))",
 		tb, probeBy, rate(metric))
 	good := fmt.Sprintf("(\n  %s\n) >= 0\nor\n(\n  %s\n) >= 0", classic, native)
@@ -431,8 +442,11 @@ func probeErrorRatio(indicator, metric, tb, sel, w string) string {
 		return probedInstance(fmt.Sprintf("rate(%s%s[%s])", series, sel, w))
 	}
 	if indicator == IndicatorITL {
-		return fmt.Sprintf("1 - (\n  histogram_fraction(0, %[1]s, sum by (%[2]s, le) (%[3]s)) >= 0\n  or\n  histogram_fraction(0, %[1]s, sum by (%[2]s) (%[4]s)) >= 0\n)",
-			tb, probeBy, rate(metric+"_bucket"), rate(metric))
+		bucket := func(matcher string) string {
+			return probedInstance(fmt.Sprintf("rate(%s_bucket%s[%s])", metric, withMatcher(sel, matcher), w))
+		}
+		return fmt.Sprintf("1 - (\n  sum by (%[2]s) (%[3]s) / (sum by (%[2]s) (%[4]s) > 0)\n  or\n  histogram_fraction(0, %[1]s, sum by (%[2]s, le) (%[6]s)) >= 0\n  or\n  histogram_fraction(0, %[1]s, sum by (%[2]s) (%[5]s)) >= 0\n)",
+			tb, probeBy, bucket(leMatcher(tbValue(tb))), bucket(`le="+Inf"`), rate(metric), rate(metric+"_bucket"))
 	}
 	return fmt.Sprintf("1 - (\n%[1]s\n)\n/ on (%[2]s)\n(sum by (%[2]s) (%[3]s) > 0)",
 		probeGood(indicator, metric, tb, sel, w), probeBy, rate("tokenpath_probe_requests_total"))
@@ -470,3 +484,36 @@ func burnAlert(name, severity, action, forDur string, burns []burn, sel string, 
 
 // orAll joins expressions with `or`, one per line.
 func orAll(exprs []string) string { return strings.Join(exprs, "\nor\n") }
+
+// leMatcher selects the classic bucket whose upper bound is tb seconds.
+// Counting the events of that bucket, rather than histogram_fraction over
+// the buckets, is exact at a boundary (the only thresholds the rules use,
+// see nearestBoundary) and works in every Prometheus version the exported
+// rules may run in (2.x answers histogram_fraction for native histograms
+// only). Prometheus 3 writes a whole-number bound as "5.0", 2.x as "5":
+// both match.
+func leMatcher(tb float64) string {
+	s := num(tb)
+	if strings.ContainsAny(s, ".eInf") {
+		return fmt.Sprintf("le=%q", s)
+	}
+	return fmt.Sprintf(`le=~"%s|%s\\.0"`, s, s)
+}
+
+// withMatcher adds a label matcher to a selector's braces ("" or "{…}").
+func withMatcher(sel, matcher string) string {
+	if sel == "" {
+		return "{" + matcher + "}"
+	}
+	return strings.TrimSuffix(sel, "}") + ", " + matcher + "}"
+}
+
+// tbValue parses a boundary formatted by num back into a number.
+func tbValue(tb string) float64 {
+	v, err := strconv.ParseFloat(tb, 64)
+	if err != nil {
+		// tb is always num() of a float64: it parses.
+		panic(fmt.Sprintf("slo: boundary %q: %v", tb, err))
+	}
+	return v
+}
