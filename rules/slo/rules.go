@@ -36,7 +36,7 @@ const targetHostPort = `(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/]+).*`
 // (host:port), so that a probe's unified series sit next to the scraped
 // server's, and drops `target`. by lists extra grouping labels (", le").
 func instanceFromTarget(expr, by string) string {
-	return fmt.Sprintf(`sum without (target) (label_replace(sum by (job, model, target%s) (%s), "instance", "$1", "target", %q))`, by, expr, targetHostPort)
+	return fmt.Sprintf(`sum without (target) (label_replace(sum by (host, job, model, target%s) (%s), "instance", "$1", "target", %q))`, by, expr, targetHostPort)
 }
 
 // probedInstance replaces the `instance` of raw probe series (tokenpath's
@@ -47,8 +47,11 @@ func probedInstance(expr string) string {
 	return fmt.Sprintf(`label_replace(%s, "instance", "$1", "target", %q)`, expr, targetHostPort)
 }
 
-// probeBy groups probe-derived series per probed server and model.
-const probeBy = "instance, model"
+// probeBy groups probe-derived series per probed server and model, and per
+// host: the external label a central engine's copies carry, so that rules
+// evaluated there (tokenpath rules export) never merge two boxes. Locally
+// the series have no host and the label changes nothing.
+const probeBy = "host, instance, model"
 
 func withLabels(base map[string]string, extra ...string) map[string]string {
 	out := map[string]string{"server": "probe"}
@@ -134,7 +137,7 @@ func probeRules(o Options) []group {
 	probeP50 := fmt.Sprintf(`histogram_quantile(0.5, sum by (%[1]s) (%[2]s)) >= 0`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds{model!=""}[5m])`)) +
 		"\n  or\n  " +
 		fmt.Sprintf(`histogram_quantile(0.5, sum by (%[1]s, le) (%[2]s)) >= 0`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds_bucket{model!=""}[5m])`))
-	serverP50 := `histogram_quantile(0.5, sum by (instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server!="probe", model!=""}[5m]))) >= 0`
+	serverP50 := `histogram_quantile(0.5, sum by (host, instance, model, le) (avg_over_time(tokenpath:ttft_seconds_bucket:rate1m{server!="probe", model!=""}[5m]))) >= 0`
 	probeMean := fmt.Sprintf(`sum by (%[1]s) (%[2]s) / (sum by (%[1]s) (%[3]s) > 0)`, probeBy,
 		probedInstance(`rate(tokenpath_probe_ttft_seconds_sum{model!=""}[5m])`),
 		probedInstance(`rate(tokenpath_probe_ttft_seconds_count{model!=""}[5m])`)) +
@@ -142,18 +145,18 @@ func probeRules(o Options) []group {
 		// histogram_sum / histogram_count rather than histogram_avg, which
 		// Prometheus 2.x (Debian's, where exported rules also run) lacks.
 		fmt.Sprintf(`histogram_sum(sum by (%[1]s) (%[2]s)) / (histogram_count(sum by (%[1]s) (%[2]s)) > 0)`, probeBy, probedInstance(`rate(tokenpath_probe_ttft_seconds{model!=""}[5m])`))
-	serverMean := `sum by (instance, model) (avg_over_time(tokenpath:ttft_seconds_sum:rate1m{server!="probe", model!=""}[5m]))` +
+	serverMean := `sum by (host, instance, model) (avg_over_time(tokenpath:ttft_seconds_sum:rate1m{server!="probe", model!=""}[5m]))` +
 		"\n  /\n  " +
-		`(sum by (instance, model) (avg_over_time(tokenpath:ttft_seconds_count:rate1m{server!="probe", model!=""}[5m])) > 0)`
+		`(sum by (host, instance, model) (avg_over_time(tokenpath:ttft_seconds_count:rate1m{server!="probe", model!=""}[5m])) > 0)`
 	gap := []rule{
 		{
 			Record: "tokenpath:ttft_client_server_gap_seconds",
 			Labels: map[string]string{"quantile": "0.5"},
-			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (instance, model)\n(\n  %s\n)", probeP50, serverP50),
+			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (host, instance, model)\n(\n  %s\n)", probeP50, serverP50),
 		},
 		{
 			Record: "tokenpath:ttft_client_server_gap_seconds:mean_rate5m",
-			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (instance, model)\n(\n  %s\n)", probeMean, serverMean),
+			Expr:   fmt.Sprintf("(\n  %s\n)\n- on (host, instance, model)\n(\n  %s\n)", probeMean, serverMean),
 		},
 		{
 			Alert: AlertClientServerGap,
@@ -287,10 +290,10 @@ func sloGroup(obj Objective, buckets map[string][]float64) (group, []string) {
 				// understood by Prometheus 2.x too); where the server's real
 				// buckets lack that boundary, histogram_fraction interpolates
 				// (Prometheus 3 only).
-				errs[w] = append(errs[w], fmt.Sprintf("1 - (\n  (\n    sum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[2]s[%[4]s]))\n    /\n    (sum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[3]s[%[4]s])) > 0)\n  )\n  or\n  (histogram_fraction(0, %[6]s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[5]s[%[4]s]))) >= 0)\n)",
+				errs[w] = append(errs[w], fmt.Sprintf("1 - (\n  (\n    sum by (host, server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[2]s[%[4]s]))\n    /\n    (sum by (host, server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[3]s[%[4]s])) > 0)\n  )\n  or\n  (histogram_fraction(0, %[6]s, sum by (host, server, instance, model, le) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[5]s[%[4]s]))) >= 0)\n)",
 					quantity, withMatcher(sel, leMatcher(tb)), withMatcher(sel, `le="+Inf"`), w, sel, num(tb)))
 			}
-			good = append(good, fmt.Sprintf("sum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[2]s[5m]))\nor\n(histogram_fraction(0, %[4]s, sum by (server, instance, model, le) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[3]s[5m]))) >= 0)\n* on (server, instance, model)\nsum by (server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_count:rate1m%[3]s[5m]))",
+			good = append(good, fmt.Sprintf("sum by (host, server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[2]s[5m]))\nor\n(histogram_fraction(0, %[4]s, sum by (host, server, instance, model, le) (avg_over_time(tokenpath:%[1]s_seconds_bucket:rate1m%[3]s[5m]))) >= 0)\n* on (host, server, instance, model)\nsum by (host, server, instance, model) (avg_over_time(tokenpath:%[1]s_seconds_count:rate1m%[3]s[5m]))",
 				quantity, withMatcher(sel, leMatcher(tb)), sel, num(tb)))
 		}
 		if len(good) > 0 {
