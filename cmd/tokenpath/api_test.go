@@ -271,7 +271,9 @@ scrape_configs:
 			matches []string
 			want    model.LabelValues
 		}{
-			{label: "code", want: model.LabelValues{"200", "500"}},
+			// The target's own codes: tokenpath's self-scraped HTTP metrics
+			// also carry code, and a /-/ready polled before readiness adds 503.
+			{label: "code", matches: []string{`{job="app"}`}, want: model.LabelValues{"200", "500"}},
 			{label: "job", want: model.LabelValues{"app", "tokenpath"}},
 			{label: "__name__", matches: []string{`{job="app",__name__=~"app_.*"}`}, want: model.LabelValues{
 				"app_latency_seconds", "app_latency_seconds_bucket", "app_latency_seconds_count", "app_latency_seconds_sum",
