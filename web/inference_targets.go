@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	"github.com/ritwikareddykancharla/token-path-observability/web/components"
@@ -24,17 +25,14 @@ const targetDownAlert = "InferenceTargetDown"
 // down, or serving something other than its job says — so that an endpoint
 // that stopped answering is visible on the token-path page, not only on the
 // Targets page. The instance filter applies; targets have no model.
-func (u *UI) inferenceTargets(ctx context.Context, c components.Controls) ([]components.InferenceTarget, error) {
+// alerts are the current alerts (pending and firing), read once per page.
+func (u *UI) inferenceTargets(ctx context.Context, c components.Controls, alerts []promv1.Alert) ([]components.InferenceTarget, error) {
 	res, err := u.api.Targets(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing targets: %w", err)
 	}
 	downSince := map[[2]string]components.InferenceTarget{}
-	alerts, err := u.api.Alerts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing alerts: %w", err)
-	}
-	for _, a := range alerts.Alerts {
+	for _, a := range alerts {
 		if a.Labels[model.AlertNameLabel] != targetDownAlert {
 			continue
 		}

@@ -162,11 +162,17 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 	p := u.page(r, "Token path", "/", true)
 	u.withFilter(ctx, &p)
 	var problems errs
-	rows, err := u.serverRows(ctx, p.Controls)
+	// One read of the alerts serves the rows' firing alerts and the
+	// endpoints' down-since times.
+	alerts, err := u.api.Alerts(ctx)
+	if err != nil {
+		problems.add(fmt.Errorf("listing alerts: %w", err))
+	}
+	rows, err := u.serverRows(ctx, p.Controls, alerts.Alerts)
 	problems.add(err)
 	slos, err := u.sloRows(ctx, p.Controls)
 	problems.add(err)
-	targets, err := u.inferenceTargets(ctx, p.Controls)
+	targets, err := u.inferenceTargets(ctx, p.Controls, alerts.Alerts)
 	problems.add(err)
 	p.Error = problems.String()
 	return components.TokenPath(components.TokenPathPage{
@@ -237,7 +243,7 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 
 // serverRows builds one row per (server, model, instance) from the recorded
 // token-path series, with the probe's TTFT beside the server's.
-func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]components.ServerRow, error) {
+func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []promv1.Alert) ([]components.ServerRow, error) {
 	sel := serverSelector(c.Model, c.Instance)
 	rows := map[rowKey]*components.ServerRow{}
 	probes := probesByServer{}
@@ -332,12 +338,10 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls) ([]component
 			row.DiagnosisFrontGap = v
 		}
 	}
-	alerts, err := u.api.Alerts(ctx)
-	problems.add(err)
 	out := make([]components.ServerRow, 0, len(rows))
 	for _, row := range rows {
 		row.ProbeTTFT = probes.of(row)
-		for _, a := range alerts.Alerts {
+		for _, a := range alerts {
 			if a.State == promv1.AlertStateFiring && alertMatches(a.Labels, row) {
 				row.Alerts = append(row.Alerts, string(a.Labels[model.AlertNameLabel]))
 			}
