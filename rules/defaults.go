@@ -114,6 +114,21 @@ type Thresholds struct {
 	// be memory_bound (compute_bound) for memory_bandwidth_bound
 	// (compute_bound).
 	DiagnosisGPUShare float64
+
+	// DiagnosisKneeWindow is how much stored history the KV-cache knee is
+	// estimated from (tokenpath:kv_cache_knee:ratio).
+	DiagnosisKneeWindow time.Duration
+	// DiagnosisKneeFactor (> 1): how many times the low-usage baseline a KV
+	// band's p99 TTFT must reach to be the knee.
+	DiagnosisKneeFactor float64
+	// DiagnosisKneeHeadroom (0–1): KVCacheNearKnee fires when the KV usage is
+	// less than this below the knee (or past it).
+	DiagnosisKneeHeadroom float64
+	// KVCacheNearKneeFor overrides For for KVCacheNearKnee.
+	KVCacheNearKneeFor time.Duration
+	// DiagnosisLifecycleTolerance (0–1): tokenpath:lifecycle_inconsistent is
+	// 1 when e2e ÷ (queue + prefill + decode) is further than this from 1.
+	DiagnosisLifecycleTolerance float64
 }
 
 // DefaultThresholds returns the seed's thresholds: HighTTFT 5 s, CriticalTTFT
@@ -155,6 +170,18 @@ func DefaultThresholds() Thresholds {
 		DiagnosisITLSpikeRatio: 4,
 		DiagnosisPromptShare:   0.5,
 		DiagnosisGPUShare:      0.5,
+		// Six hours hold a day's rush and its quiet side on most services,
+		// and keep the 22 subqueries of the knee group cheap.
+		DiagnosisKneeWindow: 6 * time.Hour,
+		// Twice the low-usage tail: well above the minute-to-minute noise of
+		// a p99 (rules/README.md, "KV-cache knee").
+		DiagnosisKneeFactor: 2,
+		// One 5-point band below the knee.
+		DiagnosisKneeHeadroom: 0.05,
+		// Shorter than HighTTFT's 5m, so that the warning comes first.
+		KVCacheNearKneeFor: 2 * time.Minute,
+		// rules/README.md, "Lifecycle waterfall", works out why 0.2.
+		DiagnosisLifecycleTolerance: 0.2,
 	}
 }
 
@@ -189,6 +216,10 @@ func (t Thresholds) withDefaults() Thresholds {
 	setRatio(&t.DiagnosisITLSpikeRatio, d.DiagnosisITLSpikeRatio)
 	setRatio(&t.DiagnosisPromptShare, d.DiagnosisPromptShare)
 	setRatio(&t.DiagnosisGPUShare, d.DiagnosisGPUShare)
+	setDuration(&t.DiagnosisKneeWindow, d.DiagnosisKneeWindow)
+	setRatio(&t.DiagnosisKneeFactor, d.DiagnosisKneeFactor)
+	setRatio(&t.DiagnosisKneeHeadroom, d.DiagnosisKneeHeadroom)
+	setRatio(&t.DiagnosisLifecycleTolerance, d.DiagnosisLifecycleTolerance)
 	// The per-alert defaults apply only while For is the default too: a user
 	// who sets For alone means it for every alert.
 	if t.For == 0 {
@@ -196,6 +227,7 @@ func (t Thresholds) withDefaults() Thresholds {
 		setDuration(&t.CriticalTTFTFor, d.CriticalTTFTFor)
 		setDuration(&t.MemoryBoundFor, d.MemoryBoundFor)
 		setDuration(&t.InferenceTargetDownFor, d.InferenceTargetDownFor)
+		setDuration(&t.KVCacheNearKneeFor, d.KVCacheNearKneeFor)
 	}
 	setDuration(&t.HighTTFTFor, t.For)
 	setDuration(&t.CriticalTTFTFor, t.For)
@@ -203,6 +235,7 @@ func (t Thresholds) withDefaults() Thresholds {
 	setDuration(&t.MemoryBoundFor, t.For)
 	setDuration(&t.GPUMemoryExhaustionFor, t.For)
 	setDuration(&t.InferenceTargetDownFor, t.For)
+	setDuration(&t.KVCacheNearKneeFor, t.For)
 	return t
 }
 
@@ -227,6 +260,8 @@ func (t Thresholds) Validate() error {
 		{"InferenceTargetDownFor", t.InferenceTargetDownFor},
 		{"DiagnosisRestartWindow", t.DiagnosisRestartWindow},
 		{"DiagnosisFrontGap", t.DiagnosisFrontGap},
+		{"DiagnosisKneeWindow", t.DiagnosisKneeWindow},
+		{"KVCacheNearKneeFor", t.KVCacheNearKneeFor},
 	}
 	for _, d := range durations {
 		if d.v < 0 {
@@ -251,6 +286,8 @@ func (t Thresholds) Validate() error {
 		{"DiagnosisQueueShare", t.DiagnosisQueueShare},
 		{"DiagnosisPromptShare", t.DiagnosisPromptShare},
 		{"DiagnosisGPUShare", t.DiagnosisGPUShare},
+		{"DiagnosisKneeHeadroom", t.DiagnosisKneeHeadroom},
+		{"DiagnosisLifecycleTolerance", t.DiagnosisLifecycleTolerance},
 	}
 	for _, r := range ratios {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
@@ -260,11 +297,26 @@ func (t Thresholds) Validate() error {
 	if v := t.DiagnosisITLSpikeRatio; math.IsNaN(v) || (v != 0 && v < 1) {
 		errs = append(errs, fmt.Errorf("DiagnosisITLSpikeRatio is %v, want 1 or more (p99 over p50)", v))
 	}
+	if v := t.DiagnosisKneeFactor; math.IsNaN(v) || (v != 0 && v <= 1) {
+		errs = append(errs, fmt.Errorf("DiagnosisKneeFactor is %v, want more than 1 (a band's tail over the baseline)", v))
+	}
+	if w := t.DiagnosisKneeWindow; w != 0 && w < kneeMinWindow {
+		errs = append(errs, fmt.Errorf("DiagnosisKneeWindow (%s) is shorter than %s: a band needs %d minutes of history", w, kneeMinWindow, kneeMinSamples))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("rules/defaults.go: invalid thresholds: %w", err)
 	}
 	return nil
 }
+
+// kneeMinSamples is how many one-minute steps of history a KV band needs
+// before its TTFT tail counts (rules/README.md, "KV-cache knee"): ten minutes,
+// so that one burst does not make a knee.
+const kneeMinSamples = 10
+
+// kneeMinWindow is the shortest DiagnosisKneeWindow: two bands' worth of
+// history, a baseline and a knee.
+const kneeMinWindow = 2 * kneeMinSamples * time.Minute
 
 // templateData is what the templates see: the resolved thresholds plus the
 // constants the token-path template needs.
@@ -274,6 +326,8 @@ type templateData struct {
 	// RunbookBase is where the alerts' runbook_url points, followed by the
 	// cause: the README's section of that name.
 	RunbookBase string
+	// KneeMinSamples is kneeMinSamples, for the knee group.
+	KneeMinSamples int
 }
 
 // RunbookBase is the README section per diagnosis cause that the latency
@@ -289,7 +343,7 @@ func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers, RunbookBase: RunbookBase}
+	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers, RunbookBase: RunbookBase, KneeMinSamples: kneeMinSamples}
 
 	tmpl, err := template.New("defaults").Delims("[[", "]]").Option("missingkey=error").
 		Funcs(templateFuncs()).ParseFS(defaultTemplates, "defaults/*.yml.tmpl")
@@ -341,6 +395,12 @@ func templateFuncs() template.FuncMap {
 			}
 			return model.Duration(d).String()
 		},
+		// add1 and sub1 render 1 ± a tolerance for a PromQL comparison.
+		"add1": func(r float64) string { return strconv.FormatFloat(1+r, 'g', -1, 64) },
+		"sub1": func(r float64) string { return strconv.FormatFloat(1-r, 'g', -1, 64) },
+		"mean5m":     mean5m,
+		"kneeBands":  kneeBands,
+		"kneeInBand": kneeInBand,
 		// percent renders a 0–1 ratio as a percentage for annotations.
 		"percent": func(r float64) string { return strconv.FormatFloat(r*100, 'g', -1, 64) + "%" },
 	}
@@ -396,4 +456,39 @@ func boxLabel(expr string) string { return machineLabel("diagnosis_box", expr) }
 func machineLabel(label, expr string) string {
 	inner := fmt.Sprintf("label_replace(%s, %q, \"$1\", \"instance\", `(.+?)(?::[0-9]+)?`)", expr, label)
 	return fmt.Sprintf("label_replace(%s, %q, \"localhost\", %q, `127\\.0\\.0\\.1|\\[::1\\]|::1|localhost`)", inner, label, label)
+}
+
+// mean5m is a row's mean seconds per request of quantity q over 5 minutes:
+// the 1m rates of its sum and count averaged over 5m, divided.
+func mean5m(q, row string) string {
+	avg := func(part string) string {
+		return fmt.Sprintf(`max by (%s) (avg_over_time(tokenpath:%s_seconds_%s:rate1m{server=~"vllm|tgi|sglang|llamacpp"}[5m]))`, row, q, part)
+	}
+	return fmt.Sprintf("(%s / on (%s) (%s > 0))", avg("sum"), row, avg("count"))
+}
+
+// kneeBands are the KV-usage bands of the knee estimate, lower edge → upper
+// edge ("" for the last, open band): one low-usage band below 50%, where
+// the cache does not limit admission, then 5-point bands up to full.
+func kneeBands() []pair {
+	edges := []string{"0", "0.5", "0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95"}
+	bands := make([]pair, len(edges))
+	for i, lo := range edges {
+		hi := ""
+		if i+1 < len(edges) {
+			hi = edges[i+1]
+		}
+		bands[i] = pair{lo, hi}
+	}
+	return bands
+}
+
+// kneeInBand is the subquery of a row's p99 TTFT at each minute of window
+// in which its KV usage was in band b.
+func kneeInBand(b pair, row string, window time.Duration) string {
+	cond := fmt.Sprintf("max by (%s) (tokenpath:kv_cache_usage:ratio) >= %s", row, b.Key)
+	if b.Value != "" {
+		cond += " < " + b.Value
+	}
+	return fmt.Sprintf("(tokenpath:diagnosis_ttft_tail:seconds and on (%s) (%s))[%s:1m]", row, cond, model.Duration(window))
 }
