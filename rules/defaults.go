@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/ritwikareddykancharla/token-path-observability/rules/cause"
 )
 
 // The templates use [[ ]] so that Prometheus' own {{ }} alert templates pass
@@ -332,7 +334,7 @@ type templateData struct {
 
 // RunbookBase is the README section per diagnosis cause that the latency
 // alerts' runbook_url names (the cause is the anchor).
-const RunbookBase = "https://github.com/ritwikareddykancharla/token-path-observability/blob/main/README.md#"
+const RunbookBase = cause.RunbookBase
 
 // DefaultRuleFiles renders the embedded rule files with t (zero fields take
 // their defaults) and returns file name → rule YAML: TokenPathRuleFile,
@@ -396,11 +398,15 @@ func templateFuncs() template.FuncMap {
 			return model.Duration(d).String()
 		},
 		// add1 and sub1 render 1 ± a tolerance for a PromQL comparison.
-		"add1": func(r float64) string { return strconv.FormatFloat(1+r, 'g', -1, 64) },
-		"sub1": func(r float64) string { return strconv.FormatFloat(1-r, 'g', -1, 64) },
-		"mean5m":     mean5m,
-		"kneeBands":  kneeBands,
-		"kneeInBand": kneeInBand,
+		"add1":   func(r float64) string { return strconv.FormatFloat(1+r, 'g', -1, 64) },
+		"sub1":   func(r float64) string { return strconv.FormatFloat(1-r, 'g', -1, 64) },
+		"mean5m": mean5m,
+		// The latency alerts' diagnosis and runbook_url annotations, for the
+		// alert's own row (rules/cause).
+		"diagnosisAnnotation": func() string { return cause.Annotation(cause.RowSelector) },
+		"runbookAnnotation":   func() string { return cause.RunbookURL(cause.RowSelector) },
+		"kneeBands":           kneeBands,
+		"kneeInBand":          kneeInBand,
 		// percent renders a 0–1 ratio as a percentage for annotations.
 		"percent": func(r float64) string { return strconv.FormatFloat(r*100, 'g', -1, 64) + "%" },
 	}

@@ -25,28 +25,32 @@ func TestDefaultRuleFilesParse(t *testing.T) {
 
 	cases := []struct {
 		file   string
-		group  string
+		groups []string
 		alerts []string
 	}{
-		{TokenPathRuleFile, "tokenpath.token_path", nil},
-		{GPURuleFile, "tokenpath.gpu", nil},
-		{DiagnosisRuleFile, "tokenpath.diagnosis", nil},
-		{AlertRuleFile, "tokenpath.alerts", []string{"HighTTFT", "CriticalTTFT", "HighITL", "MemoryBound", "GPUMemoryExhaustion", "InferenceTargetDown"}},
+		{TokenPathRuleFile, []string{"tokenpath.token_path"}, nil},
+		{GPURuleFile, []string{"tokenpath.gpu"}, nil},
+		{DiagnosisRuleFile, []string{"tokenpath.diagnosis", "tokenpath.energy", "tokenpath.kv_cache_knee"}, nil},
+		{AlertRuleFile, []string{"tokenpath.alerts"}, []string{"HighTTFT", "CriticalTTFT", "HighITL", "KVCacheNearKnee", "MemoryBound", "GPUMemoryExhaustion", "InferenceTargetDown"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
 			rgs, errs := rulefmt.Parse(files[tc.file], false, model.UTF8Validation, parser.NewParser(parser.Options{}), nil)
 			require.Empty(t, errs)
-			require.Len(t, rgs.Groups, 1)
-			require.Equal(t, tc.group, rgs.Groups[0].Name)
-			var alerts []string
-			for _, r := range rgs.Groups[0].Rules {
-				if r.Alert != "" {
-					alerts = append(alerts, r.Alert)
-					continue
+			var groups, alerts []string
+			count := 0
+			for _, g := range rgs.Groups {
+				groups = append(groups, g.Name)
+				count += len(g.Rules)
+				for _, r := range g.Rules {
+					if r.Alert != "" {
+						alerts = append(alerts, r.Alert)
+						continue
+					}
+					require.True(t, strings.HasPrefix(r.Record, "tokenpath:"), "record %s", r.Record)
 				}
-				require.True(t, strings.HasPrefix(r.Record, "tokenpath:"), "record %s", r.Record)
 			}
+			require.Equal(t, tc.groups, groups)
 			require.Equal(t, tc.alerts, alerts)
 
 			// The same file on disk passes the promtool-style check.
@@ -54,7 +58,7 @@ func TestDefaultRuleFilesParse(t *testing.T) {
 			require.NoError(t, os.WriteFile(p, files[tc.file], 0o600))
 			var out bytes.Buffer
 			require.NoError(t, CheckRuleFiles(&out, p))
-			require.Equal(t, "Checking "+p+"\n  SUCCESS: "+strconv.Itoa(len(rgs.Groups[0].Rules))+" rules found\n\n", out.String())
+			require.Equal(t, "Checking "+p+"\n  SUCCESS: "+strconv.Itoa(count)+" rules found\n\n", out.String())
 		})
 	}
 }

@@ -44,9 +44,9 @@ func TestEnergyPerToken(t *testing.T) {
 		{
 			name: "no mapping: per node only, the box's GPU shares for both rows",
 			numbers: map[string]map[string]float64{
-				`tokenpath:energy_per_token:joules`: {node: 600.0 / 1500},
-				`tokenpath:tokens_per_joule`:        {node: 1500.0 / 600},
-				`tokenpath:node_power:watts`:        {lbl("node", "gpu-a"): 600},
+				`tokenpath:energy_per_token:joules`:      {node: 600.0 / 1500},
+				`tokenpath:tokens_per_joule`:             {node: 1500.0 / 600},
+				`tokenpath:node_power:watts`:             {lbl("node", "gpu-a"): 600},
 				`tokenpath:inference_target_power:watts`: {},
 				// One of the box's two GPUs in each state.
 				`tokenpath:diagnosis_gpu_memory_bound:ratio`:  {a.row(): 0.5, b.row(): 0.5},
@@ -62,7 +62,7 @@ func TestEnergyPerToken(t *testing.T) {
 					// 400 W / 1200 tokens/s
 					a.row("scope", "row"): 400.0 / 1200,
 				},
-				`tokenpath:tokens_per_joule`: {node: 1500.0 / 600, a.row("scope", "row"): 1200.0 / 400},
+				`tokenpath:tokens_per_joule`:                  {node: 1500.0 / 600, a.row("scope", "row"): 1200.0 / 400},
 				`tokenpath:inference_target_power:watts`:      {lbl("instance", "gpu-a:8000", "job", "vllm"): 400},
 				`tokenpath:diagnosis_gpu_memory_bound:ratio`:  {a.row(): 1, b.row(): 0.5},
 				`tokenpath:diagnosis_gpu_compute_bound:ratio`: {a.row(): 0, b.row(): 0.5},
