@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ritwikareddykancharla/token-path-observability/rules/cause"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 )
 
@@ -481,8 +482,22 @@ func burnAlert(name, severity, action, forDur string, burns []burn, sel string, 
 			"summary": fmt.Sprintf("SLO {{ $labels.slo }} of {{ $labels.model }} on {{ $labels.instance }} burns its error budget (%s)", action),
 			"description": fmt.Sprintf("{{ $value | humanizePercentage }} of %s events of {{ $labels.instance }} are over %s (objective: %s good over 30 days, error budget %s). "+
 				"Windows: %s.", obj.Indicator, obj.Threshold, num(obj.Target), num(budget), strings.Join(windows, ", ")),
+			// Why the budget burns: the diagnosis of the server the events
+			// came from (the probes' instance is the probed server's).
+			"diagnosis":   cause.Annotation(diagnosisSelector(obj.Source)),
+			"runbook_url": cause.RunbookURL(diagnosisSelector(obj.Source)),
 		},
 	}
+}
+
+// diagnosisSelector selects the diagnosis row of a burn alert: the
+// server's own series carry its server label; the probes' carry
+// server="probe", so their row is found by instance and model alone.
+func diagnosisSelector(source string) string {
+	if source == SourceProbe {
+		return cause.InstanceSelector
+	}
+	return cause.ServerSelector
 }
 
 // orAll joins expressions with `or`, one per line.
