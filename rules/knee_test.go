@@ -142,6 +142,11 @@ func TestKVCacheKnee(t *testing.T) {
 			require.True(t, ok, "want %s, have %v", row, keysOf(active))
 			require.Equal(t, "firing", a.State.String())
 			require.Equal(t, RunbookBase+"kv_cache_pressure", a.Annotations.Get("runbook_url"))
+			where := "near"
+			if tc.headroom < 0 {
+				where = "past"
+			}
+			require.Equal(t, "KV cache of m on vllm gpu-a:8000 is "+where+" the usage where its p99 TTFT climbs", a.Annotations.Get("summary"))
 		})
 	}
 }
