@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ritwikareddykancharla/token-path-observability/server/federate"
 )
 
 // Options configure the Server.
@@ -62,7 +64,7 @@ type Server struct {
 	api    http.Handler
 	state  *runtimeState
 	ready  atomic.Bool
-	fed    *federation
+	fed    *federate.Handler
 	// gate holds the requests that parse PromQL (API and /federate).
 	gate *queryGate
 
@@ -99,7 +101,13 @@ func New(o Options) (*Server, error) {
 	}
 	s.gate = newQueryGate(o.API.MaxConcurrency, o.API.QueryTimeout)
 	s.api = buildAPI(o.API, s.state, s.readyFunc, o.Registry, s)
-	s.fed = newFederation(s.logger, o.API.Storage, o.API.LookbackDelta, s.externalLabels, o.Registry)
+	s.fed = federate.New(federate.Options{
+		Storage:        o.API.Storage,
+		Lookback:       o.API.LookbackDelta,
+		ExternalLabels: s.externalLabels,
+		Logger:         s.logger.With("handler", "federate"),
+		Registerer:     o.Registry,
+	})
 	s.echo = s.routes()
 	return s, nil
 }
@@ -189,7 +197,7 @@ func (s *Server) routes() *echo.Echo {
 	if s.opts.EnablePprof {
 		// Go's profiler, under the same path as in Prometheus, behind the
 		// listener's auth like every route.
-		e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
+		e.Any("/debug/pprof/*", echo.WrapHandler(profiler()))
 	}
 	e.Any("/federate", echo.WrapHandler(limitQueryLength(s.opts.API.MaxQueryLength, s.gate.wrap(s.readyFunc(s.fed.ServeHTTP)))))
 	// The v1 API compresses its own answers: no gzip middleware here.
@@ -281,17 +289,15 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-func pprofHandler(w http.ResponseWriter, r *http.Request) {
-	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
-	case "cmdline":
-		pprof.Cmdline(w, r)
-	case "profile":
-		pprof.Profile(w, r)
-	case "symbol":
-		pprof.Symbol(w, r)
-	case "trace":
-		pprof.Trace(w, r)
-	default:
-		pprof.Index(w, r)
-	}
+// profiler serves Go's profiler under /debug/pprof/ as net/http/pprof's
+// documentation wires it: Index lists and serves the named profiles, the
+// other four are their own endpoints.
+func profiler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
