@@ -166,8 +166,8 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	cfg, err := promconfig.Load(string(content), logger)
 	if err != nil {
 		err = yamlerr.Clean(err)
-		if strings.Contains(err.Error(), "_sd_configs not found") {
-			err = fmt.Errorf("%w (tokenpath registers only static_configs and file_sd_configs service discovery)", err)
+		if kinds := unregisteredDiscovery(content); len(kinds) > 0 {
+			err = fmt.Errorf("%w (%s: tokenpath registers only static_configs and file_sd_configs service discovery)", err, strings.Join(kinds, ", "))
 		}
 		if src.ConfigFile != "" {
 			return nil, &FileError{File: src.ConfigFile, Err: err}
@@ -386,3 +386,29 @@ func probeLines(section *yaml.Node) []map[string]int {
 // yaml2Strict decodes with the YAML library Prometheus' config types are
 // written for (their UnmarshalYAML methods fill in the defaults).
 func yaml2Strict(b []byte, out any) error { return yamlv2.UnmarshalStrict(b, out) }
+
+// unregisteredDiscovery lists the service discovery kinds a configuration
+// uses that tokenpath does not link (every *_sd_configs key of a scrape job
+// or an Alertmanager set but file_sd_configs), so that the loader's error
+// can say why they are unknown.
+func unregisteredDiscovery(content []byte) []string {
+	var doc struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+		Alerting      struct {
+			Alertmanagers []map[string]any `yaml:"alertmanagers"`
+		} `yaml:"alerting"`
+	}
+	if yaml.Unmarshal(content, &doc) != nil {
+		return nil
+	}
+	var kinds []string
+	for _, section := range append(doc.ScrapeConfigs, doc.Alerting.Alertmanagers...) {
+		for key := range section {
+			if strings.HasSuffix(key, "_sd_configs") && key != "file_sd_configs" && !slices.Contains(kinds, key) {
+				kinds = append(kinds, key)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	return kinds
+}

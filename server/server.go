@@ -48,10 +48,6 @@ type Options struct {
 	API        APIOptions
 	// Reload applies the configuration again; /-/reload calls it.
 	Reload func() error
-	// UI serves every path not claimed by the API and lifecycle endpoints.
-	UI http.Handler
-	// Mounts are extra handlers by path prefix, e.g. "/export/" and "/grafana/".
-	Mounts map[string]http.Handler
 	// ShutdownTimeout bounds the drain of open requests (default 10s).
 	ShutdownTimeout time.Duration
 }
@@ -202,28 +198,20 @@ func (s *Server) routes() *echo.Echo {
 	e.Any("/federate", echo.WrapHandler(limitQueryLength(s.opts.API.MaxQueryLength, s.gate.wrap(s.readyFunc(s.fed.ServeHTTP)))))
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
-	for prefix, h := range s.opts.Mounts {
-		mount(e, prefix, h)
-	}
-	if s.opts.UI != nil {
-		s.SetUI(s.opts.UI)
-	}
 	return e
 }
 
 // Mount serves every path under prefix (e.g. "/export/") with h. Call it
-// before Run; it is for the parts built after the server because they read
-// its in-process API client.
-func (s *Server) Mount(prefix string, h http.Handler) { mount(s.echo, prefix, h) }
+// before Run. The UI and the exporters are attached this way, after the
+// server is built, because they read the server's own API.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.echo.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
+}
 
 // SetUI serves every path not claimed otherwise with h.
 func (s *Server) SetUI(h http.Handler) {
 	s.echo.Any("/*", echo.WrapHandler(h))
 	s.echo.Any("/", echo.WrapHandler(h))
-}
-
-func mount(e *echo.Echo, prefix string, h http.Handler) {
-	e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
 }
 
 // Listen binds the listen addresses. Call it before Run so that a port

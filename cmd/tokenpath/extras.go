@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -53,8 +52,6 @@ type actor struct {
 type extras struct {
 	flags         *extraFlags
 	logger        *slog.Logger
-	ui            http.Handler
-	mounts        map[string]http.Handler
 	scrapeConfigs []string
 	actors        []actor
 	demo          *demo
@@ -70,7 +67,7 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 	if err := e.rules.thresholds.Validate(); err != nil {
 		return nil, err
 	}
-	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}, sloWarnings: warnings}
+	x := &extras{flags: e, logger: logger, sloWarnings: warnings}
 	byKind, err := slo.BucketWarnings(e.rules.objectives(), nil, e.rules.sloOptions())
 	if err != nil {
 		return nil, err

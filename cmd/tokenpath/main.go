@@ -256,8 +256,6 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			MaxConcurrency:             f.queryConcurrency,
 			CORSOrigin:                 cors,
 		},
-		UI:     extras.ui,
-		Mounts: extras.mounts,
 	})
 	if err != nil {
 		return err
