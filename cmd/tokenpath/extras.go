@@ -145,17 +145,17 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 	return x.flags.rules.files()
 }
 
-// attach gives the parts that read tokenpath's own API (the UI, the
-// exporters) their in-process client.
-func (x *extras) attach(srv *server.Server) error {
-	api := srv.LocalClient()
-	exporters, err := export.NewHandler(export.Options{Logger: x.logger.With("component", "export"), API: api})
+// attach mounts the exporters, which query the TSDB directly, and the UI,
+// which reads tokenpath's own API in-process: the UI speaks the HTTP API so
+// that `tokenpath fleet` can point the same code at a central engine.
+func (x *extras) attach(srv *server.Server, tsdb export.Querier) error {
+	exporters, err := export.NewHandler(export.Options{Logger: x.logger.With("component", "export"), Querier: tsdb})
 	if err != nil {
 		return fmt.Errorf("creating the exporter endpoints: %w", err)
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
-	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version, StorageError: x.storageError})
+	ui, err := web.New(web.Options{Logger: x.logger, API: srv.LocalClient(), Version: version.Version, StorageError: x.storageError})
 	if err != nil {
 		return fmt.Errorf("creating the web UI: %w", err)
 	}

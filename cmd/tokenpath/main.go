@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
 
+	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
@@ -261,7 +262,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		return err
 	}
 	extras.storageError = store.WriteError
-	if err := extras.attach(srv); err != nil {
+	if err := extras.attach(srv, export.StorageQuerier(ruleMgr.Engine(), store.Fanout())); err != nil {
 		return err
 	}
 
