@@ -597,21 +597,23 @@ func (e *nvmlEventSet) Free() error {
 func NewSimulated(load func() float64) Library {
 	srv := dgxh100.New()
 	start := time.Now()
-	pid := uint32(4100)
+	// The demo's inference servers run inside tokenpath, so tokenpath's own process is the
+	// one on every simulated GPU: gpu/procmap then maps each demo server to all eight GPUs,
+	// which is what drives them (the load is the servers' together).
+	pid := uint32(os.Getpid()) //nolint:gosec // PIDs are positive and fit in 32 bits
 	for i, dev := range srv.Devices {
 		d := dev.(*server.Device)
 		s := &simGPU{
 			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], load: load, start: start, last: start,
 			total: d.MemoryInfo.Total,
 		}
-		pid++
 		// Stable identities, so dashboards survive a restart of the demo.
 		d.UUID = fmt.Sprintf("GPU-5e1a7ed0-0000-4000-8000-%012d", i)
 		d.PciBusID = fmt.Sprintf("00000000:%02X:00.0", s.bus)
 		s.wire(d)
 	}
 	srv.SystemGetProcessNameFunc = func(_ int) (string, nvml.Return) {
-		return "python3", nvml.SUCCESS
+		return "tokenpath", nvml.SUCCESS
 	}
 	srv.GpmSampleAllocFunc = func() (nvml.GpmSample, nvml.Return) {
 		s := &simSample{}
