@@ -162,6 +162,9 @@ func TestCollector(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			require.NoError(t, reg.Register(c))
 			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(exposition(tc.gpus, tc.mappings))))
+			problems, err := testutil.CollectAndLint(c)
+			require.NoError(t, err)
+			require.Empty(t, problems, "promlint")
 		})
 	}
 }
