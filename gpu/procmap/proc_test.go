@@ -71,3 +71,20 @@ func TestParentPID(t *testing.T) {
 	_, ok = parentPID(dir + "/missing")
 	require.False(t, ok)
 }
+
+// BenchmarkReadProc is one walk of this machine's /proc for one listening port
+// (`go test ./gpu/procmap/ -run '^$' -bench ReadProc`).
+func BenchmarkReadProc(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = l.Close() })
+	ports := map[uint16]bool{uint16(l.Addr().(*net.TCPAddr).Port): true}
+	entries, err := os.ReadDir("/proc")
+	require.NoError(b, err)
+	b.ReportMetric(float64(len(entries)), "proc-entries")
+	for b.Loop() {
+		if _, err := readProc("/proc", ports); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
