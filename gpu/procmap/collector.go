@@ -281,6 +281,11 @@ func (c *Collector) mapTargets(ctx context.Context, targets []Target) []result {
 			r.reason = fmt.Sprintf("no process visible from here listens on port %d (another network namespace such as a container's, or %d processes' descriptors not readable)", port, snap.fdDenied)
 			continue
 		}
+		if snap.allProxies(pids) {
+			r.state = StateUnknown
+			r.reason = fmt.Sprintf("port %d is published by docker-proxy: the server runs in a container's network namespace", port)
+			continue
+		}
 		tree := snap.tree(pids)
 		for _, g := range gpus {
 			if slices.ContainsFunc(g.PIDs, func(p uint32) bool { return tree[int(p)] }) {

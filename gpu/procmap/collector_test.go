@@ -53,16 +53,6 @@ func newGPUs(t *testing.T, procs map[int][]uint32, initErr nvml.Return) *gpu.Col
 
 func uuid(i int) string { return fmt.Sprintf("GPU-00000000-0000-4000-8000-%012d", i) }
 
-// newTestCollector is New with the host-PID-namespace check answering hostNS: the mock
-// NVML reports the PIDs /proc shows, which is what a host PID namespace guarantees.
-func newTestCollector(t *testing.T, targets []Target, gpus ProcessLister, hostNS bool) *Collector {
-	t.Helper()
-	c, err := New(Options{Targets: func() []Target { return targets }, GPUs: gpus})
-	require.NoError(t, err)
-	c.hostPIDNamespace = func() (bool, error) { return hostNS, nil }
-	return c
-}
-
 // exposition renders the expected series: gpus are "job|instance|gpu", mappings
 // "job|instance|state".
 func exposition(gpus, mappings []string) string {

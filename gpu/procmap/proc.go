@@ -15,6 +15,7 @@ import (
 // procSnapshot is one walk of /proc: which processes hold the sockets listening on the
 // wanted TCP ports, and every process's parent.
 type procSnapshot struct {
+	root string
 	// listeners maps a port to the PIDs holding a socket that listens on it.
 	listeners map[uint16][]int
 	// children maps a PID to its child processes (from the ppid of /proc/PID/stat).
@@ -41,7 +42,7 @@ func readProc(root string, ports map[uint16]bool) (*procSnapshot, error) {
 			return nil, err
 		}
 	}
-	snap := &procSnapshot{listeners: map[uint16][]int{}, children: map[int][]int{}}
+	snap := &procSnapshot{root: root, listeners: map[uint16][]int{}, children: map[int][]int{}}
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", root, err)
@@ -143,6 +144,22 @@ func parentPID(statPath string) (int, bool) {
 	}
 	ppid, err := strconv.Atoi(f[1])
 	return ppid, err == nil
+}
+
+// portProxies are the command names of processes that hold a published port on behalf of a
+// server in another network namespace (Docker's userland proxy): the server is not among
+// their descendants.
+var portProxies = map[string]bool{"docker-proxy": true}
+
+// allProxies reports whether every listener in pids is a port proxy.
+func (s *procSnapshot) allProxies(pids []int) bool {
+	for _, pid := range pids {
+		comm, err := os.ReadFile(filepath.Join(s.root, strconv.Itoa(pid), "comm"))
+		if err != nil || !portProxies[strings.TrimSpace(string(comm))] {
+			return false
+		}
+	}
+	return len(pids) > 0
 }
 
 // tree returns roots and all their descendants.
