@@ -56,6 +56,8 @@ type extras struct {
 	actors        []actor
 	demo          *demo
 	probes        *probe.Manager
+	// gpu is the GPU collector; nil with --no-gpu.enable.
+	gpu *gpu.Collector
 	// sloWarnings logs the SLO bucket warnings of the server kinds that are
 	// really scraped or probed.
 	sloWarnings *sloWarnings
@@ -118,6 +120,7 @@ func (x *extras) addGPU(reg prometheus.Registerer, gpuLoad func() float64) error
 		return fmt.Errorf("registering the GPU collector: %w", err)
 	}
 	x.actors = append(x.actors, contextActor("GPU collector", x.logger, c.Run))
+	x.gpu = c
 	return nil
 }
 

@@ -182,6 +182,9 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	if err != nil {
 		return err
 	}
+	if err := registerGPUMapping(logger, reg, extras.gpu, scrapeMgr); err != nil {
+		return err
+	}
 	ruleMgr, err := rules.NewManager(rules.ManagerOptions{
 		Logger:           logger,
 		Registerer:       reg,
