@@ -171,8 +171,12 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 	// The bar (its host selector) shows where there are hosts to choose from.
 	p.Controls.Show = len(p.Controls.Hosts) > 0 || p.Controls.Host != ""
 	var problems errs
-	v := components.AlertsPage{Now: u.now()}
+	v := components.AlertsPage{Now: u.now(), Engine: u.engine}
 	alerts, err := u.api.Alerts(ctx)
+	if u.engineLacks(err) {
+		v.RulesElsewhere, v.EngineAnswer = true, engineAnswer(err)
+		err = nil
+	}
 	problems.add(err)
 	for _, a := range alerts.Alerts {
 		if h := p.Controls.Host; h != "" && string(a.Labels[hostLabel]) != h {
@@ -192,7 +196,16 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 		return cmp.Or(cmp.Compare(stateOrder(a.State), stateOrder(b.State)), cmp.Compare(a.Name, b.Name))
 	})
 	rules, err := u.api.Rules(ctx, nil)
-	problems.add(err)
+	switch {
+	case u.engineLacks(err):
+		v.RulesElsewhere, v.EngineAnswer = true, engineAnswer(err)
+	case err == nil && u.engine != "" && len(rules.Groups) == 0:
+		// VictoriaMetrics single-node answers an empty list: its rules, if
+		// any, are vmalert's.
+		v.RulesElsewhere = true
+	default:
+		problems.add(err)
+	}
 	for _, g := range rules.Groups {
 		for _, rule := range g.Rules {
 			switch x := rule.(type) {

@@ -390,6 +390,15 @@ type AlertsPage struct {
 	Now    time.Time // For "5m ago".
 	Alerts []AlertRow
 	Rules  []RuleRow
+	// Engine is the central engine the page reads from (tokenpath fleet);
+	// "" for tokenpath's own rules.
+	Engine string
+	// RulesElsewhere is set when the engine evaluates no rules (an empty
+	// list, or no rules/alerts API): the page says where rules live.
+	RulesElsewhere bool
+	// EngineAnswer is what the engine answered instead of a rules or alerts
+	// list, when it had no such API.
+	EngineAnswer string
 }
 
 // Label is one label pair, in display order.
