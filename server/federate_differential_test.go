@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ritwikareddykancharla/token-path-observability/config"
 	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
@@ -43,7 +44,7 @@ func TestFederateMatchesPrometheus(t *testing.T) {
 	s := newTestServer(t, func(o *Options) { o.API.EnableRemoteWriteReceiver = true })
 	cfg := promconfig.DefaultConfig
 	cfg.GlobalConfig.ExternalLabels = labels.FromStrings("site", "edge-1")
-	s.ApplyConfig(&Config{Prometheus: &cfg}, true)
+	s.ApplyConfig(&config.Config{Prometheus: &cfg}, true)
 
 	body := federationSamples(t, time.Now())
 	for _, target := range []struct {

@@ -1,7 +1,9 @@
-// Package server owns tokenpath's HTTP side: configuration loading, the echo
-// instance, Prometheus' own /api/v1, /federate, /metrics, the lifecycle
+// Package server is tokenpath's HTTP layer: the echo instance, Prometheus'
+// own /api/v1 (over the engine the rules package builds), /federate (package
+// server/federate), /metrics, the self-scrape listener, the lifecycle
 // endpoints, TLS and basic auth from a web config file, and graceful
-// shutdown.
+// shutdown. The configuration it reports is loaded and reloaded by package
+// config.
 package server
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ritwikareddykancharla/token-path-observability/config"
 	"github.com/ritwikareddykancharla/token-path-observability/server/federate"
 )
 
@@ -119,7 +122,7 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // ApplyConfig records the configuration in effect for /status/config,
 // /federate's external labels and /status/runtimeinfo. ok=false records a
 // failed reload, keeping the previous configuration.
-func (s *Server) ApplyConfig(cfg *Config, ok bool) {
+func (s *Server) ApplyConfig(cfg *config.Config, ok bool) {
 	if cfg == nil {
 		s.state.setConfig(nil, false)
 		return

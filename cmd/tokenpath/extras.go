@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 
+	"github.com/ritwikareddykancharla/token-path-observability/config"
 	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/grafana"
@@ -170,7 +171,7 @@ func (x *extras) attach(srv *server.Server, tsdb export.Querier) error {
 // off, one for every server of the endpoint flags and variables
 // (--vllm.endpoint, TGI_ENDPOINT, …; the demo's simulators included). A
 // kind switched off (TGI_ENDPOINT=) has no endpoints, hence no probe.
-func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
+func (x *extras) applyProbes(cfg *config.Config, src config.Sources) error {
 	cfgs := append([]probe.Config(nil), cfg.Tokenpath.Probes...)
 	if x.flags.probesEnabled && x.demo != nil {
 		cfgs = append(cfgs, x.demo.probes()...)
@@ -181,7 +182,7 @@ func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
 			configured[strings.TrimSuffix(c.Endpoint, "/")] = true
 		}
 		endpoints := src.Endpoints()
-		for _, kind := range server.EndpointKinds {
+		for _, kind := range config.EndpointKinds {
 			for _, e := range endpoints[kind.Job] {
 				if !configured[strings.TrimSuffix(e, "/")] {
 					cfgs = append(cfgs, probe.Config{Endpoint: e, Server: kind.Job})

@@ -1,4 +1,11 @@
-package server
+// Package config loads tokenpath's configuration: a Prometheus
+// configuration file with an optional top-level `tokenpath:` section, or,
+// without a file, the seed's environment variables and the endpoint flags;
+// it validates it the same way for a start, a reload and `check config`
+// (validate.go), adds the host external label (hostlabel.go), and applies
+// it to every part that takes configuration, keeping the running one when a
+// reload fails (reload.go).
+package config
 
 import (
 	"bytes"
@@ -131,10 +138,10 @@ func (e *FileError) Unwrap() error { return e.Err }
 // Problems lists the problems one by one.
 func (e *FileError) Problems() []error { return unjoin(e.Err) }
 
-// LoadConfig builds the configuration from the file (if any), the
+// Load builds the configuration from the file (if any), the
 // environment and the flags. Errors name the file, and for a bad file the
 // line and field, as Prometheus' loader reports them.
-func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
+func Load(src Sources, logger *slog.Logger) (*Config, error) {
 	interval, err := src.scrapeInterval()
 	if err != nil {
 		return nil, err
