@@ -107,7 +107,7 @@ func TestLoadConfigScrapeIntervalPrecedence(t *testing.T) {
 		{name: "flag beats env and file", file: file, env: map[string]string{"SCRAPE_INTERVAL": "10s"}, flag: 2 * time.Second, wantGlobal: 2 * time.Second, wantInherits: 2 * time.Second, wantTimeout: 2 * time.Second},
 		{name: "env without file", env: map[string]string{"SCRAPE_INTERVAL": "7s"}, wantGlobal: 7 * time.Second, wantTimeout: 7 * time.Second},
 		{name: "flag without file", flag: 3 * time.Second, env: map[string]string{"SCRAPE_INTERVAL": "7s"}, wantGlobal: 3 * time.Second, wantTimeout: 3 * time.Second},
-		// DESIGN.md: SCRAPE_INTERVAL defaults to 15s (Prometheus' own default is 1m).
+		// The seed's SCRAPE_INTERVAL defaults to 15s (README, environment table); Prometheus' own default is 1m.
 		{name: "seed default without file", wantGlobal: 15 * time.Second, wantTimeout: 10 * time.Second},
 	}
 	for _, tc := range tests {

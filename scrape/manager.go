@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
 	promdiscovery "github.com/prometheus/prometheus/discovery"
-	_ "github.com/prometheus/prometheus/discovery/file" // File service discovery is the one plugin tokenpath registers; see DESIGN.md.
+	_ "github.com/prometheus/prometheus/discovery/file" // File service discovery is the one plugin tokenpath registers (README, "Configuration example").
 	promscrape "github.com/prometheus/prometheus/scrape"
 	promstorage "github.com/prometheus/prometheus/storage"
 )
