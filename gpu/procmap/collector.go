@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
+	"github.com/ritwikareddykancharla/token-path-observability/internal/boundedcall"
 )
 
 // The mapping states, one per target.
@@ -85,21 +86,15 @@ type Collector struct {
 
 	targetGPU, mapping *prometheus.Desc
 
+	flights boundedcall.Group[[]prometheus.Metric]
+
 	mu       sync.Mutex
 	cached   []prometheus.Metric
 	cachedAt time.Time
-	flight   *refresh
 	// stalled is set while refreshes time out, so that is logged once.
 	stalled bool
 	// states is each target's last state and reason, to log changes once.
 	states map[string]string
-}
-
-// refresh is one walk in progress, shared by the scrapes that arrive while it runs.
-type refresh struct {
-	started time.Time
-	done    chan struct{}
-	metrics []prometheus.Metric
 }
 
 const (
@@ -154,44 +149,37 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		return
 	}
-	f := c.flight
-	if f == nil {
-		f = &refresh{started: time.Now(), done: make(chan struct{})}
-		c.flight = f
-		go c.run(f)
-	}
 	c.mu.Unlock()
 
-	wait := time.NewTimer(c.timeout - time.Since(f.started))
-	defer wait.Stop()
-	select {
-	case <-f.done:
-		for _, m := range f.metrics {
-			ch <- m
-		}
-	case <-wait.C:
+	metrics, ok := c.flights.Do(c.timeout, c.refresh)
+	if !ok {
 		c.mu.Lock()
 		if !c.stalled {
 			c.logger.Warn("mapping inference targets to GPUs did not finish in time; their mapping series are left out until it does", "timeout", c.timeout)
 		}
 		c.stalled = true
 		c.mu.Unlock()
+		return
+	}
+	for _, m := range metrics {
+		ch <- m
 	}
 }
 
-func (c *Collector) run(f *refresh) {
+// refresh walks /proc and asks NVML once, and caches the result.
+func (c *Collector) refresh() []prometheus.Metric {
+	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	ms := c.collect(ctx)
 	c.mu.Lock()
-	f.metrics = ms
-	c.cached, c.cachedAt, c.flight = ms, f.started, nil
+	defer c.mu.Unlock()
+	c.cached, c.cachedAt = ms, started
 	if c.stalled {
 		c.logger.Info("mapping inference targets to GPUs answers again")
 	}
 	c.stalled = false
-	c.mu.Unlock()
-	close(f.done)
+	return ms
 }
 
 // result is one target's mapping.
