@@ -33,7 +33,9 @@ func TestEnergyPerToken(t *testing.T) {
 	a := with(func(r *rowInputs) { r.Gen = 1200 })
 	b := with(func(r *rowInputs) { r.Instance, r.Gen = "gpu-a:8001", 300 })
 	gpus := energyGPU{"0", "GPU-0", 400, 30, 85}.load() + energyGPU{"1", "GPU-1", 200, 90, 30}.load()
-	mapping := fmt.Sprintf("  tokenpath:inference_target_gpu{instance=\"gpu-a:8000\", job=\"vllm\", gpu=\"0\", uuid=\"GPU-0\"} 1x%d\n", diagnosisSteps)
+	// As tokenpath's self-scrape exports it (gpu/procmap); the GPU rules put
+	// the target back on job and instance (tokenpath:inference_target_gpu).
+	mapping := fmt.Sprintf("  tokenpath_inference_target_gpu{instance=\"gpu-a:9400\", job=\"tokenpath\", target_job=\"vllm\", target_instance=\"gpu-a:8000\", gpu=\"0\", uuid=\"GPU-0\"} 1x%d\n", diagnosisSteps)
 	node := lbl("node", "gpu-a", "scope", "node")
 
 	cases := []struct {
