@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
@@ -23,8 +24,10 @@ const demoModelTGI = "mistralai/Mistral-7B-Instruct-v0.3"
 // each on its own loopback port, scraped and probed like real ones; the
 // simulated GPUs follow their load.
 type demo struct {
-	logger  *slog.Logger
-	servers []*demoServer
+	logger   *slog.Logger
+	servers  []*demoServer
+	schedule demoSchedule
+	flags    demoFlags
 }
 
 type demoServer struct {
@@ -34,10 +37,17 @@ type demoServer struct {
 	labels   string
 }
 
-func newDemo(logger *slog.Logger) (*demo, error) {
-	d := &demo{logger: logger.With("component", "demo")}
+func newDemo(logger *slog.Logger, flags demoFlags) (*demo, error) {
+	schedule, err := newDemoSchedule(flags.scenario)
+	if err != nil {
+		return nil, err
+	}
+	d := &demo{logger: logger.With("component", "demo"), schedule: schedule, flags: flags}
 	for i, kind := range []sim.Engine{"vllm", "tgi"} {
-		o := sim.Options{Engine: kind, Seed: int64(i + 1), Logger: d.logger.With("engine", string(kind))}
+		o := sim.Options{
+			Engine: kind, Seed: int64(i + 1), Logger: d.logger.With("engine", string(kind)),
+			Scenario: schedule.at(time.Now()),
+		}
 		labels := ""
 		if kind == "tgi" {
 			o.Model = demoModelTGI
@@ -76,13 +86,48 @@ func (d *demo) probes() []probe.Config {
 	return out
 }
 
-// gpuLoad is the simulated GPUs' load: the busiest simulated engine.
-func (d *demo) gpuLoad() float64 {
-	load := 0.0
-	for _, s := range d.servers {
-		load = max(load, s.sim.Activity().Busy)
+// demoGPUs is the number of GPUs of go-nvml's simulated DGX H100.
+const demoGPUs = 8
+
+// gpuWork is what simulated GPU i does: the work of the simulated server it serves. The
+// eight GPUs are shared out in order, as tensor-parallel groups (0–3 the vLLM server, 4–7
+// TGI), and each reports its server's engine time — busy, and the part of it computing
+// prompt tokens — so decode-heavy batches raise DRAM bandwidth and prefill-heavy ones SM
+// and tensor activity.
+func (d *demo) gpuWork(i int) gpu.SimulatedWork {
+	s := d.servers[min(max(i, 0)*len(d.servers)/demoGPUs, len(d.servers)-1)]
+	a := s.sim.Activity()
+	w := gpu.SimulatedWork{Busy: a.Busy}
+	if a.Busy > 0 {
+		w.Compute = a.ComputeBusy / a.Busy
 	}
-	return load
+	return w
+}
+
+// cycle switches every simulator to the schedule's scenario until ctx is done.
+func (d *demo) cycle(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	current := d.servers[0].sim.Scenario()
+	d.logger.Info("Demo scenario", "scenario", current, "cycle", d.flags.scenario == demoCycleName)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			next := d.schedule.at(now)
+			if next == current {
+				continue
+			}
+			for _, s := range d.servers {
+				if err := s.sim.SetScenario(next); err != nil {
+					d.logger.Error("Switching the demo's scenario", "scenario", next, "err", err)
+				}
+			}
+			d.logger.Info("Demo scenario", "scenario", next, "previous", current)
+			current = next
+		}
+	}
 }
 
 // actor runs the simulators and their HTTP servers.
@@ -93,6 +138,7 @@ func (d *demo) actor() actor {
 			d.logger.Info("Starting simulated inference servers", "vllm", d.servers[0].url(), "tgi", d.servers[1].url())
 			var wg sync.WaitGroup
 			errc := make(chan error, 2*len(d.servers))
+			wg.Go(func() { d.cycle(ctx) })
 			for _, s := range d.servers {
 				srv := &http.Server{Handler: s.sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 				wg.Go(func() {

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/ritwikareddykancharla/token-path-observability/sim"
+)
+
+// demoCycleName is --demo.scenario's value that cycles through every scenario.
+const demoCycleName = "cycle"
+
+// How long the demo's cycle gives each cause, and the steady turn between two causes: seven
+// causes × (100 s + 30 s) ≈ 15 minutes, long enough for a 1-minute rate window to fill and
+// the diagnosis to change, short enough that a first look sees several causes.
+const (
+	demoCauseTurn  = 100 * time.Second
+	demoSteadyTurn = 30 * time.Second
+)
+
+// demoFlags are --demo's own flags.
+type demoFlags struct {
+	scenario string
+	backfill time.Duration
+}
+
+func (f *demoFlags) register(cmd *kingpin.CmdClause) {
+	cmd.Flag("demo.scenario", "With --demo: "+demoCycleName+" runs every simulator scenario in turn, steady between two (a full cycle takes about 15 minutes, so alerts fire and resolve and the diagnosis changes); a scenario name pins the simulated servers to it: "+strings.Join(sim.ScenarioNames(), ", ")+".").
+		Default(demoCycleName).Envar("TOKENPATH_DEMO_SCENARIO").EnumVar(&f.scenario, append([]string{demoCycleName}, sim.ScenarioNames()...)...)
+	cmd.Flag("demo.backfill", "With --demo: before serving, write this much simulated history (the same simulators and scenario schedule, on a simulated clock) into an empty TSDB, so every range shows data at once; 0 turns it off.").
+		Default("24h").DurationVar(&f.backfill)
+}
+
+// demoTurn is one scenario of the demo's cycle and how long it lasts.
+type demoTurn struct {
+	scenario string
+	length   time.Duration
+}
+
+// demoSchedule says which scenario the demo's simulators run at any time: one scenario
+// pinned, or the cycle. The cycle is anchored at the Unix epoch, so the live simulators and
+// the backfilled history agree on which scenario ran when.
+type demoSchedule struct {
+	turns []demoTurn
+	total time.Duration
+}
+
+func newDemoSchedule(pinned string) (demoSchedule, error) {
+	if pinned != "" && pinned != demoCycleName {
+		if _, err := sim.LookupScenario(pinned); err != nil {
+			return demoSchedule{}, fmt.Errorf("--demo.scenario: %w", err)
+		}
+		return demoSchedule{turns: []demoTurn{{pinned, time.Hour}}, total: time.Hour}, nil
+	}
+	var s demoSchedule
+	for _, sc := range sim.Scenarios() {
+		if sc.Cause == "none" {
+			continue
+		}
+		s.turns = append(s.turns, demoTurn{"steady", demoSteadyTurn}, demoTurn{sc.Name, demoCauseTurn})
+	}
+	for _, t := range s.turns {
+		s.total += t.length
+	}
+	return s, nil
+}
+
+// at returns the scenario that runs at t.
+func (s demoSchedule) at(t time.Time) string {
+	offset := time.Duration(t.UnixNano() % int64(s.total))
+	for _, turn := range s.turns {
+		if offset < turn.length {
+			return turn.scenario
+		}
+		offset -= turn.length
+	}
+	return s.turns[len(s.turns)-1].scenario
+}
