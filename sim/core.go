@@ -170,19 +170,19 @@ type core struct {
 	httpRng *rand.Rand
 
 	// Owned by the engine goroutine.
-	wl         *workload
-	jitterRng  *rand.Rand
-	nextSpec   spec
-	remaining  float64 // integrated rate left before the next synthetic arrival
-	start      time.Time
-	nextID     atomic.Uint64
-	waiting    []*request
-	running    []*request
-	freeBlocks int
+	wl          *workload
+	jitterRng   *rand.Rand
+	nextSpec    spec
+	remaining   float64 // integrated rate left before the next synthetic arrival
+	start       time.Time
+	nextID      atomic.Uint64
+	waiting     []*request
+	running     []*request
+	freeBlocks  int
 	busyEWMA    float64
 	computeEWMA float64
-	tpsEWMA    float64
-	dropped    int
+	tpsEWMA     float64
+	dropped     int
 
 	// Scenarios (scenario.go): the current one, its own generator, the KV
 	// blocks before scaling, and the restart clock.

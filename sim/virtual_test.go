@@ -16,9 +16,9 @@ import (
 // interpolation inside a bucket).
 type windowStats struct {
 	ttftP99, itlP50, itlP99, queueShare, promptShare, kv float64
-	waiting                                                float64
-	computeShare                                           float64 // Activity.ComputeBusy / Busy
-	busy                                                   float64
+	waiting                                              float64
+	computeShare                                         float64 // Activity.ComputeBusy / Busy
+	busy                                                 float64
 }
 
 type histSnap struct {
