@@ -33,8 +33,19 @@ type demo struct {
 type demoServer struct {
 	kind     string
 	sim      *sim.Simulator
+	options  sim.Options // what sim was built from, for the backfill's copy
 	listener net.Listener
 	labels   string
+	model    string // the scrape job's model label; "" for none
+}
+
+// targetLabels are the labels the demo's scrape job gives this server's series.
+func (s *demoServer) targetLabels() map[string]string {
+	out := map[string]string{"job": s.kind, "instance": s.listener.Addr().String()}
+	if s.model != "" {
+		out["model"] = s.model
+	}
+	return out
 }
 
 func newDemo(logger *slog.Logger, flags demoFlags) (*demo, error) {
@@ -48,9 +59,10 @@ func newDemo(logger *slog.Logger, flags demoFlags) (*demo, error) {
 			Engine: kind, Seed: int64(i + 1), Logger: d.logger.With("engine", string(kind)),
 			Scenario: schedule.at(time.Now()),
 		}
-		labels := ""
+		labels, modelLabel := "", ""
 		if kind == "tgi" {
 			o.Model = demoModelTGI
+			modelLabel = demoModelTGI
 			labels = fmt.Sprintf("\n    labels:\n      model: %q", demoModelTGI)
 		}
 		s, err := sim.New(o)
@@ -61,7 +73,7 @@ func newDemo(logger *slog.Logger, flags demoFlags) (*demo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--demo: listening for the simulated %s server: %w", kind, err)
 		}
-		d.servers = append(d.servers, &demoServer{kind: string(kind), sim: s, listener: l, labels: labels})
+		d.servers = append(d.servers, &demoServer{kind: string(kind), sim: s, options: o, listener: l, labels: labels, model: modelLabel})
 	}
 	return d, nil
 }
