@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
+	"github.com/ritwikareddykancharla/token-path-observability/scrape"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape/probe"
 	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
@@ -39,9 +40,10 @@ type demoServer struct {
 	model    string // the scrape job's model label; "" for none
 }
 
-// targetLabels are the labels the demo's scrape job gives this server's series.
+// targetLabels are the labels the demo's scrape job gives this server's series, the server
+// kind that scraping detects (scrape.ServerLabel) included.
 func (s *demoServer) targetLabels() map[string]string {
-	out := map[string]string{"job": s.kind, "instance": s.listener.Addr().String()}
+	out := map[string]string{"job": s.kind, "instance": s.listener.Addr().String(), scrape.ServerLabel: s.kind}
 	if s.model != "" {
 		out["model"] = s.model
 	}

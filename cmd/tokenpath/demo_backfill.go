@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +86,8 @@ func (d *demo) backfill(ctx context.Context, dataDir string, ruleFiles map[strin
 	if err != nil {
 		return nil, fmt.Errorf("--demo.backfill: opening a scratch TSDB in %s: %w", scratch, err)
 	}
+	// Compactions run when this code asks for them, not beside its appends.
+	db.DisableCompactions()
 	closeDB := func() error {
 		if db == nil {
 			return nil
@@ -332,112 +335,159 @@ func loadBackfillRules(ctx context.Context, db *tsdb.DB, scratch string, files m
 	return groups, nil
 }
 
-// observation is one simulator's registry at one simulated time (nil: /metrics answered
-// 503, the scrape failed).
-type observation struct {
-	t    time.Time
-	fams []*dto.MetricFamily
-	err  error
-}
-
-// backfillInto runs fresh copies of the demo's simulators on a simulated clock from `from`
-// to `to`, appends what a scrape would have stored every 30 s and evaluates
-// the rules every minute.
+// backfillInto appends what the demo's scrapes would have stored every 30 s from `from` to
+// `to`. Fresh copies of the demo's simulators (same engine, seed and model) run one turn of
+// the scenario schedule — the cycle, or an hour of the pinned scenario — on a simulated
+// clock, starting where the schedule stands at `from`; the day is that turn over and over:
+// gauges take the turn's values, counters (histogram buckets, sums and counts included) add
+// the turn's increases, so they rise through the day, and start again from the turn's value
+// where the turn's engine restarted.
+// Simulating one turn instead of the whole day keeps the backfill to the cost of its
+// appends.
 func (d *demo) backfillInto(ctx context.Context, db *tsdb.DB, from, to time.Time, report *backfillReport) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type runner struct {
-		server *demoServer
-		obs    chan observation
-		done   chan error
-	}
-	runners := make([]*runner, len(d.servers))
+	period := d.schedule.total
+	turns := make([]*recordedTurn, len(d.servers))
+	var wg sync.WaitGroup
+	errs := make([]error, len(d.servers))
 	for i, s := range d.servers {
-		o := s.options
-		o.Logger = slog.New(slog.DiscardHandler)
-		o.Scenario = d.schedule.at(from)
-		shadow, err := sim.New(o)
-		if err != nil {
-			return fmt.Errorf("--demo.backfill: %w", err)
-		}
-		// A short buffer lets the simulators run ahead of the appends and rule evaluations
-		// (on another core) while keeping memory bounded.
-		r := &runner{server: s, obs: make(chan observation, 8), done: make(chan error, 1)}
-		runners[i] = r
-		go func() {
-			r.done <- shadow.RunVirtual(ctx, from, to.Add(demoBackfillScrape), demoBackfillScrape, func(t time.Time, reg prometheus.Gatherer) error {
-				if sc := d.schedule.at(t); sc != shadow.Scenario() {
-					if err := shadow.SetScenario(sc); err != nil {
-						return err
-					}
-				}
-				ob := observation{t: t}
-				if reg != nil {
-					ob.fams, ob.err = reg.Gather()
-				}
-				select {
-				case r.obs <- ob:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				return nil
-			})
-			close(r.obs)
-		}()
+		wg.Go(func() { turns[i], errs[i] = d.recordTurn(ctx, s, from, period) })
 	}
-	caches := make([]map[string]*cachedSeries, len(runners))
-	for i := range caches {
-		caches[i] = map[string]*cachedSeries{}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("--demo.backfill: %w", err)
 	}
+	slots := int(period / demoBackfillScrape)
+	cum := make([][]float64, len(turns))
+	refs := make([][]storage.SeriesRef, len(turns))
+	for i, rt := range turns {
+		cum[i] = make([]float64, len(rt.series))
+		refs[i] = make([]storage.SeriesRef, len(rt.series))
+	}
+	j := 0
 	for t := from; !t.After(to); t = t.Add(demoBackfillScrape) {
+		if j%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// Slot 0 of a later turn is the end of the turn before it.
+		k := j % slots
+		if k == 0 && j > 0 {
+			k = slots
+		}
 		app := db.Appender(ctx)
-		for i, r := range runners {
-			ob, ok := <-r.obs
-			if !ok {
-				_ = app.Rollback()
-				return fmt.Errorf("--demo.backfill: simulated %s stopped early: %w", r.server.kind, <-r.done)
+		for i, rt := range turns {
+			for _, v := range rt.obs[k] {
+				val := v.value
+				if rt.series[v.series].counter {
+					if j == 0 || v.reset {
+						cum[i][v.series] = v.value
+					} else {
+						cum[i][v.series] += v.increase
+					}
+					val = cum[i][v.series]
+				}
+				ref, err := app.Append(refs[i][v.series], rt.series[v.series].lset, t.UnixMilli(), val)
+				if err != nil {
+					_ = app.Rollback()
+					return fmt.Errorf("--demo.backfill: appending %s: %w", rt.series[v.series].lset, err)
+				}
+				refs[i][v.series] = ref
+				report.Samples++
 			}
-			if ob.err != nil {
-				_ = app.Rollback()
-				return fmt.Errorf("--demo.backfill: gathering the simulated %s: %w", r.server.kind, ob.err)
-			}
-			n, err := appendScrape(app, caches[i], r.server, ob)
-			if err != nil {
-				_ = app.Rollback()
-				return fmt.Errorf("--demo.backfill: %w", err)
-			}
-			report.Samples += n
 		}
 		if err := app.Commit(); err != nil {
 			return fmt.Errorf("--demo.backfill: %w", err)
 		}
-	}
-	cancel()
-	for _, r := range runners {
-		for range r.obs { //nolint:revive // drain until the runner closes it
-		}
-		if err := <-r.done; err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("--demo.backfill: simulated %s: %w", r.server.kind, err)
-		}
+		j++
 	}
 	return nil
 }
 
-// cachedSeries is a series appendScrape has appended before: its labels and reference.
-type cachedSeries struct {
-	lset labels.Labels
-	ref  storage.SeriesRef
+// recordedTurn is one turn of a simulated server's schedule as its scrapes saw it.
+type recordedTurn struct {
+	series []backfillSeries
+	// obs[k] are the samples of the k-th scrape of the turn, k = 0…period/30 s (both ends).
+	obs [][]turnSample
 }
 
-// appendScrape appends one simulated scrape as Prometheus' scrape loop stores it: every
-// sample of the exposition with the target's labels (job, instance and the configured
-// labels; a clashing exposed label renamed exported_*), plus up.
-func appendScrape(app storage.Appender, cache map[string]*cachedSeries, s *demoServer, ob observation) (int, error) {
+// backfillSeries is one series of a recorded turn.
+type backfillSeries struct {
+	lset    labels.Labels
+	counter bool
+}
+
+// turnSample is a series' value at one scrape of the turn and, for a counter, its increase
+// since the scrape before, or that it went back (the engine restarted).
+type turnSample struct {
+	series   int
+	value    float64
+	increase float64
+	reset    bool
+}
+
+// recordTurn runs a copy of s's simulator through one period of the schedule from `from`
+// on a simulated clock, scraping it every 30 s.
+func (d *demo) recordTurn(ctx context.Context, s *demoServer, from time.Time, period time.Duration) (*recordedTurn, error) {
+	o := s.options
+	o.Logger = slog.New(slog.DiscardHandler)
+	o.Scenario = d.schedule.at(from)
+	shadow, err := sim.New(o)
+	if err != nil {
+		return nil, err
+	}
+	rt := &recordedTurn{}
+	index := map[string]int{}
+	last := map[int]float64{}
 	target := s.targetLabels()
-	ts := ob.t.UnixMilli()
-	n := 0
-	add := func(name string, extra []*dto.LabelPair, le, quantile string, v float64) error {
-		// The key is cheap to build; the label set is built once per series.
+	err = shadow.RunVirtual(ctx, from, from.Add(period+demoBackfillScrape/2), demoBackfillScrape, func(t time.Time, reg prometheus.Gatherer) error {
+		if sc := d.schedule.at(t); sc != shadow.Scenario() {
+			if err := shadow.SetScenario(sc); err != nil {
+				return err
+			}
+		}
+		var fams []*dto.MetricFamily
+		if reg != nil {
+			var err error
+			if fams, err = reg.Gather(); err != nil {
+				return fmt.Errorf("gathering the simulated %s: %w", s.kind, err)
+			}
+		}
+		var samples []turnSample
+		flattenScrape(target, fams, func(key string, build func() labels.Labels, counter bool, v float64) {
+			i, ok := index[key]
+			if !ok {
+				i = len(rt.series)
+				index[key] = i
+				rt.series = append(rt.series, backfillSeries{lset: build(), counter: counter})
+			}
+			inc, reset := v, false
+			if prev, ok := last[i]; ok {
+				if v >= prev {
+					inc = v - prev
+				} else {
+					reset = true
+				}
+			}
+			last[i] = v
+			samples = append(samples, turnSample{series: i, value: v, increase: inc, reset: reset})
+		})
+		rt.obs = append(rt.obs, samples)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulated %s: %w", s.kind, err)
+	}
+	if want := int(period/demoBackfillScrape) + 1; len(rt.obs) != want {
+		return nil, fmt.Errorf("simulated %s: %d scrapes in a turn, want %d", s.kind, len(rt.obs), want)
+	}
+	return rt, nil
+}
+
+// flattenScrape calls add for every sample a scrape of fams stores, as Prometheus' scrape
+// loop stores them: the exposition's samples with the target's labels (job, instance, the
+// configured labels; a clashing exposed label renamed exported_*), plus up (0 when fams is
+// nil: /metrics answered 503). key identifies the series cheaply; build makes its labels.
+func flattenScrape(target map[string]string, fams []*dto.MetricFamily, add func(key string, build func() labels.Labels, counter bool, v float64)) {
+	series := func(name string, extra []*dto.LabelPair, le, quantile string, counter bool, v float64) {
 		var key strings.Builder
 		key.WriteString(name)
 		for _, l := range extra {
@@ -448,8 +498,7 @@ func appendScrape(app storage.Appender, cache map[string]*cachedSeries, s *demoS
 		key.WriteString(le)
 		key.WriteByte(0xfe)
 		key.WriteString(quantile)
-		c, ok := cache[key.String()]
-		if !ok {
+		add(key.String(), func() labels.Labels {
 			b := labels.NewScratchBuilder(len(extra) + len(target) + 2)
 			b.Add(model.MetricNameLabel, name)
 			for _, l := range extra {
@@ -469,71 +518,43 @@ func appendScrape(app storage.Appender, cache map[string]*cachedSeries, s *demoS
 				b.Add(k, v)
 			}
 			b.Sort()
-			c = &cachedSeries{lset: b.Labels()}
-			cache[key.String()] = c
-		}
-		ref, err := app.Append(c.ref, c.lset, ts, v)
-		if err != nil {
-			return fmt.Errorf("appending %s at %s: %w", c.lset, ob.t, err)
-		}
-		c.ref = ref
-		n++
-		return nil
+			return b.Labels()
+		}, counter, v)
 	}
 	up := 0.0
-	if ob.fams != nil {
+	if fams != nil {
 		up = 1
 	}
-	if err := add("up", nil, "", "", up); err != nil {
-		return n, err
-	}
-	for _, f := range ob.fams {
+	series("up", nil, "", "", false, up)
+	for _, f := range fams {
 		name := f.GetName()
 		for _, m := range f.GetMetric() {
-			var err error
+			ls := m.GetLabel()
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:
-				err = add(name, m.GetLabel(), "", "", m.GetCounter().GetValue())
+				series(name, ls, "", "", true, m.GetCounter().GetValue())
 			case dto.MetricType_GAUGE:
-				err = add(name, m.GetLabel(), "", "", m.GetGauge().GetValue())
+				series(name, ls, "", "", false, m.GetGauge().GetValue())
 			case dto.MetricType_UNTYPED:
-				err = add(name, m.GetLabel(), "", "", m.GetUntyped().GetValue())
+				series(name, ls, "", "", false, m.GetUntyped().GetValue())
 			case dto.MetricType_HISTOGRAM:
 				h := m.GetHistogram()
 				for _, b := range h.GetBucket() {
-					if err = add(name+"_bucket", m.GetLabel(), formatBound(b.GetUpperBound()), "", float64(b.GetCumulativeCount())); err != nil {
-						break
-					}
+					series(name+"_bucket", ls, formatBound(b.GetUpperBound()), "", true, float64(b.GetCumulativeCount()))
 				}
-				if err == nil {
-					err = add(name+"_bucket", m.GetLabel(), "+Inf", "", float64(h.GetSampleCount()))
-				}
-				if err == nil {
-					err = add(name+"_sum", m.GetLabel(), "", "", h.GetSampleSum())
-				}
-				if err == nil {
-					err = add(name+"_count", m.GetLabel(), "", "", float64(h.GetSampleCount()))
-				}
+				series(name+"_bucket", ls, "+Inf", "", true, float64(h.GetSampleCount()))
+				series(name+"_sum", ls, "", "", true, h.GetSampleSum())
+				series(name+"_count", ls, "", "", true, float64(h.GetSampleCount()))
 			case dto.MetricType_SUMMARY:
 				sm := m.GetSummary()
 				for _, q := range sm.GetQuantile() {
-					if err = add(name, m.GetLabel(), "", formatBound(q.GetQuantile()), q.GetValue()); err != nil {
-						break
-					}
+					series(name, ls, "", formatBound(q.GetQuantile()), false, q.GetValue())
 				}
-				if err == nil {
-					err = add(name+"_sum", m.GetLabel(), "", "", sm.GetSampleSum())
-				}
-				if err == nil {
-					err = add(name+"_count", m.GetLabel(), "", "", float64(sm.GetSampleCount()))
-				}
-			}
-			if err != nil {
-				return n, err
+				series(name+"_sum", ls, "", "", true, sm.GetSampleSum())
+				series(name+"_count", ls, "", "", true, float64(sm.GetSampleCount()))
 			}
 		}
 	}
-	return n, nil
 }
 
 // formatBound writes a bucket bound or quantile as the text exposition does.

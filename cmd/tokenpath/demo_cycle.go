@@ -13,12 +13,18 @@ import (
 // demoCycleName is --demo.scenario's value that cycles through every scenario.
 const demoCycleName = "cycle"
 
-// How long the demo's cycle gives each cause, and the steady turn between two causes: seven
-// causes × (100 s + 30 s) ≈ 15 minutes, long enough for a 1-minute rate window to fill and
-// the diagnosis to change, short enough that a first look sees several causes.
+// How long the demo's cycle gives each cause, and the steady turn between two causes: six
+// causes × (90 s + 30 s) = 12 minutes, long enough for a 1-minute rate window to fill and
+// the diagnosis to change, short enough that a first look sees several causes. The engine
+// restart is diagnosed for the 10 minutes after it (the restart window), so it comes once
+// an hour, after four cycles, followed by demoAfterRestart of steady load. All are
+// multiples of the backfill's 30 s scrape, which replays whole hours.
 const (
-	demoCauseTurn  = 100 * time.Second
-	demoSteadyTurn = 30 * time.Second
+	demoCauseTurn    = 90 * time.Second
+	demoSteadyTurn   = 30 * time.Second
+	demoCycles       = 4
+	demoAfterRestart = 10*time.Minute + 30*time.Second
+	demoRestart      = "engine_restart"
 )
 
 // demoFlags are --demo's own flags.
@@ -28,7 +34,7 @@ type demoFlags struct {
 }
 
 func (f *demoFlags) register(cmd *kingpin.CmdClause) {
-	cmd.Flag("demo.scenario", "With --demo: "+demoCycleName+" runs every simulator scenario in turn, steady between two (a full cycle takes about 15 minutes, so alerts fire and resolve and the diagnosis changes); a scenario name pins the simulated servers to it: "+strings.Join(sim.ScenarioNames(), ", ")+".").
+	cmd.Flag("demo.scenario", "With --demo: "+demoCycleName+" runs every simulator scenario in turn, steady between two (a cycle of the six causes takes 12 minutes, so alerts fire and resolve and the diagnosis changes; an engine restart ends every fourth cycle, once an hour); a scenario name pins the simulated servers to it: "+strings.Join(sim.ScenarioNames(), ", ")+".").
 		Default(demoCycleName).Envar("TOKENPATH_DEMO_SCENARIO").EnumVar(&f.scenario, append([]string{demoCycleName}, sim.ScenarioNames()...)...)
 	cmd.Flag("demo.backfill", "With --demo: before serving, write this much simulated history (the same simulators and scenario schedule, on a simulated clock) into an empty TSDB, so every range shows data at once; 0 turns it off.").
 		Default("24h").DurationVar(&f.backfill)
@@ -55,13 +61,18 @@ func newDemoSchedule(pinned string) (demoSchedule, error) {
 		}
 		return demoSchedule{turns: []demoTurn{{pinned, time.Hour}}, total: time.Hour}, nil
 	}
-	var s demoSchedule
+	var cycle []demoTurn
 	for _, sc := range sim.Scenarios() {
-		if sc.Cause == "none" {
+		if sc.Cause == "none" || sc.Name == demoRestart {
 			continue
 		}
-		s.turns = append(s.turns, demoTurn{"steady", demoSteadyTurn}, demoTurn{sc.Name, demoCauseTurn})
+		cycle = append(cycle, demoTurn{"steady", demoSteadyTurn}, demoTurn{sc.Name, demoCauseTurn})
 	}
+	var s demoSchedule
+	for range demoCycles {
+		s.turns = append(s.turns, cycle...)
+	}
+	s.turns = append(s.turns, demoTurn{"steady", demoSteadyTurn}, demoTurn{demoRestart, demoCauseTurn}, demoTurn{"steady", demoAfterRestart})
 	for _, t := range s.turns {
 		s.total += t.length
 	}
