@@ -25,6 +25,8 @@ const (
 	demoCycles       = 4
 	demoAfterRestart = 10*time.Minute + 30*time.Second
 	demoRestart      = "engine_restart"
+	// demoAlertFor is the built-in alerts' `for` under --demo unless --alert.for is set.
+	demoAlertFor = time.Minute
 )
 
 // demoFlags are --demo's own flags.

@@ -81,6 +81,10 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 	warnings.set(byKind)
 	var gpuWork func(int) gpu.SimulatedWork
 	if demo {
+		// The demo's scenarios last 90 s: alerts that wait 5 minutes would never fire.
+		if e.rules.thresholds.For == 0 {
+			e.rules.thresholds.For = demoAlertFor
+		}
 		d, err := newDemo(logger, e.demo)
 		if err != nil {
 			return nil, err
