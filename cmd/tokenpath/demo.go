@@ -55,6 +55,9 @@ func newDemo(logger *slog.Logger, flags demoFlags) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if flags.backfill < 0 {
+		return nil, fmt.Errorf("--demo.backfill=%s: must not be negative (0 turns the backfill off)", flags.backfill)
+	}
 	d := &demo{logger: logger.With("component", "demo"), schedule: schedule, flags: flags}
 	for i, kind := range []sim.Engine{"vllm", "tgi"} {
 		o := sim.Options{

@@ -37,7 +37,7 @@ type demoFlags struct {
 
 func (f *demoFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("demo.scenario", "With --demo: "+demoCycleName+" runs every simulator scenario in turn, steady between two (a cycle of the six causes takes 12 minutes, so alerts fire and resolve and the diagnosis changes; an engine restart ends every fourth cycle, once an hour); a scenario name pins the simulated servers to it: "+strings.Join(sim.ScenarioNames(), ", ")+".").
-		Default(demoCycleName).Envar("TOKENPATH_DEMO_SCENARIO").EnumVar(&f.scenario, append([]string{demoCycleName}, sim.ScenarioNames()...)...)
+		Default(demoCycleName).Envar("TOKENPATH_DEMO_SCENARIO").StringVar(&f.scenario)
 	cmd.Flag("demo.backfill", "With --demo: before serving, write this much simulated history (the same simulators and scenario schedule, on a simulated clock) into an empty TSDB, so every range shows data at once; 0 turns it off.").
 		Default("24h").DurationVar(&f.backfill)
 }
@@ -59,7 +59,7 @@ type demoSchedule struct {
 func newDemoSchedule(pinned string) (demoSchedule, error) {
 	if pinned != "" && pinned != demoCycleName {
 		if _, err := sim.LookupScenario(pinned); err != nil {
-			return demoSchedule{}, fmt.Errorf("--demo.scenario: %w", err)
+			return demoSchedule{}, fmt.Errorf("--demo.scenario (or TOKENPATH_DEMO_SCENARIO): %w, or %s", err, demoCycleName)
 		}
 		return demoSchedule{turns: []demoTurn{{pinned, time.Hour}}, total: time.Hour}, nil
 	}

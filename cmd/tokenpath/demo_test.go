@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"os/exec"
 	"sort"
 	"syscall"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // TestDemoBackfill: a fresh `tokenpath --demo` answers a 24 h range query with data from
@@ -71,4 +74,25 @@ func TestDemoBackfill(t *testing.T) {
 	m := rangeQuery(t, p2.api(), `count(up{job="vllm"})`, r)
 	require.Len(t, m, 1)
 	require.Equal(t, first, m[0].Values[0].Timestamp)
+}
+
+// TestDemoBadFlags: a bad --demo.scenario (flag or variable) or --demo.backfill stops
+// tokenpath with an error that names it, before anything is served.
+func TestDemoBadFlags(t *testing.T) {
+	bin := testbin.Binary(t)
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--demo.scenario=bogus"}, "", `--demo.scenario (or TOKENPATH_DEMO_SCENARIO): unknown scenario "bogus": want one of steady,`},
+		{nil, "TOKENPATH_DEMO_SCENARIO=nope", `unknown scenario "nope"`},
+		{[]string{"--demo.backfill=-1h"}, "", "--demo.backfill=-1h0m0s: must not be negative"},
+	} {
+		cmd := exec.Command(bin, append([]string{"--demo", "--storage.tsdb.path=" + t.TempDir(), "--web.listen-address=" + testbin.FreePort(t)}, tc.args...)...)
+		cmd.Env = append(testbin.CleanEnv(), tc.env)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, string(out))
+		require.Contains(t, string(out), tc.want)
+	}
 }
