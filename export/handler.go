@@ -3,8 +3,8 @@
 // built on the seed's names (vllm_ttft_seconds, tgi_batch_size,
 // gpu_vram_used_bytes, ...).
 //
-// The exporter endpoints hold no state of their own: every scrape asks
-// tokenpath's Prometheus API for the latest stored samples of the servers'
+// The exporter endpoints hold no state of their own: every scrape queries
+// tokenpath's TSDB (or any Prometheus) for the latest stored samples of the servers'
 // own series (vllm:*, tgi_*, gpu_*) and re-exposes them under the seed's names.
 // Counters and histograms stay cumulative, so rate() and histogram_quantile()
 // work on the exported series as they do on the originals. README.md lists
@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
@@ -41,10 +40,9 @@ type Options struct {
 	// the component (logger.With("component", "export")); each endpoint adds
 	// its exporter's name.
 	Logger *slog.Logger
-	// API answers PromQL queries; it is a client of tokenpath's own /api/v1
-	// (promv1.NewAPI over an api.Client pointing at tokenpath), or of any
-	// Prometheus that stores the same series.
-	API promv1.API
+	// Querier answers the PromQL queries: StorageQuerier over tokenpath's
+	// own TSDB, or APIQuerier for any Prometheus that stores the same series.
+	Querier Querier
 	// Timeout bounds the queries of one scrape (default 10s); the scraper's
 	// own timeout, when shorter, wins through the request context.
 	Timeout time.Duration
@@ -55,8 +53,8 @@ type Options struct {
 // fail answers 500, so the scraping Prometheus records up=0 rather than
 // partial data.
 func NewHandler(o Options) (http.Handler, error) {
-	if o.API == nil {
-		return nil, errors.New("export: Options.API is required")
+	if o.Querier == nil {
+		return nil, errors.New("export: Options.Querier is required")
 	}
 	// The logger is defaulted first: everything below may log.
 	if o.Logger == nil {
@@ -70,7 +68,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		if err := e.validate(); err != nil {
 			return nil, err
 		}
-		h := &exporterHandler{api: o.API, timeout: o.Timeout, exp: e, logger: o.Logger.With("exporter", e.name)}
+		h := &exporterHandler{querier: o.Querier, timeout: o.Timeout, exp: e, logger: o.Logger.With("exporter", e.name)}
 		mux.Handle("GET "+e.path, h)
 	}
 	return mux, nil
@@ -153,7 +151,7 @@ func (e exporter) validate() error {
 }
 
 type exporterHandler struct {
-	api     promv1.API
+	querier Querier
 	timeout time.Duration
 	exp     exporter
 	logger  *slog.Logger
@@ -166,7 +164,7 @@ func (h *exporterHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
 	reg := prometheus.NewPedanticRegistry()
-	c := &collector{ctx: ctx, api: h.api, families: h.exp.families, at: time.Now(), logger: h.logger}
+	c := &collector{ctx: ctx, querier: h.querier, families: h.exp.families, at: time.Now(), logger: h.logger}
 	if err := reg.Register(c); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -188,7 +186,7 @@ func (s slogErrorLog) Println(v ...any) {
 // so that the exported series describe one instant.
 type collector struct {
 	ctx      context.Context
-	api      promv1.API
+	querier  Querier
 	families []family
 	at       time.Time
 	logger   *slog.Logger
@@ -209,18 +207,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *collector) query(expr string) (model.Vector, error) {
-	v, warnings, _, err := c.api.Query(c.ctx, expr, c.at)
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
-	}
-	if len(warnings) > 0 {
-		c.logger.Debug("Query returned warnings", "query", expr, "warnings", warnings)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("query %q returned %s, want a vector", expr, v.Type())
-	}
-	return vec, nil
+	return c.querier.Query(c.ctx, expr, c.at)
 }
 
 func labelNames(f family) []string {

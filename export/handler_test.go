@@ -13,13 +13,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,13 +33,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the generated tables of export/README.md")
 
-// debianPrometheus is the Prometheus server the tests store fixture data in:
-// the exporters must be tested against a real API, not a fake of promv1.API.
-const debianPrometheus = "/usr/bin/prometheus"
-
 // exportTestEnv is one real Prometheus scraping the fixture targets.
 type exportTestEnv struct {
-	api promv1.API
+	api  promv1.API
+	addr string // host:port of the Prometheus
 	// Instance labels of the fixture targets.
 	v1, v0, tgi, gpu string
 }
@@ -70,17 +65,15 @@ func freeLoopbackAddr(t *testing.T) string {
 	return addr
 }
 
-// startExportTestEnv starts /usr/bin/prometheus on 127.0.0.1 with a temporary
+// startExportTestEnv starts Debian's Prometheus on 127.0.0.1 with a temporary
 // data directory, scraping the vLLM V1, vLLM V0, TGI and GPU fixtures every
 // second, and waits until every target has been scraped.
 func startExportTestEnv(t *testing.T) *exportTestEnv {
 	t.Helper()
-	testbin.RequirePeer(t, debianPrometheus, "prometheus")
 	env := &exportTestEnv{
 		v1: serveFixture(t, "vllm-v1-scrape.txt"), v0: serveFixture(t, "vllm-v0-scrape.txt"),
 		tgi: serveFixture(t, "tgi-scrape.txt"), gpu: serveFixture(t, "gpu-scrape.txt"),
 	}
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
   - job_name: vllm-v1
@@ -92,35 +85,13 @@ scrape_configs:
   - job_name: gpu
     static_configs: [{targets: [%q]}]
 `, env.v1, env.v0, env.tgi, env.gpu)
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o644))
-	addr := freeLoopbackAddr(t)
-	var logs strings.Builder
-	cmd := exec.Command(debianPrometheus,
-		"--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-	)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("prometheus logs:\n%s", logs.String())
-		}
-	})
+	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: cfg})
+	addr := prom.Addr()
 
 	client, err := api.NewClient(api.Config{Address: "http://" + addr})
 	require.NoError(t, err)
 	env.api = promv1.NewAPI(client)
+	env.addr = addr
 
 	// Every target up, and the series of each present.
 	ready := []string{
@@ -131,17 +102,12 @@ scrape_configs:
 	deadline := time.Now().Add(60 * time.Second)
 	for _, q := range ready {
 		for {
-			select {
-			case <-exited:
-				t.Fatalf("prometheus exited:\n%s", logs.String())
-			default:
-			}
 			v, _, _, err := env.api.Query(t.Context(), q, time.Now())
 			if err == nil && len(v.(model.Vector)) > 0 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("prometheus has no data for %s (last error %v):\n%s", q, err, logs.String())
+				t.Fatalf("prometheus has no data for %s (last error %v):\n%s", q, err, prom.Logs())
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -420,9 +386,9 @@ func TestREADME(t *testing.T) {
 	}
 }
 
-func TestNewHandlerNeedsAnAPI(t *testing.T) {
+func TestNewHandlerNeedsAQuerier(t *testing.T) {
 	_, err := NewHandler(Options{})
-	require.Error(t, err)
+	require.ErrorContains(t, err, "Options.Querier is required")
 }
 
 // TestUnreachableAPIAnswers500 uses a real client pointed at a closed port:
@@ -430,7 +396,7 @@ func TestNewHandlerNeedsAnAPI(t *testing.T) {
 func TestUnreachableAPIAnswers500(t *testing.T) {
 	client, err := api.NewClient(api.Config{Address: "http://" + freeLoopbackAddr(t)})
 	require.NoError(t, err)
-	h, err := NewHandler(Options{API: promv1.NewAPI(client), Timeout: 2 * time.Second})
+	h, err := NewHandler(Options{Querier: APIQuerier(promv1.NewAPI(client), nil), Timeout: 2 * time.Second})
 	require.NoError(t, err)
 	for _, path := range []string{PathVLLM, PathTGI, PathGPU} {
 		status, body := scrape(t, h, path)
@@ -444,7 +410,7 @@ func TestUnreachableAPIAnswers500(t *testing.T) {
 // the fixtures and checks names, labels and values.
 func TestExportedEndpoints(t *testing.T) {
 	env := startExportTestEnv(t)
-	h, err := NewHandler(Options{API: env.api})
+	h, err := NewHandler(Options{Querier: APIQuerier(env.api, nil)})
 	require.NoError(t, err)
 
 	for _, e := range exporters() {
@@ -537,7 +503,7 @@ func TestExportFromDemo(t *testing.T) {
 	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
 	client, err := api.NewClient(api.Config{Address: p.URL})
 	require.NoError(t, err)
-	h, err := NewHandler(Options{API: promv1.NewAPI(client)})
+	h, err := NewHandler(Options{Querier: APIQuerier(promv1.NewAPI(client), nil)})
 	require.NoError(t, err)
 
 	core := map[string][]string{

@@ -10,45 +10,20 @@ import (
 // milliseconds (see README.md); NVML calls that take seconds mean a wedged driver.
 const defaultCollectTimeout = 3 * time.Second
 
-// collection is one gather talking to NVML. Scrapes that arrive while it runs share its
-// result rather than queueing behind it, so a wedged driver holds at most one goroutine.
-type collection struct {
-	started time.Time
-	done    chan struct{}
-	metrics []prometheus.Metric
-}
-
 // Collect implements prometheus.Collector. NVML calls cannot be cancelled, so the gather
-// runs in its own goroutine and Collect waits for it at most CollectTimeout from the moment
-// it started: a driver that hangs makes the scrape report tokenpath_gpu_up 0 (logged once)
+// runs in its own goroutine, shared by the scrapes that arrive while it runs, and Collect
+// waits for it at most CollectTimeout from the moment it started: a driver that hangs makes the scrape report tokenpath_gpu_up 0 (logged once)
 // while the call keeps waiting in the background, and the first gather after it returns
 // reports the GPUs again.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	c.flightMu.Lock()
-	f := c.flight
-	if f == nil {
-		f = &collection{started: time.Now(), done: make(chan struct{})}
-		c.flight = f
-		go func() {
-			f.metrics = c.gather()
-			c.flightMu.Lock()
-			c.flight = nil
-			c.flightMu.Unlock()
-			close(f.done)
-		}()
-	}
-	c.flightMu.Unlock()
-
-	wait := time.NewTimer(c.timeout - time.Since(f.started))
-	defer wait.Stop()
-	select {
-	case <-f.done:
-		for _, m := range f.metrics {
-			ch <- m
-		}
-	case <-wait.C:
+	metrics, ok := c.flights.Do(c.timeout, c.gather)
+	if !ok {
 		c.setStalled(true, "NVML did not answer in time; reporting tokenpath_gpu_up 0 until it does", nil)
 		ch <- prometheus.MustNewConstMetric(c.n.up, prometheus.GaugeValue, 0)
+		return
+	}
+	for _, m := range metrics {
+		ch <- m
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/boundedcall"
 )
 
 // CollectorOptions configures NewCollector. Zero fields get defaults.
@@ -69,9 +71,8 @@ type Collector struct {
 	// re-inits off, because each one also re-primes GPM on the healthy GPUs.
 	lostStreak atomic.Int32
 
-	// flightMu guards flight, the collection now talking to NVML (see bounded.go).
-	flightMu sync.Mutex
-	flight   *collection
+	// flights holds the gather now talking to NVML (see bounded.go).
+	flights boundedcall.Group[[]prometheus.Metric]
 	// stalled is set while NVML fails to answer a collection in time or to list the GPUs,
 	// so the failure and the recovery are each logged once.
 	stalled atomic.Bool

@@ -65,6 +65,8 @@ type Device interface {
 	RemappedRows() (RemappedRows, error)
 	// ComputeProcesses lists processes with a compute context on the GPU.
 	ComputeProcesses() ([]Process, error)
+	// GraphicsProcesses lists processes with a graphics context on the GPU.
+	GraphicsProcesses() ([]Process, error)
 	// MIGEnabled reports whether MIG mode is currently on.
 	MIGEnabled() (bool, error)
 	// MIGDevices lists the MIG instances of a GPU in MIG mode.

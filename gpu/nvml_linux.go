@@ -31,6 +31,13 @@ func NewNVML(logger *slog.Logger, libraryPath string) Library {
 	return newAdapter(logger, nvml.New(opts...))
 }
 
+// NewNVMLFrom returns a Library over any nvml.Interface, such as go-nvml's own mock servers
+// (go-nvml/pkg/nvml/mock/...): other packages' tests build GPUs with it that go through the same
+// adapter as the real driver.
+func NewNVMLFrom(logger *slog.Logger, lib nvml.Interface) Library {
+	return newAdapter(logger, lib)
+}
+
 // newAdapter wraps any nvml.Interface (the real library or go-nvml's mock server).
 func newAdapter(logger *slog.Logger, lib nvml.Interface) *nvmlLibrary {
 	if logger == nil {
@@ -66,6 +73,8 @@ var nvmlSymbols = []string{
 	"nvmlDeviceGetCurrentClocksThrottleReasons", "nvmlDeviceGetTotalEccErrors",
 	"nvmlDeviceGetRemappedRows", "nvmlDeviceGetComputeRunningProcesses_v3",
 	"nvmlDeviceGetComputeRunningProcesses_v2", "nvmlDeviceGetComputeRunningProcesses",
+	"nvmlDeviceGetGraphicsRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses_v2",
+	"nvmlDeviceGetGraphicsRunningProcesses",
 	"nvmlSystemGetProcessName", "nvmlDeviceGetMigMode", "nvmlDeviceGetMaxMigDeviceCount",
 	"nvmlDeviceGetMigDeviceHandleByIndex", "nvmlDeviceGetGpuInstanceId", "nvmlDeviceGetComputeInstanceId",
 	"nvmlGpmQueryDeviceSupport", "nvmlGpmSampleAlloc", "nvmlGpmSampleFree", "nvmlGpmSampleGet",
@@ -414,7 +423,21 @@ func (d *nvmlDevice) ComputeProcesses() ([]Process, error) {
 		return nil, err
 	}
 	ps, ret := d.d.GetComputeRunningProcesses()
-	if err := call("nvmlDeviceGetComputeRunningProcesses", ret); err != nil {
+	return processes("nvmlDeviceGetComputeRunningProcesses", ps, ret)
+}
+
+func (d *nvmlDevice) GraphicsProcesses() ([]Process, error) {
+	if err := d.l.check("nvmlDeviceGetGraphicsRunningProcesses_v3",
+		"nvmlDeviceGetGraphicsRunningProcesses_v2", "nvmlDeviceGetGraphicsRunningProcesses"); err != nil {
+		return nil, err
+	}
+	ps, ret := d.d.GetGraphicsRunningProcesses()
+	return processes("nvmlDeviceGetGraphicsRunningProcesses", ps, ret)
+}
+
+// processes converts an NVML process list.
+func processes(name string, ps []nvml.ProcessInfo, ret nvml.Return) ([]Process, error) {
+	if err := call(name, ret); err != nil {
 		return nil, err
 	}
 	out := make([]Process, 0, len(ps))
@@ -618,21 +641,23 @@ type gpmActivity struct{ graphics, sm, occupancy, tensor, dram float64 }
 func newSimulated(work func(gpu int) SimulatedWork, gpm func(SimulatedWork) gpmActivity) Library {
 	srv := dgxh100.New()
 	start := time.Now()
-	pid := uint32(4100)
+	// The demo's inference servers run inside tokenpath, so tokenpath's own process is the
+	// one on every simulated GPU: gpu/procmap then maps each demo server to all eight GPUs,
+	// which is what drives them (the load is the servers' together).
+	pid := uint32(os.Getpid()) //nolint:gosec // PIDs are positive and fit in 32 bits
 	for i, dev := range srv.Devices {
 		d := dev.(*server.Device)
 		s := &simGPU{
 			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], work: work, start: start, last: start,
 			total: d.MemoryInfo.Total,
 		}
-		pid++
 		// Stable identities, so dashboards survive a restart of the demo.
 		d.UUID = fmt.Sprintf("GPU-5e1a7ed0-0000-4000-8000-%012d", i)
 		d.PciBusID = fmt.Sprintf("00000000:%02X:00.0", s.bus)
 		s.wire(d)
 	}
 	srv.SystemGetProcessNameFunc = func(_ int) (string, nvml.Return) {
-		return "python3", nvml.SUCCESS
+		return "tokenpath", nvml.SUCCESS
 	}
 	srv.GpmSampleAllocFunc = func() (nvml.GpmSample, nvml.Return) {
 		s := &simSample{}
@@ -778,6 +803,9 @@ func (s *simGPU) wire(d *server.Device) {
 	d.GetRemappedRowsFunc = func() (int, int, bool, bool, nvml.Return) { return 0, 0, false, false, nvml.SUCCESS }
 	d.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
 		return []nvml.ProcessInfo{{Pid: s.pid, UsedGpuMemory: used}}, nvml.SUCCESS
+	}
+	d.GetGraphicsRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
+		return nil, nvml.SUCCESS // a headless server: no graphics contexts
 	}
 	d.GpmQueryDeviceSupportFunc = func() (nvml.GpmSupport, nvml.Return) {
 		return nvml.GpmSupport{Version: 1, IsSupportedDevice: 1}, nvml.SUCCESS

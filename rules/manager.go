@@ -76,8 +76,21 @@ type Manager struct {
 	stop   sync.Once
 }
 
+// Prometheus' defaults, one per flag of cmd/prometheus.
+const (
+	defaultQueryTimeout       = 2 * time.Minute  // --query.timeout
+	defaultMaxSamples         = 50_000_000       // --query.max-samples
+	defaultMaxConcurrency     = 20               // --query.max-concurrency
+	defaultLookbackDelta      = 5 * time.Minute  // --query.lookback-delta
+	notificationQueueCapacity = 10_000           // --alertmanager.notification-queue-capacity
+	outageTolerance           = time.Hour        // --rules.alert.for-outage-tolerance
+	forGracePeriod            = 10 * time.Minute // --rules.alert.for-grace-period
+	resendDelay               = time.Minute      // --rules.alert.resend-delay
+)
+
 // NewManager constructs the engine, rule manager and notifier; nothing runs
-// until Run.
+// until Run. Unset options take Prometheus' defaults (the constants above),
+// so that tokenpath's engine and rule manager behave as a user's Prometheus.
 func NewManager(o ManagerOptions) (*Manager, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -86,16 +99,16 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	if o.QueryTimeout == 0 {
-		o.QueryTimeout = 2 * time.Minute
+		o.QueryTimeout = defaultQueryTimeout
 	}
 	if o.MaxSamples == 0 {
-		o.MaxSamples = 50000000
+		o.MaxSamples = defaultMaxSamples
 	}
 	if o.MaxConcurrency == 0 {
-		o.MaxConcurrency = 20
+		o.MaxConcurrency = defaultMaxConcurrency
 	}
 	if o.LookbackDelta == 0 {
-		o.LookbackDelta = 5 * time.Minute
+		o.LookbackDelta = defaultLookbackDelta
 	}
 	if o.ExternalURL == nil {
 		o.ExternalURL = &url.URL{Scheme: "http", Host: "localhost:9090"}
@@ -133,7 +146,7 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	notif := notifier.NewManager(&notifier.Options{
-		QueueCapacity:   10000,
+		QueueCapacity:   notificationQueueCapacity,
 		DrainOnShutdown: true,
 		Registerer:      o.Registerer,
 	}, model.UTF8Validation, o.Logger.With("component", "notifier"))
@@ -164,9 +177,9 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		Queryable:            o.Storage,
 		Logger:               o.Logger.With("component", "rule manager"),
 		Registerer:           o.Registerer,
-		OutageTolerance:      time.Hour,
-		ForGracePeriod:       10 * time.Minute,
-		ResendDelay:          time.Minute,
+		OutageTolerance:      outageTolerance,
+		ForGracePeriod:       forGracePeriod,
+		ResendDelay:          resendDelay,
 		GroupLoader:          loader,
 		Parser:               p,
 	})
@@ -279,13 +292,21 @@ func (m *Manager) withExtraAlertmanagers(cfg *promconfig.Config) *promconfig.Con
 
 // Run starts evaluation and alert delivery and blocks until Stop.
 func (m *Manager) Run() error {
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = m.discovery.Run() })
+	var (
+		wg           sync.WaitGroup
+		discoveryErr error
+	)
+	wg.Go(func() {
+		// Run ends with its context's error when stopped, as it should.
+		if err := m.discovery.Run(); err != nil && !errors.Is(err, context.Canceled) {
+			discoveryErr = fmt.Errorf("discovering Alertmanagers: %w", err)
+		}
+	})
 	wg.Go(func() { m.notifier.Run(m.discovery.SyncCh()) })
 	wg.Go(m.rules.Run)
 	<-m.ctx.Done()
 	wg.Wait()
-	return nil
+	return discoveryErr
 }
 
 // Stop stops the rule manager first, then the notifier (so the last alerts

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
 	promdiscovery "github.com/prometheus/prometheus/discovery"
-	_ "github.com/prometheus/prometheus/discovery/file" // File service discovery is the one plugin tokenpath registers; see DESIGN.md.
+	_ "github.com/prometheus/prometheus/discovery/file" // File service discovery is the one plugin tokenpath registers (README, "Configuration example").
 	promscrape "github.com/prometheus/prometheus/scrape"
 	promstorage "github.com/prometheus/prometheus/storage"
 )
@@ -129,14 +129,17 @@ func (m *Manager) ApplyConfig(cfg *promconfig.Config) error {
 // Run blocks until Stop: discovery feeds detection, detection feeds the
 // scrape manager.
 func (m *Manager) Run() error {
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = m.discovery.Run() })
+	var (
+		wg           sync.WaitGroup
+		discoveryErr error
+	)
+	wg.Go(func() { discoveryErr = discoveryStopped(m.discovery.Run()) })
 	wg.Go(func() { m.detector.run(m.ctx, m.discovery.SyncCh()) })
 	wg.Go(func() { m.health.run(m.ctx, m.healthDt, m.scrape.TargetsActive) })
 	err := m.scrape.Run(announceKinds(m.ctx, m.detector.out, m.onKind))
 	m.cancel()
 	wg.Wait()
-	return err
+	return errors.Join(err, discoveryErr)
 }
 
 // Stop stops scraping (writing staleness markers) and discovery. Safe to
@@ -158,3 +161,13 @@ func (m *Manager) SDMetrics() *promdiscovery.SDMetrics { return m.sdMetrics }
 
 // Get implements storage.ScrapeManager for remote write's metadata lookups.
 func (m *Manager) Get() (*promscrape.Manager, error) { return m.scrape, nil }
+
+// discoveryStopped is the error of a discovery manager's Run worth
+// reporting: it returns its context's error when stopped, which is how it
+// is meant to end.
+func discoveryStopped(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return fmt.Errorf("service discovery: %w", err)
+}

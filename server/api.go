@@ -159,14 +159,14 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 		o.Admin,
 		o.DataDir,
 		o.EnableAdmin,
-		false, // search API
-		0,
+		false, // search API (--enable-feature=...; off as in Prometheus)
+		0,     // its result limit, unused with search off
 		apiLogger,
 		func(context.Context) apiv1.RulesRetriever { return o.Rules },
 		o.RemoteReadSampleLimit,
 		max(o.RemoteReadConcurrencyLimit, 1),
-		1048576, // remote read frame size, Prometheus' default
-		false,   // agent mode
+		remoteReadMaxBytesInFrame,
+		false, // agent mode
 		cors,
 		func() (apiv1.RuntimeInfo, error) { return state.info(o.Retention) },
 		&version,
@@ -181,17 +181,20 @@ func buildAPI(o APIOptions, state *runtimeState, ready func(http.HandlerFunc) ht
 		o.LookbackDelta,
 		false, // type and unit labels
 		false, // append metadata
-		nil,
+		nil,   // override error code: Prometheus' own codes
 		features.NewRegistry(),
 		apiv1.OpenAPIOptions{},
-		nil,
-		false,
+		nil,   // PromQL parser: the API's default one
+		false, // query cost statistics, off as in Prometheus
 		o.QueryTimeout,
 	)
 	r := route.New().WithInstrumentation(apiRouteName).WithPrefix(apiPrefix)
 	api.Register(r)
 	return limitQueryLength(o.MaxQueryLength, s.gate.wrap(gateRemoteRead(o.EnableRemoteRead, checkWriteContentType(o.EnableRemoteWriteReceiver, r))))
 }
+
+// remoteReadMaxBytesInFrame mirrors Prometheus' --storage.remote.read-max-bytes-in-frame default.
+const remoteReadMaxBytesInFrame = 1048576
 
 // checkWriteContentType answers 415 to a remote write whose Content-Type is
 // not one of remote write's protobuf messages. Prometheus' handler checks it

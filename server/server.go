@@ -1,7 +1,9 @@
-// Package server owns tokenpath's HTTP side: configuration loading, the echo
-// instance, Prometheus' own /api/v1, /federate, /metrics, the lifecycle
+// Package server is tokenpath's HTTP layer: the echo instance, Prometheus'
+// own /api/v1 (over the engine the rules package builds), /federate (package
+// server/federate), /metrics, the self-scrape listener, the lifecycle
 // endpoints, TLS and basic auth from a web config file, and graceful
-// shutdown.
+// shutdown. The configuration it reports is loaded and reloaded by package
+// config.
 package server
 
 import (
@@ -23,6 +25,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ritwikareddykancharla/token-path-observability/config"
+	"github.com/ritwikareddykancharla/token-path-observability/server/federate"
 )
 
 // Options configure the Server.
@@ -46,10 +51,6 @@ type Options struct {
 	API        APIOptions
 	// Reload applies the configuration again; /-/reload calls it.
 	Reload func() error
-	// UI serves every path not claimed by the API and lifecycle endpoints.
-	UI http.Handler
-	// Mounts are extra handlers by path prefix, e.g. "/export/" and "/grafana/".
-	Mounts map[string]http.Handler
 	// ShutdownTimeout bounds the drain of open requests (default 10s).
 	ShutdownTimeout time.Duration
 }
@@ -62,7 +63,7 @@ type Server struct {
 	api    http.Handler
 	state  *runtimeState
 	ready  atomic.Bool
-	fed    *federation
+	fed    *federate.Handler
 	// gate holds the requests that parse PromQL (API and /federate).
 	gate *queryGate
 
@@ -99,7 +100,13 @@ func New(o Options) (*Server, error) {
 	}
 	s.gate = newQueryGate(o.API.MaxConcurrency, o.API.QueryTimeout)
 	s.api = buildAPI(o.API, s.state, s.readyFunc, o.Registry, s)
-	s.fed = newFederation(s.logger, o.API.Storage, o.API.LookbackDelta, s.externalLabels, o.Registry)
+	s.fed = federate.New(federate.Options{
+		Storage:        o.API.Storage,
+		Lookback:       o.API.LookbackDelta,
+		ExternalLabels: s.externalLabels,
+		Logger:         s.logger.With("handler", "federate"),
+		Registerer:     o.Registry,
+	})
 	s.echo = s.routes()
 	return s, nil
 }
@@ -115,7 +122,7 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // ApplyConfig records the configuration in effect for /status/config,
 // /federate's external labels and /status/runtimeinfo. ok=false records a
 // failed reload, keeping the previous configuration.
-func (s *Server) ApplyConfig(cfg *Config, ok bool) {
+func (s *Server) ApplyConfig(cfg *config.Config, ok bool) {
 	if cfg == nil {
 		s.state.setConfig(nil, false)
 		return
@@ -189,33 +196,25 @@ func (s *Server) routes() *echo.Echo {
 	if s.opts.EnablePprof {
 		// Go's profiler, under the same path as in Prometheus, behind the
 		// listener's auth like every route.
-		e.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprofHandler)))
+		e.Any("/debug/pprof/*", echo.WrapHandler(profiler()))
 	}
 	e.Any("/federate", echo.WrapHandler(limitQueryLength(s.opts.API.MaxQueryLength, s.gate.wrap(s.readyFunc(s.fed.ServeHTTP)))))
 	// The v1 API compresses its own answers: no gzip middleware here.
 	e.Any("/api/v1/*", echo.WrapHandler(s.api))
-	for prefix, h := range s.opts.Mounts {
-		mount(e, prefix, h)
-	}
-	if s.opts.UI != nil {
-		s.SetUI(s.opts.UI)
-	}
 	return e
 }
 
 // Mount serves every path under prefix (e.g. "/export/") with h. Call it
-// before Run; it is for the parts built after the server because they read
-// its in-process API client.
-func (s *Server) Mount(prefix string, h http.Handler) { mount(s.echo, prefix, h) }
+// before Run. The UI and the exporters are attached this way, after the
+// server is built, because they read the server's own API.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.echo.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
+}
 
 // SetUI serves every path not claimed otherwise with h.
 func (s *Server) SetUI(h http.Handler) {
 	s.echo.Any("/*", echo.WrapHandler(h))
 	s.echo.Any("/", echo.WrapHandler(h))
-}
-
-func mount(e *echo.Echo, prefix string, h http.Handler) {
-	e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
 }
 
 // Listen binds the listen addresses. Call it before Run so that a port
@@ -281,17 +280,15 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-func pprofHandler(w http.ResponseWriter, r *http.Request) {
-	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
-	case "cmdline":
-		pprof.Cmdline(w, r)
-	case "profile":
-		pprof.Profile(w, r)
-	case "symbol":
-		pprof.Symbol(w, r)
-	case "trace":
-		pprof.Trace(w, r)
-	default:
-		pprof.Index(w, r)
-	}
+// profiler serves Go's profiler under /debug/pprof/ as net/http/pprof's
+// documentation wires it: Index lists and serves the named profiles, the
+// other four are their own endpoints.
+func profiler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -225,7 +225,7 @@ func TestCheckConfig(t *testing.T) {
 			for _, w := range tc.want {
 				require.Contains(t, string(out), w)
 			}
-			for _, goWord := range []string{"probe.Config", "config.plain", "server.Extensions", "in type", ".go:", "rules/check.go"} {
+			for _, goWord := range []string{"probe.Config", "config.plain", "server.Extensions", "config.Extensions", "in type", ".go:", "rules/check.go"} {
 				require.NotContains(t, string(out), goWord, "the report names Go internals")
 			}
 			if code != 0 {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/ritwikareddykancharla/token-path-observability/server"
+	"github.com/ritwikareddykancharla/token-path-observability/config"
 )
 
 // defaultEndpoints are the inference servers watched when nothing else is
@@ -21,10 +21,10 @@ var defaultEndpoints = map[string][]string{
 var endpointHelp = map[string]string{"vllm": "vLLM", "tgi": "TGI", "sglang": "SGLang", "llamacpp": "llama.cpp"}
 
 // registerEndpointFlags adds --vllm.endpoint, --tgi.endpoint,
-// --sglang.endpoint and --llamacpp.endpoint, one per server.EndpointKinds.
+// --sglang.endpoint and --llamacpp.endpoint, one per config.EndpointKinds.
 func registerEndpointFlags(cmd *kingpin.CmdClause) map[string]*[]string {
 	out := map[string]*[]string{}
-	for _, k := range server.EndpointKinds {
+	for _, k := range config.EndpointKinds {
 		def := "No default."
 		if d := defaultEndpoints[k.Job]; len(d) > 0 {
 			def = "Default (only without --config.file): " + strings.Join(d, ",") + "."

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 
+	"github.com/ritwikareddykancharla/token-path-observability/config"
 	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/grafana"
@@ -56,12 +56,12 @@ type actor struct {
 type extras struct {
 	flags         *extraFlags
 	logger        *slog.Logger
-	ui            http.Handler
-	mounts        map[string]http.Handler
 	scrapeConfigs []string
 	actors        []actor
 	demo          *demo
 	probes        *probe.Manager
+	// gpu is the GPU collector; nil with --no-gpu.enable.
+	gpu *gpu.Collector
 	// sloWarnings logs the SLO bucket warnings of the server kinds that are
 	// really scraped or probed.
 	sloWarnings *sloWarnings
@@ -73,7 +73,7 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 	if err := e.rules.thresholds.Validate(); err != nil {
 		return nil, err
 	}
-	x := &extras{flags: e, logger: logger, mounts: map[string]http.Handler{}, sloWarnings: warnings}
+	x := &extras{flags: e, logger: logger, sloWarnings: warnings}
 	byKind, err := slo.BucketWarnings(e.rules.objectives(), nil, e.rules.sloOptions())
 	if err != nil {
 		return nil, err
@@ -128,6 +128,7 @@ func (x *extras) addGPU(reg prometheus.Registerer, gpuWork func(int) gpu.Simulat
 		return fmt.Errorf("registering the GPU collector: %w", err)
 	}
 	x.actors = append(x.actors, contextActor("GPU collector", x.logger, c.Run))
+	x.gpu = c
 	return nil
 }
 
@@ -155,17 +156,17 @@ func (x *extras) embeddedRules() (map[string][]byte, error) {
 	return x.flags.rules.files()
 }
 
-// attach gives the parts that read tokenpath's own API (the UI, the
-// exporters) their in-process client.
-func (x *extras) attach(srv *server.Server) error {
-	api := srv.LocalClient()
-	exporters, err := export.NewHandler(export.Options{Logger: x.logger.With("component", "export"), API: api})
+// attach mounts the exporters, which query the TSDB directly, and the UI,
+// which reads tokenpath's own API in-process: the UI speaks the HTTP API so
+// that `tokenpath fleet` can point the same code at a central engine.
+func (x *extras) attach(srv *server.Server, tsdb export.Querier) error {
+	exporters, err := export.NewHandler(export.Options{Logger: x.logger.With("component", "export"), Querier: tsdb})
 	if err != nil {
 		return fmt.Errorf("creating the exporter endpoints: %w", err)
 	}
 	srv.Mount("/export/", exporters)
 	srv.Mount("/grafana/", grafana.Handler())
-	ui, err := web.New(web.Options{Logger: x.logger, API: api, Version: version.Version, StorageError: x.storageError})
+	ui, err := web.New(web.Options{Logger: x.logger, API: srv.LocalClient(), Version: version.Version, StorageError: x.storageError})
 	if err != nil {
 		return fmt.Errorf("creating the web UI: %w", err)
 	}
@@ -177,7 +178,7 @@ func (x *extras) attach(srv *server.Server) error {
 // off, one for every server of the endpoint flags and variables
 // (--vllm.endpoint, TGI_ENDPOINT, …; the demo's simulators included). A
 // kind switched off (TGI_ENDPOINT=) has no endpoints, hence no probe.
-func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
+func (x *extras) applyProbes(cfg *config.Config, src config.Sources) error {
 	cfgs := append([]probe.Config(nil), cfg.Tokenpath.Probes...)
 	if x.flags.probesEnabled && x.demo != nil {
 		cfgs = append(cfgs, x.demo.probes()...)
@@ -188,7 +189,7 @@ func (x *extras) applyProbes(cfg *server.Config, src server.Sources) error {
 			configured[strings.TrimSuffix(c.Endpoint, "/")] = true
 		}
 		endpoints := src.Endpoints()
-		for _, kind := range server.EndpointKinds {
+		for _, kind := range config.EndpointKinds {
 			for _, e := range endpoints[kind.Job] {
 				if !configured[strings.TrimSuffix(e, "/")] {
 					cfgs = append(cfgs, probe.Config{Endpoint: e, Server: kind.Job})

@@ -30,6 +30,8 @@ import (
 	"github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
 
+	"github.com/ritwikareddykancharla/token-path-observability/config"
+	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape"
 	"github.com/ritwikareddykancharla/token-path-observability/server"
@@ -181,6 +183,9 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 	if err != nil {
 		return err
 	}
+	if err := registerGPUMapping(logger, reg, extras.gpu, scrapeMgr); err != nil {
+		return err
+	}
 	ruleMgr, err := rules.NewManager(rules.ManagerOptions{
 		Logger:           logger,
 		Registerer:       reg,
@@ -256,18 +261,16 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 			MaxConcurrency:             f.queryConcurrency,
 			CORSOrigin:                 cors,
 		},
-		UI:     extras.ui,
-		Mounts: extras.mounts,
 	})
 	if err != nil {
 		return err
 	}
 	extras.storageError = store.WriteError
-	if err := extras.attach(srv); err != nil {
+	if err := extras.attach(srv, export.StorageQuerier(ruleMgr.Engine(), store.Fanout())); err != nil {
 		return err
 	}
 
-	sources := server.Sources{
+	sources := config.Sources{
 		ConfigFile:         f.configFile,
 		LookupEnv:          os.LookupEnv,
 		Getenv:             os.Getenv,
@@ -281,18 +284,18 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		// the flags and variables, when set, still win.
 		sources.DefaultEndpoints = nil
 	}
-	configs := server.NewConfigManager(sources, logger, reg, srv.ApplyConfig,
-		server.Reloader{Name: "remote_storage", Apply: func(c *server.Config) error { return store.ApplyConfig(c.Prometheus) }},
-		server.Reloader{Name: "scrape", Apply: func(c *server.Config) error { return scrapeMgr.ApplyConfig(c.Prometheus) }},
-		server.Reloader{Name: "rules", Apply: func(c *server.Config) error { return ruleMgr.ApplyConfig(c.Prometheus) }},
-		server.Reloader{Name: "probes", Apply: func(c *server.Config) error { return extras.applyProbes(c, sources) }},
+	configs := config.NewManager(sources, logger, reg, srv.ApplyConfig,
+		config.Reloader{Name: "remote_storage", Apply: func(c *config.Config) error { return store.ApplyConfig(c.Prometheus) }},
+		config.Reloader{Name: "scrape", Apply: func(c *config.Config) error { return scrapeMgr.ApplyConfig(c.Prometheus) }},
+		config.Reloader{Name: "rules", Apply: func(c *config.Config) error { return ruleMgr.ApplyConfig(c.Prometheus) }},
+		config.Reloader{Name: "probes", Apply: func(c *config.Config) error { return extras.applyProbes(c, sources) }},
 	)
 	srv.SetReload(configs.Reload)
 
 	// A bad configuration is reported before any port is bound. LoadConfig
 	// checks everything the reloaders would reject (probes, rule files), so
 	// the first configuration that gets past here applies.
-	if _, err := server.LoadConfig(sources, logger); err != nil {
+	if _, err := config.Load(sources, logger); err != nil {
 		return err
 	}
 

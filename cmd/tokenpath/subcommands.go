@@ -16,11 +16,11 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
 
+	"github.com/ritwikareddykancharla/token-path-observability/config"
 	"github.com/ritwikareddykancharla/token-path-observability/export"
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
 	"github.com/ritwikareddykancharla/token-path-observability/grafana"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
-	"github.com/ritwikareddykancharla/token-path-observability/server"
 	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
 
@@ -117,11 +117,11 @@ func (s *subcommands) run(cmd string) error {
 func (s *subcommands) runCheckConfig() error {
 	file := s.checkConfigFile
 	fmt.Fprintf(s.out, "Checking %s\n", file)
-	src := server.Sources{ConfigFile: file, LookupEnv: os.LookupEnv, Getenv: os.Getenv}
-	cfg, err := server.LoadConfig(src, slog.New(slog.DiscardHandler))
+	src := config.Sources{ConfigFile: file, LookupEnv: os.LookupEnv, Getenv: os.Getenv}
+	cfg, err := config.Load(src, slog.New(slog.DiscardHandler))
 	if err != nil {
 		fmt.Fprintln(s.out, "  FAILED:")
-		var fe *server.FileError
+		var fe *config.FileError
 		if errors.As(err, &fe) {
 			for _, p := range fe.Problems() {
 				fmt.Fprintf(s.out, "%s: %v\n", file, p)
@@ -132,7 +132,7 @@ func (s *subcommands) runCheckConfig() error {
 		fmt.Fprintln(s.out)
 		return fmt.Errorf("%s is not valid", file)
 	}
-	ruleFiles, err := server.RuleFiles(cfg)
+	ruleFiles, err := config.RuleFiles(cfg)
 	if err != nil {
 		return err
 	}

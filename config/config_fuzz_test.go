@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"os"
@@ -35,7 +35,7 @@ func FuzzLoadConfig(f *testing.F) {
 		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := LoadConfig(Sources{ConfigFile: file}, logger)
+		cfg, err := Load(Sources{ConfigFile: file}, logger)
 		if err != nil {
 			if !strings.Contains(err.Error(), file) {
 				t.Fatalf("the error does not name the file: %v", err)

@@ -1,4 +1,11 @@
-package server
+// Package config loads tokenpath's configuration: a Prometheus
+// configuration file with an optional top-level `tokenpath:` section, or,
+// without a file, the seed's environment variables and the endpoint flags;
+// it validates it the same way for a start, a reload and `check config`
+// (validate.go), adds the host external label (hostlabel.go), and applies
+// it to every part that takes configuration, keeping the running one when a
+// reload fails (reload.go).
+package config
 
 import (
 	"bytes"
@@ -131,10 +138,10 @@ func (e *FileError) Unwrap() error { return e.Err }
 // Problems lists the problems one by one.
 func (e *FileError) Problems() []error { return unjoin(e.Err) }
 
-// LoadConfig builds the configuration from the file (if any), the
+// Load builds the configuration from the file (if any), the
 // environment and the flags. Errors name the file, and for a bad file the
 // line and field, as Prometheus' loader reports them.
-func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
+func Load(src Sources, logger *slog.Logger) (*Config, error) {
 	interval, err := src.scrapeInterval()
 	if err != nil {
 		return nil, err
@@ -166,8 +173,8 @@ func LoadConfig(src Sources, logger *slog.Logger) (*Config, error) {
 	cfg, err := promconfig.Load(string(content), logger)
 	if err != nil {
 		err = yamlerr.Clean(err)
-		if strings.Contains(err.Error(), "_sd_configs not found") {
-			err = fmt.Errorf("%w (tokenpath registers only static_configs and file_sd_configs service discovery)", err)
+		if kinds := unregisteredDiscovery(content); len(kinds) > 0 {
+			err = fmt.Errorf("%w (%s: tokenpath registers only static_configs and file_sd_configs service discovery)", err, strings.Join(kinds, ", "))
 		}
 		if src.ConfigFile != "" {
 			return nil, &FileError{File: src.ConfigFile, Err: err}
@@ -386,3 +393,29 @@ func probeLines(section *yaml.Node) []map[string]int {
 // yaml2Strict decodes with the YAML library Prometheus' config types are
 // written for (their UnmarshalYAML methods fill in the defaults).
 func yaml2Strict(b []byte, out any) error { return yamlv2.UnmarshalStrict(b, out) }
+
+// unregisteredDiscovery lists the service discovery kinds a configuration
+// uses that tokenpath does not link (every *_sd_configs key of a scrape job
+// or an Alertmanager set but file_sd_configs), so that the loader's error
+// can say why they are unknown.
+func unregisteredDiscovery(content []byte) []string {
+	var doc struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+		Alerting      struct {
+			Alertmanagers []map[string]any `yaml:"alertmanagers"`
+		} `yaml:"alerting"`
+	}
+	if yaml.Unmarshal(content, &doc) != nil {
+		return nil
+	}
+	var kinds []string
+	for _, section := range append(doc.ScrapeConfigs, doc.Alerting.Alertmanagers...) {
+		for key := range section {
+			if strings.HasSuffix(key, "_sd_configs") && key != "file_sd_configs" && !slices.Contains(kinds, key) {
+				kinds = append(kinds, key)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	return kinds
+}

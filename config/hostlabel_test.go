@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"errors"
@@ -54,7 +54,7 @@ func TestHostLabel(t *testing.T) {
 				src.ConfigFile = filepath.Join(t.TempDir(), "tokenpath.yml")
 				require.NoError(t, os.WriteFile(src.ConfigFile, []byte(tc.file), 0o600))
 			}
-			cfg, err := LoadConfig(src, slog.New(slog.DiscardHandler))
+			cfg, err := Load(src, slog.New(slog.DiscardHandler))
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				require.ErrorContains(t, err, src.ConfigFile)

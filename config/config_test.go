@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"log/slog"
@@ -107,12 +107,12 @@ func TestLoadConfigScrapeIntervalPrecedence(t *testing.T) {
 		{name: "flag beats env and file", file: file, env: map[string]string{"SCRAPE_INTERVAL": "10s"}, flag: 2 * time.Second, wantGlobal: 2 * time.Second, wantInherits: 2 * time.Second, wantTimeout: 2 * time.Second},
 		{name: "env without file", env: map[string]string{"SCRAPE_INTERVAL": "7s"}, wantGlobal: 7 * time.Second, wantTimeout: 7 * time.Second},
 		{name: "flag without file", flag: 3 * time.Second, env: map[string]string{"SCRAPE_INTERVAL": "7s"}, wantGlobal: 3 * time.Second, wantTimeout: 3 * time.Second},
-		// DESIGN.md: SCRAPE_INTERVAL defaults to 15s (Prometheus' own default is 1m).
+		// The seed's SCRAPE_INTERVAL defaults to 15s (README, environment table); Prometheus' own default is 1m.
 		{name: "seed default without file", wantGlobal: 15 * time.Second, wantTimeout: 10 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := LoadConfig(Sources{ConfigFile: tc.file, Getenv: envOf(tc.env), ScrapeInterval: tc.flag}, slog.New(slog.DiscardHandler))
+			cfg, err := Load(Sources{ConfigFile: tc.file, Getenv: envOf(tc.env), ScrapeInterval: tc.flag}, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			require.Equal(t, tc.wantGlobal, time.Duration(cfg.Prometheus.GlobalConfig.ScrapeInterval), "global scrape_interval")
 			require.Equal(t, tc.wantTimeout, time.Duration(cfg.Prometheus.GlobalConfig.ScrapeTimeout), "global scrape_timeout")
@@ -190,7 +190,7 @@ func TestLoadConfigEndpointPrecedence(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := Sources{ConfigFile: tc.file, LookupEnv: lookupOf(tc.env), EndpointFlags: tc.flags, DefaultEndpoints: defaults}
-			cfg, err := LoadConfig(src, slog.New(slog.DiscardHandler))
+			cfg, err := Load(src, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			for _, kind := range EndpointKinds {
 				job := kind.Job
@@ -228,7 +228,7 @@ func TestLoadConfigEndpointPrecedence(t *testing.T) {
 // TestLoadConfigEndpointSchemes: an https endpoint is scraped over https; two
 // schemes in one variable make two jobs with distinct names.
 func TestLoadConfigEndpointSchemes(t *testing.T) {
-	cfg, err := LoadConfig(Sources{Getenv: envOf(map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001,https://127.0.0.1:18443"})}, slog.New(slog.DiscardHandler))
+	cfg, err := Load(Sources{Getenv: envOf(map[string]string{"VLLM_ENDPOINT": "http://127.0.0.1:18001,https://127.0.0.1:18443"})}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	targets, scheme, ok := staticTargets(t, cfg.Prometheus, "vllm")
 	require.True(t, ok, "jobs: %v", jobNames(cfg.Prometheus))
@@ -244,7 +244,7 @@ func TestLoadConfigEndpointSchemes(t *testing.T) {
 // TestLoadConfigNoFileDefaults: without a file, native histograms are
 // scraped and the classic buckets kept; extra scrape configs are appended.
 func TestLoadConfigNoFileDefaults(t *testing.T) {
-	cfg, err := LoadConfig(Sources{ExtraScrapeConfigs: []string{"- job_name: tokenpath\n  static_configs:\n  - targets: ['127.0.0.1:1']\n"}}, slog.New(slog.DiscardHandler))
+	cfg, err := Load(Sources{ExtraScrapeConfigs: []string{"- job_name: tokenpath\n  static_configs:\n  - targets: ['127.0.0.1:1']\n"}}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	g := cfg.Prometheus.GlobalConfig
 	require.NotNil(t, g.ScrapeNativeHistograms)
@@ -303,7 +303,7 @@ tokenpath:
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeConfigFile(t, tc.content)
-			cfg, err := LoadConfig(Sources{ConfigFile: file}, slog.New(slog.DiscardHandler))
+			cfg, err := Load(Sources{ConfigFile: file}, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			require.Len(t, cfg.Tokenpath.Probes, tc.probes)
 			require.Equal(t, tc.jobs, jobNames(cfg.Prometheus))
@@ -358,7 +358,7 @@ tokenpath:
 			if tc.content != "" {
 				src.ConfigFile = writeConfigFile(t, tc.content)
 			}
-			_, err := LoadConfig(src, slog.New(slog.DiscardHandler))
+			_, err := Load(src, slog.New(slog.DiscardHandler))
 			require.Error(t, err)
 			for _, w := range tc.want {
 				require.Containsf(t, err.Error(), w, "error %q should name %q", err, w)
@@ -367,7 +367,7 @@ tokenpath:
 	}
 	t.Run("missing file", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "nope.yml")
-		_, err := LoadConfig(Sources{ConfigFile: missing}, slog.New(slog.DiscardHandler))
+		_, err := Load(Sources{ConfigFile: missing}, slog.New(slog.DiscardHandler))
 		require.Error(t, err)
 		require.Contains(t, err.Error(), missing)
 	})
@@ -409,7 +409,7 @@ func TestLoadConfigEvaluationInterval(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := LoadConfig(tc.src, slog.New(slog.DiscardHandler))
+			cfg, err := Load(tc.src, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			require.Equal(t, tc.want, time.Duration(cfg.Prometheus.GlobalConfig.EvaluationInterval))
 		})
@@ -428,7 +428,7 @@ tokenpath:
     modle: llama
 scrape_configs: []
 `)
-	_, err := LoadConfig(Sources{ConfigFile: file}, slog.New(slog.DiscardHandler))
+	_, err := Load(Sources{ConfigFile: file}, slog.New(slog.DiscardHandler))
 	require.Error(t, err)
 	for _, w := range []string{file, "line 6", "modle"} { //nolint:misspell // the misspelling is the test input
 		require.Containsf(t, err.Error(), w, "error %q", err)
@@ -438,7 +438,7 @@ scrape_configs: []
 // TestLoadConfigValidation: what the server would reject when it applies a
 // configuration — probes and rule files — is rejected when it is loaded,
 // naming the file, the line and the field, without Go type names. The same
-// LoadConfig runs before the server binds its port, on every reload and in
+// Load runs before the server binds its port, on every reload and in
 // `tokenpath check config`.
 func TestLoadConfigValidation(t *testing.T) {
 	const badRules = `groups:
@@ -507,7 +507,7 @@ func TestLoadConfigValidation(t *testing.T) {
 			for name, content := range tc.files {
 				require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(file), name), []byte(content), 0o600))
 			}
-			_, err := LoadConfig(Sources{ConfigFile: file, LookupEnv: lookupOf(tc.env), Getenv: envOf(tc.env)}, slog.New(slog.DiscardHandler))
+			_, err := Load(Sources{ConfigFile: file, LookupEnv: lookupOf(tc.env), Getenv: envOf(tc.env)}, slog.New(slog.DiscardHandler))
 			if len(tc.want) == 0 {
 				require.NoError(t, err)
 				return
@@ -517,7 +517,7 @@ func TestLoadConfigValidation(t *testing.T) {
 			for _, w := range tc.want {
 				require.Containsf(t, err.Error(), w, "error %q should name %q", err, w)
 			}
-			for _, goWord := range []string{"probe.Config", "config.plain", "server.Extensions", "in type", ".go:"} {
+			for _, goWord := range []string{"probe.Config", "config.plain", "config.Extensions", "in type", ".go:"} {
 				require.NotContainsf(t, err.Error(), goWord, "error %q names Go internals", err)
 			}
 		})

@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"fmt"
@@ -72,7 +72,7 @@ func splitEndpoints(values ...string) []string {
 	return out
 }
 
-// Endpoints resolves the endpoint flags and variables the way LoadConfig
+// Endpoints resolves the endpoint flags and variables the way Load
 // does, for the default probes: job → endpoints. With a configuration file
 // only the kinds a flag or variable set are listed.
 func (src Sources) Endpoints() map[string][]string {

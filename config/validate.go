@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 // validate checks what Prometheus' loader does not and the reloaders would
 // reject: every probe of the tokenpath: section (as the prober will compile
 // it) and every rule file (parsed and its PromQL checked, as `tokenpath check
-// rules` does). LoadConfig runs it, so the server before it binds its port,
+// rules` does). Load runs it, so the server before it binds its port,
 // every reload and `tokenpath check config` accept and reject the same
 // files. Each problem names its line and field.
 func validate(cfg *Config, getenv func(string) string) error {

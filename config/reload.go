@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"errors"
@@ -17,10 +17,10 @@ type Reloader struct {
 	Apply func(*Config) error
 }
 
-// ConfigManager loads the configuration and hands it to every reloader: at
+// Manager loads the configuration and hands it to every reloader: at
 // start, on SIGHUP and on POST /-/reload. A configuration that does not load
 // changes nothing: the old one keeps running, and the error says why.
-type ConfigManager struct {
+type Manager struct {
 	sources   Sources
 	logger    *slog.Logger
 	reloaders []Reloader
@@ -32,10 +32,10 @@ type ConfigManager struct {
 	seconds prometheus.Gauge
 }
 
-// NewConfigManager builds a ConfigManager; onApplied (may be nil) is told
+// NewManager builds a Manager; onApplied (may be nil) is told
 // the outcome of every load.
-func NewConfigManager(src Sources, logger *slog.Logger, reg prometheus.Registerer, onApplied func(*Config, bool), reloaders ...Reloader) *ConfigManager {
-	m := &ConfigManager{
+func NewManager(src Sources, logger *slog.Logger, reg prometheus.Registerer, onApplied func(*Config, bool), reloaders ...Reloader) *Manager {
+	m := &Manager{
 		sources:   src,
 		logger:    logger.With("component", "config"),
 		reloaders: reloaders,
@@ -54,14 +54,14 @@ func NewConfigManager(src Sources, logger *slog.Logger, reg prometheus.Registere
 }
 
 // Current returns the configuration in effect (nil before the first load).
-func (m *ConfigManager) Current() *Config {
+func (m *Manager) Current() *Config {
 	m.mtx.Lock()
 	defer m.mtx.Unlock()
 	return m.current
 }
 
 // Reload loads and applies the configuration.
-func (m *ConfigManager) Reload() (err error) {
+func (m *Manager) Reload() (err error) {
 	m.mtx.Lock()
 	defer m.mtx.Unlock()
 	start := time.Now()
@@ -85,7 +85,7 @@ func (m *ConfigManager) Reload() (err error) {
 			m.onApplied(m.current, true)
 		}
 	}()
-	cfg, err := LoadConfig(m.sources, m.logger)
+	cfg, err := Load(m.sources, m.logger)
 	if err != nil {
 		return err
 	}
