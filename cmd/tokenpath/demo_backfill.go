@@ -35,6 +35,8 @@ const (
 	demoBackfillScrape = 30 * time.Second
 	demoBackfillEval   = 5 * time.Minute
 	demoBackfillMargin = 15 * time.Minute
+	// demoBackfillScratch names the scratch directory inside the data directory.
+	demoBackfillScratch = "demo-backfill-*.tmp"
 )
 
 // backfillReport says what a backfill wrote.
@@ -66,12 +68,20 @@ func (d *demo) backfill(ctx context.Context, dataDir string, ruleFiles map[strin
 		}
 		return nil, err
 	}
+	// A backfill cut short (the process killed) leaves its scratch directory behind.
+	if stale, err := filepath.Glob(filepath.Join(dataDir, demoBackfillScratch)); err == nil {
+		for _, dir := range stale {
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, fmt.Errorf("--demo.backfill: removing %s: %w", dir, err)
+			}
+		}
+	}
 	began := time.Now()
 	to := began.Truncate(demoBackfillScrape)
 	// A few minutes more than asked, so that a range of exactly `span` ending a little
 	// later still finds the rules' first points (their 5-minute windows need data first).
 	from := to.Add(-span - demoBackfillMargin)
-	scratch, err := os.MkdirTemp(dataDir, "demo-backfill-*.tmp")
+	scratch, err := os.MkdirTemp(dataDir, demoBackfillScratch)
 	if err != nil {
 		return nil, fmt.Errorf("--demo.backfill: %w", err)
 	}
