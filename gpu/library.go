@@ -270,3 +270,10 @@ func (e *NVMLError) Is(target error) bool {
 	}
 	return false
 }
+
+// SimulatedWork is what a simulated GPU (NewSimulatedWork) is doing: Busy is the share of
+// time it runs kernels (0–1, like NVML's utilisation), Compute the share of that time spent
+// in compute-bound kernels (prefill) rather than bandwidth-bound ones (decode), 0–1.
+type SimulatedWork struct {
+	Busy, Compute float64
+}

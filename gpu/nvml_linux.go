@@ -590,11 +590,55 @@ func (e *nvmlEventSet) Free() error {
 	return call("nvmlEventSetFree", e.s.Free())
 }
 
-// NewSimulated returns a Library for --demo: go-nvml's own mock DGX H100 server (8 × H100
-// 80GB HBM3) with its functions set to values that follow load(), the simulator's busy
+// NewSimulated returns a Library for `export gpu --simulate`: go-nvml's own mock DGX H100
+// server (8 × H100 80GB HBM3) with its functions set to values that follow load(), a busy
 // fraction in 0..1. Like a vLLM host, about 90% of VRAM is allocated at all times;
-// utilisation, bandwidth, power, temperature, clocks, PCIe and GPM activity move with load.
+// utilisation, bandwidth, power, temperature, clocks, PCIe and GPM activity move with load,
+// SM activity overtaking DRAM bandwidth only near full load.
 func NewSimulated(load func() float64) Library {
+	return newSimulated(func(int) SimulatedWork { return SimulatedWork{Busy: load()} }, loadGPM)
+}
+
+// NewSimulatedWork returns go-nvml's mock DGX H100 server whose GPU i does work(i): --demo
+// passes the simulated inference servers' engine time, split between bandwidth-bound
+// decode and compute-bound prefill, and the GPUs report what a Hopper GPU's GPM counters
+// show for that mix (workGPM).
+func NewSimulatedWork(work func(gpu int) SimulatedWork) Library {
+	return newSimulated(work, workGPM)
+}
+
+// loadGPM is NewSimulated's GPM activity for a busy fraction alone: decode-heavy batches
+// (moderate load) leave SMs waiting on memory; only near saturation do large prefills make
+// the GPU compute-bound. So SM activity trails DRAM bandwidth at moderate load and
+// overtakes it at full load, and tokenpath:gpu_state moves through memory_bound, balanced
+// and compute_bound as the load cycles.
+func loadGPM(w SimulatedWork) gpmActivity {
+	b := w.Busy
+	return gpmActivity{
+		graphics: 100 * b, sm: 50*b + 40*math.Pow(b, 4), occupancy: 42 * b, tensor: 35 * b,
+		dram: 80 * b, // decode is bandwidth-bound; ~80% is the practical ceiling
+	}
+}
+
+// workGPM is a Hopper GPU's GPM activity for a mix of kernels: decode (reading every weight
+// and the KV cache once per step for a few tokens) keeps DRAM near its practical ceiling
+// with SMs mostly stalled on memory and tensor cores nearly idle; prefill (thousands of
+// tokens per weight read) keeps SMs and tensor cores busy and DRAM well below its peak.
+func workGPM(w SimulatedWork) gpmActivity {
+	b, c := w.Busy, min(max(w.Compute, 0), 1)
+	return gpmActivity{
+		graphics:  100 * b,
+		sm:        100 * b * (0.30 + 0.65*c),
+		occupancy: 100 * b * (0.25 + 0.40*c),
+		tensor:    100 * b * (0.08 + 0.80*c),
+		dram:      100 * b * (0.85 - 0.60*c),
+	}
+}
+
+// gpmActivity are the GPM metrics a simulated GPU reports, in percent.
+type gpmActivity struct{ graphics, sm, occupancy, tensor, dram float64 }
+
+func newSimulated(work func(gpu int) SimulatedWork, gpm func(SimulatedWork) gpmActivity) Library {
 	srv := dgxh100.New()
 	start := time.Now()
 	// The demo's inference servers run inside tokenpath, so tokenpath's own process is the
@@ -604,7 +648,7 @@ func NewSimulated(load func() float64) Library {
 	for i, dev := range srv.Devices {
 		d := dev.(*server.Device)
 		s := &simGPU{
-			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], load: load, start: start, last: start,
+			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], work: work, start: start, last: start,
 			total: d.MemoryInfo.Total,
 		}
 		// Stable identities, so dashboards survive a restart of the demo.
@@ -625,26 +669,21 @@ func NewSimulated(load func() float64) Library {
 		if !ok {
 			return nvml.ERROR_INVALID_ARGUMENT
 		}
+		a := gpm(s.work)
 		for i := range mg.NumMetrics {
 			m := &mg.Metrics[i]
 			m.NvmlReturn = uint32(nvml.SUCCESS)
 			switch nvml.GpmMetricId(m.MetricId) {
 			case nvml.GPM_METRIC_GRAPHICS_UTIL:
-				m.Value = 100 * s.busy
+				m.Value = a.graphics
 			case nvml.GPM_METRIC_SM_UTIL:
-				// Decode-heavy batches (moderate load) leave SMs waiting on
-				// memory; only near saturation do large prefills make the
-				// GPU compute-bound. So SM activity trails DRAM bandwidth at
-				// moderate load and overtakes it at full load, and the demo's
-				// tokenpath:gpu_state moves through memory_bound, balanced and
-				// compute_bound as the simulated load cycles.
-				m.Value = 50*s.busy + 40*math.Pow(s.busy, 4)
+				m.Value = a.sm
 			case nvml.GPM_METRIC_SM_OCCUPANCY:
-				m.Value = 42 * s.busy
+				m.Value = a.occupancy
 			case nvml.GPM_METRIC_ANY_TENSOR_UTIL:
-				m.Value = 35 * s.busy
+				m.Value = a.tensor
 			case nvml.GPM_METRIC_DRAM_BW_UTIL:
-				m.Value = 80 * s.busy // decode is bandwidth-bound; ~80% is the practical ceiling
+				m.Value = a.dram
 			default:
 				m.NvmlReturn = uint32(nvml.ERROR_NOT_SUPPORTED)
 			}
@@ -668,14 +707,14 @@ var simPCIBuses = []uint32{0x18, 0x2A, 0x3A, 0x5D, 0x9A, 0xAB, 0xBA, 0xDB}
 
 type simSample struct {
 	mock.GpmSample
-	busy float64
+	work SimulatedWork // what the GPU was doing when sampled, its busy share wobbled
 }
 
 type simGPU struct {
 	index int
 	pid   uint32
 	bus   uint32
-	load  func() float64
+	work  func(gpu int) SimulatedWork
 	start time.Time
 	total uint64
 
@@ -684,14 +723,16 @@ type simGPU struct {
 	energyMJ float64
 }
 
-// busy is this GPU's share of the load: the same signal, with a slow per-GPU wobble so
+// now is what this GPU is doing: its work, the busy share with a slow per-GPU wobble so
 // the eight GPUs do not draw one identical line.
-func (s *simGPU) busy() float64 {
-	l := s.load()
+func (s *simGPU) now() SimulatedWork {
+	w := s.work(s.index)
 	t := time.Since(s.start).Seconds()
-	b := l * (0.92 + 0.08*math.Sin(t/7+float64(s.index)))
-	return min(max(b, 0), 1)
+	w.Busy = min(max(w.Busy*(0.92+0.08*math.Sin(t/7+float64(s.index))), 0), 1)
+	return w
 }
+
+func (s *simGPU) busy() float64 { return s.now().Busy }
 
 func (s *simGPU) powerMW() float64 { return 72000 + 610000*s.busy() }
 
@@ -774,7 +815,7 @@ func (s *simGPU) wire(d *server.Device) {
 		if !ok {
 			return nvml.ERROR_INVALID_ARGUMENT
 		}
-		ss.busy = s.busy()
+		ss.work = s.now()
 		return nvml.SUCCESS
 	}
 	d.GetSupportedEventTypesFunc = func() (uint64, nvml.Return) {

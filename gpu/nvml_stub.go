@@ -25,6 +25,12 @@ func NewSimulated(load func() float64) Library {
 	return unavailable{err: fmt.Errorf("simulated GPU unavailable: %w", errNoCgo)}
 }
 
+// NewSimulatedWork returns a Library whose Init fails, as NewSimulated.
+func NewSimulatedWork(work func(gpu int) SimulatedWork) Library {
+	_ = work
+	return unavailable{err: fmt.Errorf("simulated GPU unavailable: %w", errNoCgo)}
+}
+
 // unavailable is a Library that is never initialised; every call but Init reports
 // ErrUninitialized.
 type unavailable struct{ err error }

@@ -37,6 +37,8 @@ func TestHighTTFTReachesAlertmanager(t *testing.T) {
 
 	tp := testbin.Start(t, testbin.Options{Args: []string{
 		"--demo",
+		// Steady load until the test spikes it (the demo otherwise cycles through scenarios).
+		"--demo.scenario=steady",
 		"--scrape.interval=1s",
 		"--no-gpu.enable",
 		"--alertmanager.url=" + amURL,

@@ -170,23 +170,25 @@ type core struct {
 	httpRng *rand.Rand
 
 	// Owned by the engine goroutine.
-	wl         *workload
-	jitterRng  *rand.Rand
-	nextSpec   spec
-	remaining  float64 // integrated rate left before the next synthetic arrival
-	start      time.Time
-	nextID     atomic.Uint64
-	waiting    []*request
-	running    []*request
-	freeBlocks int
-	busyEWMA   float64
-	tpsEWMA    float64
-	dropped    int
+	wl          *workload
+	jitterRng   *rand.Rand
+	nextSpec    spec
+	remaining   float64 // integrated rate left before the next synthetic arrival
+	start       time.Time
+	nextID      atomic.Uint64
+	waiting     []*request
+	running     []*request
+	freeBlocks  int
+	busyEWMA    float64
+	computeEWMA float64
+	tpsEWMA     float64
+	dropped     int
 
 	// Scenarios (scenario.go): the current one, its own generator, the KV
 	// blocks before scaling, and the restart clock.
 	scenario     atomic.Pointer[Scenario]
 	scenarioRng  *rand.Rand
+	restartNow   atomic.Bool
 	baseBlocks   int
 	lastRestart  time.Time
 	loadingUntil time.Time
@@ -259,6 +261,12 @@ func (c *core) httpOutputLength(limit int) int {
 	return outputLength(c.httpRng, limit)
 }
 
+func (c *core) isStarted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
+}
+
 func (c *core) snapshot() Activity {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -297,43 +305,58 @@ func (c *core) run(ctx context.Context) error {
 	last := c.start
 	for {
 		now := time.Now()
-		c.arrivals(last, now)
+		d, step := c.iterate(last, now)
 		last = now
-		c.takeInbox()
-		c.reap(now)
-		var plan []planEntry
-		var res *stepResult
-		if !c.applyScenario(now) {
-			plan, res = c.schedule(now)
-		}
-		c.expo.state(c.state())
-		if len(plan) == 0 {
-			d := c.prof.idleTick
-			if len(c.waiting) > 0 {
-				if until := time.Until(c.waiting[0].eligible); until > 0 && until < d {
-					d = until
-				}
-			}
+		if step == nil {
 			if !wait(d, true) {
 				c.shutdown()
 				return nil
 			}
-			c.account(time.Since(now), 0, 0)
+			c.account(time.Since(now), 0, 0, 0)
 			continue
 		}
-		if !wait(c.stepDuration(plan, res), false) {
+		if !wait(d, false) {
 			c.shutdown()
 			return nil
 		}
-		end := time.Now()
+		// Tokens go out after the step's metrics and Activity are recorded, so that a client
+		// that has its answer finds it counted.
+		deliver(step(time.Now()))
+	}
+}
+
+// iterate is one pass of the engine loop at now (the previous pass ran at last): arrivals,
+// the inbox, reaping, the scenario and the scheduler. It returns how long the engine waits
+// next and, when it runs a step, the function that completes that step at its end time; a
+// nil step means the engine idles for the wait (an HTTP request may wake it earlier). Run
+// drives it on the wall clock, RunVirtual on a simulated one.
+func (c *core) iterate(last, now time.Time) (time.Duration, func(end time.Time) []outbound) {
+	c.arrivals(last, now)
+	c.takeInbox()
+	c.reap(now)
+	var plan []planEntry
+	var res *stepResult
+	if !c.applyScenario(now) {
+		plan, res = c.schedule(now)
+	}
+	c.expo.state(c.state())
+	if len(plan) == 0 {
+		d := c.prof.idleTick
+		if len(c.waiting) > 0 {
+			if until := c.waiting[0].eligible.Sub(now); until > 0 && until < d {
+				d = until
+			}
+		}
+		return d, nil
+	}
+	return c.stepDuration(plan, res), func(end time.Time) []outbound {
 		res.start, res.end = now, end
 		out := c.complete(plan, res)
 		c.expo.step(res)
 		c.expo.state(c.state())
-		c.account(end.Sub(now), end.Sub(now), res.generated)
-		// Tokens go out after the step's metrics and Activity are recorded, so that a client
-		// that has its answer finds it counted.
-		deliver(out)
+		took := end.Sub(now)
+		c.account(took, took, time.Duration(float64(took)*res.prefillShare), res.generated)
+		return out
 	}
 }
 
@@ -407,10 +430,14 @@ func (c *core) takeInbox() {
 // up waiting (a 60 s client timeout, as load generators use), so that a long overload
 // plateaus at about a minute of queue instead of growing without end.
 func (c *core) reap(now time.Time) {
+	patience := c.prof.clientPatience
+	if sc := c.scenario.Load(); sc != nil && sc.ClientPatience > 0 {
+		patience = sc.ClientPatience
+	}
 	keep := func(list []*request) []*request {
 		out := list[:0]
 		for _, r := range list {
-			gaveUp := r.synthetic && r.scheduled.IsZero() && now.Sub(r.arrival) > c.prof.clientPatience
+			gaveUp := r.synthetic && r.scheduled.IsZero() && now.Sub(r.arrival) > patience
 			if gaveUp || r.abort.Load() {
 				c.freeBlocks += r.blocks
 				r.blocks = 0
@@ -524,8 +551,10 @@ func (c *core) stepDuration(plan []planEntry, res *stepResult) time.Duration {
 	res.prefillTokens = prefillTok
 	res.numSeqs = len(plan)
 	p := c.prof
-	prefill := time.Duration(prefillTok) * p.perPrefillToken
-	raw := p.stepOverhead + time.Duration(len(plan))*p.perSeq + prefill + time.Duration(ctxTok)*p.perCtxToken
+	weights, compute := c.costScales()
+	prefill := time.Duration(float64(time.Duration(prefillTok)*p.perPrefillToken) * compute)
+	memory := time.Duration(float64(p.stepOverhead+time.Duration(ctxTok)*p.perCtxToken) * weights)
+	raw := memory + time.Duration(len(plan))*p.perSeq + prefill
 	res.prefillShare = float64(prefill) / float64(raw)
 	j := 1 + p.jitter*c.jitterRng.NormFloat64()
 	j = math.Max(0.8, math.Min(1.2, j))
@@ -616,13 +645,15 @@ func (c *core) state() schedState {
 }
 
 // account updates Activity's moving averages with an interval of length dt, busy of which the
-// engine was stepping, in which tokens were generated.
-func (c *core) account(dt, busy time.Duration, tokens int) {
+// engine was stepping and compute of that computing prompt tokens, in which tokens were
+// generated.
+func (c *core) account(dt, busy, compute time.Duration, tokens int) {
 	if dt <= 0 {
 		return
 	}
 	a := math.Exp(-dt.Seconds() / c.prof.activityTau.Seconds())
 	c.busyEWMA = a*c.busyEWMA + (1-a)*busy.Seconds()/dt.Seconds()
+	c.computeEWMA = a*c.computeEWMA + (1-a)*compute.Seconds()/dt.Seconds()
 	c.tpsEWMA = a*c.tpsEWMA + (1-a)*float64(tokens)/dt.Seconds()
 	st := c.state()
 	c.mu.Lock()
@@ -631,6 +662,7 @@ func (c *core) account(dt, busy time.Duration, tokens int) {
 		Waiting:         st.waiting,
 		KVCacheUsage:    st.kvUsage(),
 		Busy:            math.Min(1, c.busyEWMA),
+		ComputeBusy:     math.Min(c.busyEWMA, c.computeEWMA),
 		TokensPerSecond: c.tpsEWMA,
 	}
 	c.mu.Unlock()

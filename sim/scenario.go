@@ -31,6 +31,17 @@ type Scenario struct {
 	// LongPromptShare of synthetic requests get a prompt of LongPrompt tokens.
 	LongPromptShare float64 `json:"long_prompt_share"`
 	LongPrompt      int     `json:"long_prompt"`
+	// OutputScale multiplies synthetic output lengths on top of LengthScale (0 or 1: unchanged).
+	OutputScale float64 `json:"output_scale,omitempty"`
+	// WeightScale multiplies the bandwidth-bound part of every step — the fixed cost of
+	// reading the weights and the cost per cached token attended to — as a larger model on
+	// the same GPU does (0 or 1: unchanged).
+	WeightScale float64 `json:"weight_scale,omitempty"`
+	// ComputeScale multiplies the compute-bound cost per prompt token (0 or 1: unchanged).
+	ComputeScale float64 `json:"compute_scale,omitempty"`
+	// ClientPatience, when set, replaces the synthetic clients' 60 s queue timeout, as a
+	// gateway that sheds requests not started within it does.
+	ClientPatience time.Duration `json:"client_patience,omitempty"`
 	// RestartEvery restarts the engine on that period: every request in flight
 	// is dropped, every counter starts again from zero and for RestartLoading
 	// the engine loads its model (nothing is scheduled, /metrics answers 503).
@@ -60,6 +71,15 @@ var scenarios = []Scenario{
 	{
 		Name: "front_of_engine", Cause: "front_of_engine", Load: 1, KVScale: 1, LengthScale: 1, FrontDelay: 3 * time.Second,
 		Description: "3 s in front of the engine (a slow proxy): the probes' TTFT is 3 s above the server's own",
+	},
+	{
+		Name: "memory_bandwidth_bound", Cause: "memory_bandwidth_bound", Load: 0.3, KVScale: 8, LengthScale: 1, WeightScale: 16,
+		Description: "a model 16× larger on the same GPU (0.6 requests/s): every decode step reads 16× the weights and KV bytes, so steps take 100–200 ms while almost no time goes to prefill compute — decode-heavy batches at the bandwidth limit",
+	},
+	{
+		Name: "compute_bound", Cause: "compute_bound", Load: 4, KVScale: 8, LengthScale: 1, OutputScale: 0.1,
+		LongPromptShare: 1, LongPrompt: 4000, ComputeScale: 1.5, ClientPatience: 2 * time.Second,
+		Description: "every request a 4000-token prompt with a short answer (8 requests/s, summarisation-like) on a model needing 1.5× the FLOPs per token: a 2048-token prefill chunk in nearly every step (~160 ms), the GPU computing most of the time; a gateway sheds requests not started within 2 s, so the queue stays short",
 	},
 	{
 		Name: "engine_restart", Cause: "engine_restart", Load: 1, KVScale: 1, LengthScale: 1,
@@ -100,6 +120,9 @@ func (s *Simulator) SetScenario(name string) error {
 	s.SetLoad(sc.Load)
 	s.SetFrontDelay(sc.FrontDelay)
 	s.core.scenario.Store(&sc)
+	// A switch into a restarting scenario restarts at once, so that a short turn of the
+	// demo's cycle shows a restart.
+	s.core.restartNow.Store(sc.RestartEvery > 0 && s.core.isStarted())
 	s.log.Info("Scenario changed", "scenario", sc.Name, "cause", sc.Cause)
 	return nil
 }
@@ -117,6 +140,10 @@ func (c *core) shape(sp spec) spec {
 	sc := c.scenario.Load()
 	if sc == nil {
 		return sp
+	}
+	if sc.OutputScale > 0 && sc.OutputScale != 1 {
+		sp.maxTokens = max(1, int(math.Round(float64(sp.maxTokens)*sc.OutputScale)))
+		sp.natural = max(1, int(math.Round(float64(sp.natural)*sc.OutputScale)))
 	}
 	if sc.LengthScale > 0 && sc.LengthScale != 1 {
 		sp.prompt = clamp(int(math.Round(float64(sp.prompt)*sc.LengthScale)), minPromptLen, c.maxModelLen/2)
@@ -152,6 +179,9 @@ func (c *core) applyScenario(now time.Time) bool {
 			c.preempt(c.running[len(c.running)-1])
 		}
 	}
+	if c.restartNow.Swap(false) {
+		c.restartEngine(now, loading)
+	}
 	if every > 0 {
 		if c.lastRestart.IsZero() {
 			c.lastRestart = now
@@ -161,6 +191,21 @@ func (c *core) applyScenario(now time.Time) bool {
 		}
 	}
 	return now.Before(c.loadingUntil)
+}
+
+// costScales are the current scenario's multipliers of the bandwidth-bound and the
+// compute-bound parts of a step.
+func (c *core) costScales() (weights, compute float64) {
+	weights, compute = 1, 1
+	if sc := c.scenario.Load(); sc != nil {
+		if sc.WeightScale > 0 {
+			weights = sc.WeightScale
+		}
+		if sc.ComputeScale > 0 {
+			compute = sc.ComputeScale
+		}
+	}
+	return weights, compute
 }
 
 // restartEngine drops every request, starts a fresh exposition (counters from

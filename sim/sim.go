@@ -58,6 +58,11 @@ type Activity struct {
 	// Busy is the fraction of recent time (a 5 s moving average) the engine was stepping;
 	// time-based like nvidia-smi's utilisation, so one decoding request keeps it high.
 	Busy float64 `json:"busy"`
+	// ComputeBusy is the part of Busy spent computing prompt tokens (prefill: compute-bound
+	// matrix multiplies); the rest of Busy reads weights and the KV cache (decode:
+	// bandwidth-bound). The demo's simulated GPUs derive SM, tensor and DRAM activity from
+	// the two.
+	ComputeBusy float64 `json:"compute_busy"`
 	// TokensPerSecond is the generated-token rate (a 5 s moving average).
 	TokensPerSecond float64 `json:"tokens_per_second"`
 }

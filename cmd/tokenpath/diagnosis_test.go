@@ -18,7 +18,10 @@ import (
 // scenarios in parallel, so the whole test takes about as long as the
 // slowest), and checks that the embedded rules diagnose the cause the
 // scenario was built for — tokenpath:diagnosis{cause="X"} 1 — and no other,
-// for several evaluations in a row.
+// for several evaluations in a row. The GPU-bound scenarios need GPUs that do
+// the simulator's work: they run `tokenpath --demo --demo.scenario=X`, whose
+// simulated H100s report its vLLM and TGI servers' decode/prefill split as GPM
+// activity, and both rows must show the cause.
 func TestDiagnosisScenarios(t *testing.T) {
 	cases := []struct {
 		scenario string
@@ -28,19 +31,37 @@ func TestDiagnosisScenarios(t *testing.T) {
 		within time.Duration
 		// alert, when set, must reach a real Alertmanager carrying the cause.
 		alert string
+		// demo runs the scenario in --demo (two servers and the simulated GPUs).
+		demo bool
 	}{
-		{"steady", "none", 90 * time.Second, ""},
-		{"queue_saturation", "queue_saturation", 150 * time.Second, "HighTTFT"},
-		{"kv_cache_pressure", "kv_cache_pressure", 150 * time.Second, ""},
-		{"prefill_interference", "prefill_interference", 150 * time.Second, ""},
-		{"front_of_engine", "front_of_engine", 150 * time.Second, ""},
-		{"engine_restart", "engine_restart", 190 * time.Second, ""},
+		{"steady", "none", 90 * time.Second, "", false},
+		{"queue_saturation", "queue_saturation", 150 * time.Second, "HighTTFT", false},
+		{"kv_cache_pressure", "kv_cache_pressure", 150 * time.Second, "", false},
+		{"prefill_interference", "prefill_interference", 150 * time.Second, "", false},
+		{"front_of_engine", "front_of_engine", 150 * time.Second, "", false},
+		{"engine_restart", "engine_restart", 190 * time.Second, "", false},
+		{"memory_bandwidth_bound", "memory_bandwidth_bound", 150 * time.Second, "", true},
+		{"compute_bound", "compute_bound", 150 * time.Second, "", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel()
-			sim := startSimulator(t, "--scenario="+tc.scenario)
 			alerting, args := "", []string{}
+			sim, rows, scrape := "", 1, ""
+			if tc.demo {
+				rows = 2
+				args = append(args, "--demo", "--demo.scenario="+tc.scenario, "--demo.backfill=0", "--no-probe.enable")
+			} else {
+				sim = startSimulator(t, "--scenario="+tc.scenario)
+				scrape = fmt.Sprintf(`scrape_configs:
+- job_name: vllm
+  static_configs:
+  - targets: [%[1]q]
+tokenpath:
+  probes:
+  - {endpoint: "http://%[1]s", max_tokens: 8, interval: 5s, timeout: 5s}
+`, sim)
+			}
 			var am *alertmanager
 			if tc.alert != "" {
 				am = startAlertmanager(t)
@@ -51,14 +72,7 @@ func TestDiagnosisScenarios(t *testing.T) {
 			cfg := writeFile(t, t.TempDir(), "tokenpath.yml", fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
-%[2]sscrape_configs:
-- job_name: vllm
-  static_configs:
-  - targets: [%[1]q]
-tokenpath:
-  probes:
-  - {endpoint: "http://%[1]s", max_tokens: 8, interval: 5s, timeout: 5s}
-`, sim, alerting))
+%[2]s%[1]s`, scrape, alerting))
 			p := start(t, procOpts{args: append([]string{"--config.file=" + cfg}, args...), keepRules: true})
 			api := p.api()
 
@@ -72,13 +86,17 @@ tokenpath:
 					causes = append(causes, string(s.Metric["cause"]))
 				}
 				sort.Strings(causes)
-				if len(vec) == 1 && vec[0].Metric["cause"] == model.LabelValue(tc.cause) &&
-					vec[0].Metric["instance"] == model.LabelValue(sim) {
+				alone := len(vec) == rows
+				for _, s := range vec {
+					alone = alone && s.Metric["cause"] == model.LabelValue(tc.cause) &&
+						(tc.demo || s.Metric["instance"] == model.LabelValue(sim))
+				}
+				if alone {
 					held++
 				} else {
 					held = 0
 				}
-				numbers := instant(t, api, `{__name__=~"tokenpath:diagnosis_.+:(ratio|seconds)"}`, time.Now())
+				numbers := instant(t, api, `{__name__=~"tokenpath:diagnosis_.+:(ratio|seconds)"} or tokenpath:gpu_state == 1`, time.Now())
 				return held >= 12, fmt.Sprintf("causes %v; %s", causes, numbers)
 			})
 			// The token-path page shows the cause first on the server's row.
@@ -89,12 +107,18 @@ tokenpath:
 				}
 				doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
 				require.NoError(t, err)
-				d := doc.Find(`[data-testid="server-row"][data-key$="/` + sim + `"] [data-testid="row-diagnosis"]`)
-				return d.AttrOr("data-cause", "") == tc.cause, d.Text()
+				row := `[data-testid="server-row"]`
+				if !tc.demo {
+					row += `[data-key$="/` + sim + `"]`
+				}
+				d := doc.Find(row + ` [data-testid="row-diagnosis"]`)
+				ok := d.Length() == rows
+				d.Each(func(_ int, s *goquery.Selection) { ok = ok && s.AttrOr("data-cause", "") == tc.cause })
+				return ok, d.Text()
 			})
 			// Every other cause of the row is recorded as 0.
 			others := instant(t, api, fmt.Sprintf(`tokenpath:diagnosis{cause!=%q}`, tc.cause), time.Now())
-			require.Len(t, others, 8, "%s", others)
+			require.Len(t, others, 8*rows, "%s", others)
 			for _, s := range others {
 				require.Zero(t, float64(s.Value), "%s", s)
 			}

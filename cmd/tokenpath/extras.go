@@ -31,10 +31,13 @@ type extraFlags struct {
 	gpuEnabled    bool
 	gpuDCGMNames  bool
 	nvmlLibrary   string
+	// demo are --demo's own flags (demo.go).
+	demo demoFlags
 }
 
 func (e *extraFlags) register(cmd *kingpin.CmdClause) {
 	e.rules.register(cmd)
+	e.demo.register(cmd)
 	cmd.Flag("probe.enable", "Probe every server of the endpoint flags and variables (VLLM_ENDPOINT, TGI_ENDPOINT, SGLANG_ENDPOINT, LLAMACPP_ENDPOINT; and the demo's) with a small real streaming request every 30s (--no-probe.enable turns these default probes off; the configuration's probes still run).").Default("true").BoolVar(&e.probesEnabled)
 	cmd.Flag("gpu.enable", "Read NVIDIA GPUs through NVML (--no-gpu.enable turns it off). Without a driver, GPU metrics are off and tokenpath_gpu_up is 0.").Default("true").BoolVar(&e.gpuEnabled)
 	cmd.Flag("gpu.dcgm-names", "Also export GPU metrics under dcgm-exporter's names and labels, so NVIDIA's Grafana dashboard works.").Default("true").BoolVar(&e.gpuDCGMNames)
@@ -76,19 +79,23 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 		return nil, err
 	}
 	warnings.set(byKind)
-	var gpuLoad func() float64
+	var gpuWork func(int) gpu.SimulatedWork
 	if demo {
-		d, err := newDemo(logger)
+		// The demo's scenarios last 90 s: alerts that wait 5 minutes would never fire.
+		if e.rules.thresholds.For == 0 {
+			e.rules.thresholds.For = demoAlertFor
+		}
+		d, err := newDemo(logger, e.demo)
 		if err != nil {
 			return nil, err
 		}
 		x.actors = append(x.actors, d.actor())
 		x.scrapeConfigs = append(x.scrapeConfigs, d.scrapeConfigs()...)
 		x.demo = d
-		gpuLoad = d.gpuLoad
+		gpuWork = d.gpuWork
 	}
 	if e.gpuEnabled {
-		if err := x.addGPU(reg, gpuLoad); err != nil {
+		if err := x.addGPU(reg, gpuWork); err != nil {
 			return nil, err
 		}
 	}
@@ -102,12 +109,12 @@ func (e *extraFlags) build(logger *slog.Logger, reg prometheus.Registerer, demo 
 }
 
 // addGPU registers the GPU collector on the internal registry (the built-in
-// scrape job stores it) and runs its background loop. With gpuLoad set (the
-// demo) the GPUs are go-nvml's simulated DGX H100, driven by that load.
-func (x *extras) addGPU(reg prometheus.Registerer, gpuLoad func() float64) error {
+// scrape job stores it) and runs its background loop. With gpuWork set (the
+// demo) the GPUs are go-nvml's simulated DGX H100, doing the simulators' work.
+func (x *extras) addGPU(reg prometheus.Registerer, gpuWork func(int) gpu.SimulatedWork) error {
 	lib := gpu.NewNVML(x.logger.With("component", "nvml"), x.flags.nvmlLibrary)
-	if gpuLoad != nil {
-		lib = gpu.NewSimulated(gpuLoad)
+	if gpuWork != nil {
+		lib = gpu.NewSimulatedWork(gpuWork)
 	}
 	opts := gpu.DefaultCollectorOptions()
 	opts.Library = lib

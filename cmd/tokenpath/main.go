@@ -346,6 +346,10 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		initDone := make(chan struct{})
 		initCtx, initCancel := context.WithCancel(ctx)
 		g.Add(func() error {
+			// --demo writes its simulated history before the TSDB opens (demo_backfill.go).
+			if err := extras.backfillDemo(initCtx, f.tsdbPath); err != nil {
+				return err
+			}
 			if err := store.Open(); err != nil {
 				return err
 			}
