@@ -207,21 +207,39 @@ func heatmapServers() []string { return []string{"vllm", "sglang", "tgi"} }
 // server kind. vLLM, SGLang and TGI use different bucket bounds, and summing
 // cumulative buckets with different bounds gives nonsense (counts that go
 // down between neighbouring bounds), so each step shows the first kind of
-// heatmapServers that has data in the selection (`A or on () B` is A when A
-// has any series, else B), and only then whatever else the selection holds
-// (the prober). Selecting a model or instance shows another kind.
+// heatmapServers that has data in the selection, and only then whatever else
+// the selection holds (the prober). Selecting a model or instance shows
+// another kind.
+//
+// Each alternative is dropped at a step where an earlier one has data
+// (`B unless on () count(A)`), and the alternatives are then joined with a
+// plain `or`: they never overlap, so Prometheus and VictoriaMetrics answer
+// alike. The shorter `A or on () B` does not: VictoriaMetrics fills the steps
+// where A has no data with B's values under A's labels (the le bounds of one
+// kind with the counts of another), where Prometheus returns B's series
+// (docs/fleet-engines.md).
 //
 // A heatmap is one distribution, so it sums over the selected hosts (buckets
 // of one server kind add up exactly); the Grafana dashboards repeat each
 // heatmap panel per host, and the UI's host filter narrows it to one.
 func heatmap(q string) []Query {
 	metric := "tokenpath:" + q + "_seconds_bucket:rate1m"
-	alts := make([]string, 0, len(heatmapServers())+1)
-	for _, srv := range heatmapServers() {
-		alts = append(alts, "sum by (le) ("+sel(metric, `server="`+srv+`"`)+")")
+	kinds := heatmapServers()
+	alts := make([]string, 0, len(kinds)+1)
+	for i := range len(kinds) + 1 {
+		var alt string
+		if i < len(kinds) {
+			alt = "sum by (le) (" + sel(metric, `server="`+kinds[i]+`"`) + ")"
+		} else {
+			alt = "sum by (le) (" + sel(metric) + ")"
+		}
+		if i > 0 {
+			earlier := "count(" + sel(metric, `server=~"`+strings.Join(kinds[:i], "|")+`"`) + ")"
+			alt = "(" + alt + " unless on () " + earlier + ")"
+		}
+		alts = append(alts, alt)
 	}
-	alts = append(alts, "sum by (le) ("+sel(metric)+")")
-	return []Query{{Expr: strings.Join(alts, " or on () "), Legend: "{{le}}"}}
+	return []Query{{Expr: strings.Join(alts, " or "), Legend: "{{le}}"}}
 }
 
 // TokenPath returns the overview panels: the token path of a request from
