@@ -235,3 +235,28 @@ func evalInstantAt(t *testing.T, series, expr string, at time.Duration) []string
 	}
 	return les
 }
+
+// TestQueriesAvoidEngineDifferences: no chart query uses `or` with on() or
+// ignoring(), which VictoriaMetrics (MetricsQL) evaluates series by series,
+// filling the left side's missing steps with the right side's values, where
+// Prometheus takes the right side's own series at those steps. The chart
+// queries run on Prometheus, VictoriaMetrics and Mimir alike (`tokenpath
+// fleet`, the Grafana dashboards on a central engine); cmd/tokenpath's
+// TestFleetHosts compares the two engines' answers.
+func TestQueriesAvoidEngineDifferences(t *testing.T) {
+	for _, set := range [][]Panel{TokenPath(), Latency(), GPU()} {
+		for _, p := range set {
+			for _, q := range p.Queries {
+				e, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(q.Expr, nil))
+				require.NoError(t, err)
+				parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+					if b, ok := n.(*parser.BinaryExpr); ok && b.Op.String() == "or" && b.VectorMatching != nil {
+						require.False(t, b.VectorMatching.On || len(b.VectorMatching.MatchingLabels) > 0,
+							"%s: %s uses or with on()/ignoring(), which VictoriaMetrics answers differently", p.ID, b)
+					}
+					return nil
+				})
+			}
+		}
+	}
+}
