@@ -5,7 +5,7 @@ package web
 // on every central engine `tokenpath fleet` supports and require the same
 // answer from each, as they do for the chart queries of grafana/panels.
 func TableQueries() map[string]string {
-	sel := serverSelector("", "")
+	sel := serverSelector("", "", "")
 	return map[string]string{
 		"latency_quantiles": qLatencyQuantiles(sel),
 		"probe_ttft":        qProbeTTFT(sel),
