@@ -49,8 +49,10 @@ func TestFleetHosts(t *testing.T) {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  evaluation_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr, vm.Addr)
-		locals[h] = start(t, procOpts{keepRules: true, args: []string{"--demo", "--no-probe.enable",
-			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+		locals[h] = start(t, procOpts{keepRules: true, args: []string{
+			"--demo", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
+		}})
 	}
 	dashboards := dashboardQueries(t)
 
@@ -213,12 +215,11 @@ func dashboardQueries(t *testing.T) []dashboardQuery {
 			} `json:"templating"`
 		}
 		require.NoError(t, json.Unmarshal(b, &d), file)
-		require.True(t, slices.ContainsFunc(d.Templating.List, func(v struct {
-			Name string `json:"name"`
-		},
-		) bool {
-			return v.Name == panels.VarHost
-		}), "%s has a host variable", file)
+		var vars []string
+		for _, v := range d.Templating.List {
+			vars = append(vars, v.Name)
+		}
+		require.Contains(t, vars, panels.VarHost, "%s has a host variable", file)
 		for _, p := range d.Panels {
 			for _, tg := range p.Targets {
 				require.Contains(t, tg.Expr, `host=~"$host"`, "%s: %s filters on the host", file, p.Title)
