@@ -45,9 +45,11 @@ type varSpec struct {
 	Name, Title, Label, Metric, Filter string
 }
 
-// specs returns the two dashboards. The token-path dashboard selects by model
-// and instance; the GPU dashboard by instance and gpu, read from the GPU series
-// so that a box without an inference server still lists its GPUs.
+// specs returns the two dashboards. Both select by host first (the external
+// label every tokenpath adds, so a central engine's fleet never merges); the
+// token-path dashboard then by model and instance, the GPU dashboard by
+// instance and gpu, read from the GPU series so that a box without an
+// inference server still lists its GPUs.
 func specs() []dashboardSpec {
 	pick := func(set []panels.Panel, ids ...string) []panels.Panel {
 		out := make([]panels.Panel, 0, len(ids))
@@ -67,8 +69,9 @@ func specs() []dashboardSpec {
 			Title: "tokenpath: token path",
 			Tags:  []string{"tokenpath", "llm", "inference"},
 			Vars: []varSpec{
-				{Name: panels.VarModel, Title: "Model", Label: "model", Metric: "tokenpath:requests_running"},
-				{Name: panels.VarInstance, Title: "Instance", Label: "instance", Metric: "tokenpath:requests_running", Filter: `model=~"$model"`},
+				{Name: panels.VarHost, Title: "Host", Label: "host", Metric: "tokenpath:requests_running"},
+				{Name: panels.VarModel, Title: "Model", Label: "model", Metric: "tokenpath:requests_running", Filter: `host=~"$host"`},
+				{Name: panels.VarInstance, Title: "Instance", Label: "instance", Metric: "tokenpath:requests_running", Filter: `host=~"$host",model=~"$model"`},
 			},
 			Rows: []rowSpec{
 				{Title: "Token path", Width: 12, Panels: pick(panels.TokenPath(), "ttft", "itl_heatmap", "throughput", "e2e_heatmap", "queue", "kv_cache")},
@@ -81,8 +84,9 @@ func specs() []dashboardSpec {
 			Title: "tokenpath: GPU utilization",
 			Tags:  []string{"tokenpath", "gpu"},
 			Vars: []varSpec{
-				{Name: panels.VarInstance, Title: "Instance", Label: "instance", Metric: "gpu_vram_total_bytes"},
-				{Name: panels.VarGPU, Title: "GPU", Label: "gpu", Metric: "gpu_vram_total_bytes", Filter: `instance=~"$instance"`},
+				{Name: panels.VarHost, Title: "Host", Label: "host", Metric: "gpu_vram_total_bytes"},
+				{Name: panels.VarInstance, Title: "Instance", Label: "instance", Metric: "gpu_vram_total_bytes", Filter: `host=~"$host"`},
+				{Name: panels.VarGPU, Title: "GPU", Label: "gpu", Metric: "gpu_vram_total_bytes", Filter: `host=~"$host",instance=~"$instance"`},
 			},
 			Rows: []rowSpec{
 				{Title: "Memory and compute", Width: 12, Panels: pick(panels.GPU(), "vram", "compute")},
@@ -259,6 +263,10 @@ func panelJSON(p panels.Panel) (obj, error) {
 		}
 		out["options"] = obj{"legend": legend, "tooltip": obj{"mode": "multi", "sort": "desc"}}
 	case panels.KindHeatmap:
+		// A heatmap sums its buckets over the selected hosts; repeating the
+		// panel per selected host keeps each host's distribution apart.
+		out["repeat"] = panels.VarHost
+		out["repeatDirection"] = "h"
 		// The query already returns per-bucket rates (format heatmap turns the
 		// cumulative le series into bucket counts), so Grafana must not bucket
 		// them again: calculate false.

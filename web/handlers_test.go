@@ -83,7 +83,7 @@ func TestPagesWithData(t *testing.T) {
 				require.Equal(t, "6h", doc.Find(`[data-testid="range"] option[selected]`).AttrOr("value", ""))
 				var c struct{ Queries []struct{ Expr string } }
 				require.NoError(t, json.Unmarshal([]byte(doc.Find(`[data-testid="chart-kv_cache"]`).AttrOr("data-chart", "")), &c))
-				require.Equal(t, `tokenpath:kv_cache_usage:ratio{model=~".*",instance=~"127\\.0\\.0\\.1:8000"}`, c.Queries[0].Expr)
+				require.Equal(t, `tokenpath:kv_cache_usage:ratio{host=~".*",model=~".*",instance=~"127\\.0\\.0\\.1:8000"}`, c.Queries[0].Expr)
 				// Links to other pages keep the filter and the range.
 				require.Equal(t, "/gpu?instance=127.0.0.1%3A8000&range=6h", doc.Find(`[data-testid="nav-GPU"]`).AttrOr("href", ""))
 			},

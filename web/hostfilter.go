@@ -19,9 +19,10 @@ var promql = parser.NewParser(parser.Options{})
 
 // narrowToHost adds host="<host>" to every series selector of expr, so one
 // function narrows every chart and GPU query whatever its shape (nested
-// aggregations, `or on ()` alternatives, range selectors). The dashboards'
-// queries carry $model and $instance but no host matcher: the UI adds it
-// here rather than in each query. An empty host leaves expr as it is.
+// aggregations, `or`/`unless` alternatives, range selectors). The dashboards'
+// queries filter on Grafana's $host variable too, which the UI leaves at
+// "all": it narrows here, with an exact match, the table queries as well.
+// An empty host leaves expr as it is.
 func narrowToHost(expr, host string) (string, error) {
 	if host == "" {
 		return expr, nil

@@ -126,9 +126,10 @@ func (u *UI) withFilter(ctx context.Context, p *components.Page) {
 
 // chartsFrom turns dashboard panels into browser charts, substituting the
 // URL's filter into the template variables and narrowing every query to the
-// URL's host (narrowToHost). Where the data has several hosts, each line's
-// legend starts with its host, so equal instances on two hosts are told apart
-// (heatmaps sum over hosts: their legend is the bucket).
+// URL's host (narrowToHost). Each line's legend starts with its host (the
+// legends of grafana/panels begin with {{host}}, empty on a tokenpath's own
+// series), so equal instances on two hosts are told apart (heatmaps sum over
+// hosts: their legend is the bucket).
 func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []components.Chart {
 	vars := map[string]string{}
 	if c.Model != "" {
@@ -151,12 +152,8 @@ func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []compo
 				ch.Empty = err.Error()
 				continue
 			}
-			legend := q.Legend
-			if len(c.Hosts) > 1 && p.Kind != panels.KindHeatmap {
-				legend = "{{" + hostLabel + "}} " + legend
-			}
 			ch.Queries = append(ch.Queries, components.ChartQuery{
-				Expr: expr, Legend: legend, Right: q.RightAxis, Unit: q.Unit,
+				Expr: expr, Legend: q.Legend, Right: q.RightAxis, Unit: q.Unit,
 			})
 		}
 		for _, m := range p.Mappings {

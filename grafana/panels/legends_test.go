@@ -99,7 +99,7 @@ func TestLegendsUniquePerSeries(t *testing.T) {
 func TestPerModelTotalsSaySo(t *testing.T) {
 	for _, p := range append(TokenPath(), Latency()...) {
 		for _, q := range p.Queries {
-			if strings.HasPrefix(q.Expr, "sum by (model) (") {
+			if strings.HasPrefix(q.Expr, "sum by (host, model) (") {
 				require.Contains(t, q.Legend, "(all instances)", "%s: %s", p.ID, q.Expr)
 			}
 		}

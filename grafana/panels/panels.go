@@ -4,7 +4,9 @@
 //
 // Every query reads the unified series of docs/contracts.md (tokenpath:* for
 // the token path, the seed's gpu_* names for GPUs) and filters on the template
-// variables $model, $instance and $gpu, written the way Grafana writes them.
+// variables $host, $model, $instance and $gpu, written the way Grafana writes
+// them. Every query keeps the host label (filters on it, groups by it), so the
+// series of two tokenpaths in one central engine never merge.
 // Grafana substitutes them itself; the web UI calls Expand.
 package panels
 
@@ -27,7 +29,7 @@ const (
 )
 
 // Query is one PromQL expression of a panel. Expressions may use the template
-// variables $model, $instance and $gpu (Grafana's syntax); the web UI
+// variables $host, $model, $instance and $gpu (Grafana's syntax); the web UI
 // substitutes them the same way (see Expand).
 //
 // A query of a KindHeatmap panel returns one series per bucket bound (label
@@ -78,6 +80,10 @@ type Variable struct {
 
 // Template variable names used by the queries.
 const (
+	// VarHost is the external label host that every tokenpath adds to what it
+	// remote-writes or federates (server/hostlabel.go); on a single box's own
+	// TSDB the series have none, and AllValue matches the empty value.
+	VarHost     = "host"
 	VarModel    = "model"
 	VarInstance = "instance"
 	VarGPU      = "gpu"
@@ -90,6 +96,7 @@ const AllValue = ".*"
 // Variables returns the template variables in the order a dashboard shows them.
 func Variables() []Variable {
 	return []Variable{
+		{Name: VarHost, Label: "host", Metric: "tokenpath:requests_running", Title: "Host"},
 		{Name: VarModel, Label: "model", Metric: "tokenpath:requests_running", Title: "Model"},
 		{Name: VarInstance, Label: "instance", Metric: "tokenpath:requests_running", Title: "Instance"},
 		{Name: VarGPU, Label: "gpu", Metric: "gpu_vram_total_bytes", Title: "GPU"},
@@ -160,10 +167,10 @@ func Find(id string) (Panel, bool) {
 }
 
 // serverSel is the matcher set of every token-path query.
-const serverSel = `model=~"$model",instance=~"$instance"`
+const serverSel = `host=~"$host",model=~"$model",instance=~"$instance"`
 
 // gpuSel is the matcher set of every GPU query.
-const gpuSel = `gpu=~"$gpu",instance=~"$instance"`
+const gpuSel = `host=~"$host",gpu=~"$gpu",instance=~"$instance"`
 
 // sel writes metric{extra, serverSel}.
 func sel(metric string, extra ...string) string {
@@ -178,7 +185,7 @@ func gsel(metric string, extra ...string) string {
 func ptr(f float64) *float64 { return &f }
 
 // percentiles reads the recorded P50/P90/P99 of quantity q (ttft, itl, e2e, ...).
-// The recorded series already come per server, model and instance, so the chart
+// The recorded series already come per host, server, model and instance, so the chart
 // shows one line per percentile and server; percentiles of different servers
 // cannot be merged, which is why no aggregation is applied here.
 func percentiles(q, legendPrefix string) []Query {
@@ -200,17 +207,39 @@ func heatmapServers() []string { return []string{"vllm", "sglang", "tgi"} }
 // server kind. vLLM, SGLang and TGI use different bucket bounds, and summing
 // cumulative buckets with different bounds gives nonsense (counts that go
 // down between neighbouring bounds), so each step shows the first kind of
-// heatmapServers that has data in the selection (`A or on () B` is A when A
-// has any series, else B), and only then whatever else the selection holds
-// (the prober). Selecting a model or instance shows another kind.
+// heatmapServers that has data in the selection, and only then whatever else
+// the selection holds (the prober). Selecting a model or instance shows
+// another kind.
+//
+// Each alternative is dropped at a step where an earlier one has data
+// (`B unless on () count(A)`), and the alternatives are then joined with a
+// plain `or`: they never overlap, so Prometheus and VictoriaMetrics answer
+// alike. The shorter `A or on () B` does not: VictoriaMetrics fills the steps
+// where A has no data with B's values under A's labels (the le bounds of one
+// kind with the counts of another), where Prometheus returns B's series
+// (docs/fleet-engines.md).
+//
+// A heatmap is one distribution, so it sums over the selected hosts (buckets
+// of one server kind add up exactly); the Grafana dashboards repeat each
+// heatmap panel per host, and the UI's host filter narrows it to one.
 func heatmap(q string) []Query {
 	metric := "tokenpath:" + q + "_seconds_bucket:rate1m"
-	alts := make([]string, 0, len(heatmapServers())+1)
-	for _, srv := range heatmapServers() {
-		alts = append(alts, "sum by (le) ("+sel(metric, `server="`+srv+`"`)+")")
+	kinds := heatmapServers()
+	alts := make([]string, 0, len(kinds)+1)
+	for i := range len(kinds) + 1 {
+		var alt string
+		if i < len(kinds) {
+			alt = "sum by (le) (" + sel(metric, `server="`+kinds[i]+`"`) + ")"
+		} else {
+			alt = "sum by (le) (" + sel(metric) + ")"
+		}
+		if i > 0 {
+			earlier := "count(" + sel(metric, `server=~"`+strings.Join(kinds[:i], "|")+`"`) + ")"
+			alt = "(" + alt + " unless on () " + earlier + ")"
+		}
+		alts = append(alts, alt)
 	}
-	alts = append(alts, "sum by (le) ("+sel(metric)+")")
-	return []Query{{Expr: strings.Join(alts, " or on () "), Legend: "{{le}}"}}
+	return []Query{{Expr: strings.Join(alts, " or "), Legend: "{{le}}"}}
 }
 
 // TokenPath returns the overview panels: the token path of a request from
@@ -223,7 +252,7 @@ func TokenPath() []Panel {
 			Description: "Arrival to first token, over a 1m window. TGI has no TTFT metric: its line is the P50 of queue time plus prefill time (estimate=queue_plus_prefill).",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("ttft", "{{server}} {{model}} {{instance}} "),
+			Queries:     percentiles("ttft", "{{host}} {{server}} {{model}} {{instance}} "),
 		},
 		{
 			ID:          "itl_heatmap",
@@ -240,9 +269,9 @@ func TokenPath() []Panel {
 			Unit:        "short",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: "sum by (model) (" + sel("tokenpath:generation_tokens:rate1m") + ")", Legend: "{{model}} generated tok/s (all instances)"},
-				{Expr: "sum by (model) (" + sel("tokenpath:prompt_tokens:rate1m") + ")", Legend: "{{model}} prompt tok/s (all instances)"},
-				{Expr: "sum by (model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{model}} batch size (all instances)", RightAxis: true, Unit: "short"},
+				{Expr: "sum by (host, model) (" + sel("tokenpath:generation_tokens:rate1m") + ")", Legend: "{{host}} {{model}} generated tok/s (all instances)"},
+				{Expr: "sum by (host, model) (" + sel("tokenpath:prompt_tokens:rate1m") + ")", Legend: "{{host}} {{model}} prompt tok/s (all instances)"},
+				{Expr: "sum by (host, model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{host}} {{model}} batch size (all instances)", RightAxis: true, Unit: "short"},
 			},
 		},
 		{
@@ -260,8 +289,8 @@ func TokenPath() []Panel {
 			Unit:        "short",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: "sum by (model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{model}} running (all instances)"},
-				{Expr: "sum by (model) (" + sel("tokenpath:requests_waiting") + ")", Legend: "{{model}} waiting (all instances)"},
+				{Expr: "sum by (host, model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{host}} {{model}} running (all instances)"},
+				{Expr: "sum by (host, model) (" + sel("tokenpath:requests_waiting") + ")", Legend: "{{host}} {{model}} waiting (all instances)"},
 			},
 		},
 		{
@@ -273,7 +302,7 @@ func TokenPath() []Panel {
 			Min:         ptr(0),
 			Max:         ptr(1),
 			Queries: []Query{
-				{Expr: sel("tokenpath:kv_cache_usage:ratio"), Legend: "{{server}} {{model}} {{instance}}"},
+				{Expr: sel("tokenpath:kv_cache_usage:ratio"), Legend: "{{host}} {{server}} {{model}} {{instance}}"},
 			},
 		},
 	}
@@ -289,7 +318,7 @@ func Latency() []Panel {
 			Description: "P50, P90 and P99 of the time from arrival to the first token.",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("ttft", "{{server}} {{model}} {{instance}} "),
+			Queries:     percentiles("ttft", "{{host}} {{server}} {{model}} {{instance}} "),
 		},
 		{
 			ID:          "ttft_heatmap",
@@ -305,7 +334,7 @@ func Latency() []Panel {
 			Description: "P50, P90 and P99 of the time between two tokens (measure=itl) or TGI's mean time per token (measure=tpot).",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("itl", "{{server}} {{model}} {{instance}} {{measure}} "),
+			Queries:     percentiles("itl", "{{host}} {{server}} {{model}} {{instance}} {{measure}} "),
 		},
 		{
 			ID:          "itl_heatmap",
@@ -321,7 +350,7 @@ func Latency() []Panel {
 			Description: "P50, P90 and P99 of the time from arrival to the last token.",
 			Unit:        "s",
 			Kind:        KindTimeSeries,
-			Queries:     percentiles("e2e", "{{server}} {{model}} {{instance}} "),
+			Queries:     percentiles("e2e", "{{host}} {{server}} {{model}} {{instance}} "),
 		},
 		{
 			ID:          "e2e_heatmap",
@@ -338,9 +367,9 @@ func Latency() []Panel {
 			Unit:        "s",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: sel("tokenpath:queue_seconds:mean_rate1m"), Legend: "{{server}} {{model}} {{instance}} queue"},
-				{Expr: sel("tokenpath:prefill_seconds:mean_rate1m"), Legend: "{{server}} {{model}} {{instance}} prefill"},
-				{Expr: sel("tokenpath:decode_seconds:mean_rate1m"), Legend: "{{server}} {{model}} {{instance}} decode"},
+				{Expr: sel("tokenpath:queue_seconds:mean_rate1m"), Legend: "{{host}} {{server}} {{model}} {{instance}} queue"},
+				{Expr: sel("tokenpath:prefill_seconds:mean_rate1m"), Legend: "{{host}} {{server}} {{model}} {{instance}} prefill"},
+				{Expr: sel("tokenpath:decode_seconds:mean_rate1m"), Legend: "{{host}} {{server}} {{model}} {{instance}} decode"},
 			},
 		},
 	}
@@ -366,8 +395,8 @@ func GPU() []Panel {
 			Unit:        "bytes",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: gsel("gpu_vram_used_bytes"), Legend: "GPU {{gpu}} {{instance}} used"},
-				{Expr: gsel("gpu_vram_total_bytes"), Legend: "GPU {{gpu}} {{instance}} total"},
+				{Expr: gsel("gpu_vram_used_bytes"), Legend: "{{host}} GPU {{gpu}} {{instance}} used"},
+				{Expr: gsel("gpu_vram_total_bytes"), Legend: "{{host}} GPU {{gpu}} {{instance}} total"},
 			},
 		},
 		{
@@ -379,7 +408,7 @@ func GPU() []Panel {
 			Min:         ptr(0),
 			Max:         ptr(100),
 			Queries: []Query{
-				{Expr: gsel("gpu_compute_utilization"), Legend: "GPU {{gpu}} {{instance}}"},
+				{Expr: gsel("gpu_compute_utilization"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
 			},
 		},
 		{
@@ -394,12 +423,12 @@ func GPU() []Panel {
 			// series per GPU whose value is the code of its current state, which is
 			// what a state timeline draws.
 			Queries: []Query{{
-				Expr: "max by (instance, gpu, name) (" +
+				Expr: "max by (host, instance, gpu, name) (" +
 					gsel("tokenpath:gpu_state", `state="memory_bound"`) + " * 3 or " +
 					gsel("tokenpath:gpu_state", `state="compute_bound"`) + " * 2 or " +
 					gsel("tokenpath:gpu_state", `state="balanced"`) + " * 1 or " +
 					gsel("tokenpath:gpu_state", `state="idle"`) + " * 0)",
-				Legend: "GPU {{gpu}} {{instance}}",
+				Legend: "{{host}} GPU {{gpu}} {{instance}}",
 			}},
 			Mappings: []Mapping{
 				{Value: StateIdle, Text: "idle", Color: "blue"},
@@ -415,7 +444,7 @@ func GPU() []Panel {
 			Unit:        "celsius",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: gsel("gpu_temperature_celsius"), Legend: "GPU {{gpu}} {{instance}}"},
+				{Expr: gsel("gpu_temperature_celsius"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
 			},
 		},
 		{
@@ -425,8 +454,8 @@ func GPU() []Panel {
 			Unit:        "watt",
 			Kind:        KindTimeSeries,
 			Queries: []Query{
-				{Expr: gsel("gpu_power_draw_watts"), Legend: "GPU {{gpu}} {{instance}} draw"},
-				{Expr: gsel("gpu_power_limit_watts"), Legend: "GPU {{gpu}} {{instance}} limit"},
+				{Expr: gsel("gpu_power_draw_watts"), Legend: "{{host}} GPU {{gpu}} {{instance}} draw"},
+				{Expr: gsel("gpu_power_limit_watts"), Legend: "{{host}} GPU {{gpu}} {{instance}} limit"},
 			},
 		},
 		{
@@ -438,7 +467,7 @@ func GPU() []Panel {
 			Min:         ptr(0),
 			Max:         ptr(100),
 			Queries: []Query{
-				{Expr: gsel("gpu_memory_bandwidth_utilization"), Legend: "GPU {{gpu}} {{instance}}"},
+				{Expr: gsel("gpu_memory_bandwidth_utilization"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
 			},
 		},
 	}

@@ -92,7 +92,7 @@ func TestPanelsAreWellFormed(t *testing.T) {
 					require.NoError(t, err, "%s: %s", p.ID, expr)
 					if p.Kind == KindHeatmap {
 						// A heatmap needs one series per bucket bound: every
-						// alternative of the `or on ()` chain sums by le alone.
+						// alternative of the chain sums by le alone.
 						for _, agg := range orAlternatives(t, e) {
 							require.Equal(t, []string{"le"}, agg.Grouping, p.ID)
 						}
@@ -104,6 +104,7 @@ func TestPanelsAreWellFormed(t *testing.T) {
 						require.Contains(t, q.Expr, `model=~"$model"`, p.ID)
 					}
 					require.Contains(t, q.Expr, `instance=~"$instance"`, p.ID)
+					require.Contains(t, q.Expr, `host=~"$host"`, p.ID)
 				}
 				if p.Kind == KindStateBand {
 					require.NotEmpty(t, p.Mappings, p.ID)
@@ -113,16 +114,23 @@ func TestPanelsAreWellFormed(t *testing.T) {
 	}
 }
 
-// orAlternatives returns the operands of an `A or on () B or on () ...` chain,
-// each of which must be an aggregation.
+// orAlternatives returns the operands of an `A or (B unless on () count(…))
+// or …` chain: each an aggregation, every one but the first dropped where an
+// earlier one has data.
 func orAlternatives(t *testing.T, e parser.Expr) []*parser.AggregateExpr {
 	t.Helper()
-	if b, ok := e.(*parser.BinaryExpr); ok {
-		require.Equal(t, "or", b.Op.String())
-		require.NotNil(t, b.VectorMatching)
-		require.True(t, b.VectorMatching.On)
-		require.Empty(t, b.VectorMatching.MatchingLabels, "or on () picks one alternative")
-		return append(orAlternatives(t, b.LHS), orAlternatives(t, b.RHS)...)
+	switch e := e.(type) {
+	case *parser.BinaryExpr:
+		if e.Op.String() == "or" {
+			require.False(t, e.VectorMatching != nil && e.VectorMatching.On, "a plain or joins alternatives that never overlap: %s", e)
+			return append(orAlternatives(t, e.LHS), orAlternatives(t, e.RHS)...)
+		}
+		require.Equal(t, "unless", e.Op.String(), "%s", e)
+		require.True(t, e.VectorMatching.On, "unless on () drops the alternative at every step an earlier one has data")
+		require.Empty(t, e.VectorMatching.MatchingLabels)
+		return orAlternatives(t, e.LHS)
+	case *parser.ParenExpr:
+		return orAlternatives(t, e.Expr)
 	}
 	agg, ok := e.(*parser.AggregateExpr)
 	require.True(t, ok, "heatmap alternative %s is not an aggregation", e)
@@ -163,6 +171,25 @@ func TestHeatmapPicksOneServerKind(t *testing.T) {
 	}
 }
 
+// TestHeatmapPicksOneServerKindPerStep: where vLLM's buckets start in the
+// middle of a range, the steps before show TGI's bounds and the steps after
+// vLLM's only, never one kind's counts under the other's bounds (what
+// VictoriaMetrics makes of `A or on () B`).
+func TestHeatmapPicksOneServerKindPerStep(t *testing.T) {
+	p, ok := Find("itl_heatmap")
+	require.True(t, ok)
+	var data strings.Builder
+	for _, le := range []string{"0.3", "0.5", "+Inf"} {
+		fmt.Fprintf(&data, "  tokenpath:itl_seconds_bucket:rate1m{server=\"vllm\",model=\"m\",instance=\"a\",le=%q} _ _ _ 1 1 1\n", le)
+	}
+	for _, le := range []string{"0.332526", "0.498789", "+Inf"} {
+		fmt.Fprintf(&data, "  tokenpath:itl_seconds_bucket:rate1m{server=\"tgi\",model=\"\",instance=\"b\",le=%q} 1 1 1 1 1 1\n", le)
+	}
+	expr := Expand(p.Queries[0].Expr, nil)
+	require.ElementsMatch(t, []string{"0.332526", "0.498789", "+Inf"}, evalInstantAt(t, data.String(), expr, 2*time.Minute))
+	require.ElementsMatch(t, []string{"0.3", "0.5", "+Inf"}, evalInstantAt(t, data.String(), expr, 4*time.Minute))
+}
+
 func TestFind(t *testing.T) {
 	p, ok := Find("gpu_state")
 	require.True(t, ok)
@@ -186,9 +213,15 @@ func TestGPUStateQueryCoversEveryState(t *testing.T) {
 // of every result series.
 func evalInstant(t *testing.T, series, expr string) []string {
 	t.Helper()
+	return evalInstantAt(t, series, expr, 0)
+}
+
+// evalInstantAt is evalInstant at offset at from time 0.
+func evalInstantAt(t *testing.T, series, expr string, at time.Duration) []string {
+	t.Helper()
 	st := promqltest.LoadedStorage(t, "load 1m\n"+series)
 	ng := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
-	q, err := ng.NewInstantQuery(t.Context(), st, nil, expr, time.Unix(0, 0))
+	q, err := ng.NewInstantQuery(t.Context(), st, nil, expr, time.Unix(0, 0).Add(at))
 	require.NoError(t, err, expr)
 	t.Cleanup(q.Close)
 	res := q.Exec(t.Context())
@@ -201,4 +234,29 @@ func evalInstant(t *testing.T, series, expr string) []string {
 		les = append(les, s.Metric.Get("le"))
 	}
 	return les
+}
+
+// TestQueriesAvoidEngineDifferences: no chart query uses `or` with on() or
+// ignoring(), which VictoriaMetrics (MetricsQL) evaluates series by series,
+// filling the left side's missing steps with the right side's values, where
+// Prometheus takes the right side's own series at those steps. The chart
+// queries run on Prometheus, VictoriaMetrics and Mimir alike (`tokenpath
+// fleet`, the Grafana dashboards on a central engine); cmd/tokenpath's
+// TestFleetHosts compares the two engines' answers.
+func TestQueriesAvoidEngineDifferences(t *testing.T) {
+	for _, set := range [][]Panel{TokenPath(), Latency(), GPU()} {
+		for _, p := range set {
+			for _, q := range p.Queries {
+				e, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(q.Expr, nil))
+				require.NoError(t, err)
+				parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+					if b, ok := n.(*parser.BinaryExpr); ok && b.Op.String() == "or" && b.VectorMatching != nil {
+						require.False(t, b.VectorMatching.On || len(b.VectorMatching.MatchingLabels) > 0,
+							"%s: %s uses or with on()/ignoring(), which VictoriaMetrics answers differently", p.ID, b)
+					}
+					return nil
+				})
+			}
+		}
+	}
 }
