@@ -12,7 +12,8 @@
 # Environment (the full box is SERVERS=8 MODELS=16 DURATION=168h EVAL=15s;
 # smaller values scale it down, and the run prints what it used):
 #   SERVERS=8 MODELS=16 DURATION=168h SCRAPE=15s EVAL=15s REPEAT=7
-#   DATA=DIR   reuse a history written before (its END file holds the end time)
+#   DATA=DIR   reuse a history written before (DIR/data, DIR/END: its end time)
+#   PORT=20090 where the server under test listens
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERVERS=${SERVERS:-8}
@@ -21,6 +22,7 @@ DURATION=${DURATION:-168h}
 SCRAPE=${SCRAPE:-15s}
 EVAL=${EVAL:-15s}
 REPEAT=${REPEAT:-7}
+PORT=${PORT:-20090}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -74,17 +76,17 @@ for impl in tokenpath prometheus3 prometheus3 tokenpath; do
   rm -rf "$work/copy"
   cp -r "$DATA/data" "$work/copy"
   if [ "$impl" = tokenpath ]; then
-    "$work/tokenpath" --config.file="$work/empty.yml" --web.listen-address=127.0.0.1:20090 --storage.tsdb.path="$work/copy" --log.level=warn &
+    "$work/tokenpath" --config.file="$work/empty.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/copy" --log.level=warn &
   else
-    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:20090 --storage.tsdb.path="$work/copy" --log.level=warn &
+    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/copy" --log.level=warn &
   fi
   pid=$!
   pids+=("$pid")
-  wait_ready http://127.0.0.1:20090 "$pid"
+  wait_ready http://127.0.0.1:$PORT "$pid"
   sleep 20 # start-up compaction and the first rule evaluations
   for r in 24h 168h; do
     echo "## $impl range=$r"
-    "$work/benchquery" --url http://127.0.0.1:20090 --range "$r" --end "$END" --repeat "$REPEAT"
+    "$work/benchquery" --url http://127.0.0.1:$PORT --range "$r" --end "$END" --repeat "$REPEAT"
   done
   kill "$pid"
   for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

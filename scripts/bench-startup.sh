@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${RUN:-600}
 MODELS=${MODELS:-16}
+PORT=${PORT:-20090}
+TBASE=${TBASE:-20200} # the targets listen on TBASE … TBASE+8
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -24,11 +26,11 @@ export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
 go build -o "$work/benchtarget" ./scripts/benchtarget
 "$work/tokenpath" rules export --dir "$work/rules" >/dev/null
 
-"$work/tokenpath" export gpu --simulate --listen 127.0.0.1:20200 >/dev/null 2>&1 & pids+=($!)
-targets='"127.0.0.1:20200"'
+"$work/tokenpath" export gpu --simulate --listen 127.0.0.1:$TBASE >/dev/null 2>&1 & pids+=($!)
+targets="\"127.0.0.1:$TBASE\""
 for i in $(seq 1 8); do
-  "$work/benchtarget" --listen "127.0.0.1:$((20200 + i))" --vllm-models "$MODELS" --seed "$i" >/dev/null & pids+=($!)
-  targets="$targets,\"127.0.0.1:$((20200 + i))\""
+  "$work/benchtarget" --listen "127.0.0.1:$((TBASE + i))" --vllm-models "$MODELS" --seed "$i" >/dev/null & pids+=($!)
+  targets="$targets,\"127.0.0.1:$((TBASE + i))\""
 done
 cat >"$work/tokenpath.yml" <<YML
 global:
@@ -47,14 +49,14 @@ ready_time() { # impl, data dir: seconds from exec to ready
   local start pid
   start=$(date +%s.%N)
   if [ "$1" = tokenpath ]; then
-    "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:20090 --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
+    "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
   else
-    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:20090 --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
+    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
   fi
   pid=$!
   pids+=("$pid")
   for _ in $(seq 1 12000); do
-    if curl -fs http://127.0.0.1:20090/-/ready >/dev/null 2>&1; then
+    if curl -fs http://127.0.0.1:$PORT/-/ready >/dev/null 2>&1; then
       echo "$(date +%s.%N) - $start" | bc
       break
     fi
@@ -68,11 +70,11 @@ ready_time() { # impl, data dir: seconds from exec to ready
 echo "# $(date -u +%FT%TZ) $(nproc) cores; tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1); load: 8 GPUs + 8 servers × $MODELS models, ${RUN}s of scraping before the stop"
 for how in TERM KILL; do
   rm -rf "$work/data"
-  "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:20090 --storage.tsdb.path="$work/data" --log.level=warn >/dev/null 2>&1 &
+  "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/data" --log.level=warn >/dev/null 2>&1 &
   pid=$!
   pids+=("$pid")
   sleep "$RUN"
-  samples=$(curl -fsG http://127.0.0.1:20090/api/v1/query --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
+  samples=$(curl -fsG http://127.0.0.1:$PORT/api/v1/query --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
   kill -s "$how" "$pid"
   for _ in $(seq 1 1200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   echo "## after SIG$how: samples/s $samples, WAL $(du -sh "$work/data/wal" | cut -f1), head chunks $(du -sh "$work/data/chunks_head" 2>/dev/null | cut -f1)"
