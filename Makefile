@@ -45,7 +45,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # go-licenses reads go.mod and the module cache and classifies each dependency's licence.
 GO_LICENSES_VERSION ?= v1.6.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz soak vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz soak bench-vs-prometheus bench-history bench-startup prometheus3 vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
 
 all: build
 
@@ -110,6 +110,23 @@ fuzz:
 SOAK_DURATION ?= 3600
 soak:
 	scripts/soak.sh $(SOAK_DURATION) artifacts/soak
+
+# Benchmarks against Prometheus 3 (built from the pinned module by
+# scripts/build-prometheus3.sh, cached); results go in docs/benchmarks.md.
+# Slow (minutes to hours) and never part of make test.
+BENCH_WARMUP  ?= 60
+BENCH_MEASURE ?= 120
+bench-vs-prometheus:
+	scripts/bench-vs-prometheus.sh $(BENCH_WARMUP) $(BENCH_MEASURE)
+
+bench-history:
+	scripts/bench-history.sh
+
+bench-startup:
+	scripts/bench-startup.sh
+
+prometheus3:
+	scripts/build-prometheus3.sh
 
 test-short:
 	$(GO) test -short -count=1 ./...

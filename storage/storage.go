@@ -19,6 +19,7 @@ import (
 	promstorage "github.com/prometheus/prometheus/storage"
 	promremote "github.com/prometheus/prometheus/storage/remote"
 	promtsdb "github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/compression"
 )
 
 // Options configure the storage. Zero values take the defaults of
@@ -124,6 +125,11 @@ func (s *Storage) Open() error {
 	// configuration resizes it.
 	opts.EnableExemplarStorage = true
 	opts.MaxExemplars = defaultMaxExemplars
+	opts.MaxBlockDuration = MaxBlockDuration(s.opts.Retention)
+	// Prometheus 3 compresses the WAL with snappy by default; the TSDB
+	// package's default is none, which writes about twice the bytes and makes
+	// a restart replay them.
+	opts.WALCompression = compression.Snappy
 	logger := s.opts.Logger.With("component", "tsdb")
 	db, err := promtsdb.Open(s.opts.Path, logger, s.opts.Registerer, opts, s.local.stats)
 	if err != nil {
@@ -201,4 +207,16 @@ func (s *Storage) Close() error {
 		return fmt.Errorf("closing remote write: %w", rerr)
 	}
 	return nil
+}
+
+// MaxBlockDuration is how long the largest compacted block may be, as
+// Prometheus' server sets it: a tenth of the retention, at most 31 days. The
+// TSDB package's default stops at 2 h blocks, so a week of history would be
+// 84 blocks for every query to open and merge instead of a handful.
+func MaxBlockDuration(retention time.Duration) int64 {
+	maxDur := 31 * 24 * time.Hour
+	if retention > 0 && retention/10 < maxDur {
+		maxDur = retention / 10
+	}
+	return max(maxDur, 2*time.Hour).Milliseconds()
 }

@@ -60,6 +60,7 @@ type serveFlags struct {
 	demo             bool
 	extra            extraFlags
 	security         securityFlags
+	memory           memoryLimitFlags
 	promslog         promslog.Config
 
 	// endpoints are --vllm.endpoint, --tgi.endpoint, --sglang.endpoint and
@@ -101,6 +102,7 @@ func runMain(args []string) error {
 	serve.Flag("demo", "Start simulated vLLM and TGI servers and a simulated GPU in-process and watch them.").BoolVar(&f.demo)
 	f.extra.register(serve)
 	f.security.register(serve)
+	f.memory.register(serve)
 	flag.AddFlags(app, &f.promslog)
 
 	subcommands := registerSubcommands(app, &f.promslog)
@@ -152,6 +154,9 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		return err
 	}
 	logger.Info("Starting tokenpath", "version", version.Info())
+	if _, err := f.memory.apply(logger, "/sys/fs/cgroup"); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(

@@ -1,17 +1,24 @@
 // Command benchtarget serves a /metrics page with a fixed number of gauge
-// series whose values change on every scrape, as the load for
-// scripts/bench-vs-prometheus.sh. It is a benchmark tool, not part of
-// tokenpath.
+// series whose values change on every scrape, or (--vllm-models N) the
+// exposition of one simulated vLLM server repeated for N served models, as
+// the load for scripts/bench-vs-prometheus.sh. It is a benchmark tool, not
+// part of tokenpath.
 package main
 
 import (
+	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
 
 func main() {
@@ -19,8 +26,20 @@ func main() {
 	series := flag.Int("series", 1000, "number of series to expose")
 	churn := flag.Int("churn", 0, "number of further series replaced by new ones (a new gen label) every churn-every")
 	churnEvery := flag.Duration("churn-every", time.Minute, "how often the churning series are replaced")
+	vllmModels := flag.Int("vllm-models", 0, "serve a simulated vLLM server's metrics for this many models instead of gauges (0: gauges)")
+	seed := flag.Int64("seed", 1, "seed of the simulated vLLM server")
 	flag.Parse()
 	start := time.Now()
+	if *vllmModels > 0 {
+		h, err := vllmHandler(*vllmModels, *seed)
+		if err != nil {
+			log.Fatal(err)
+		}
+		http.Handle("/metrics", h)
+		srv := &http.Server{Addr: *listen, ReadHeaderTimeout: 5 * time.Second}
+		fmt.Println("listening on", *listen)
+		log.Fatal(srv.ListenAndServe())
+	}
 
 	var scrapes atomic.Int64
 	http.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
@@ -56,4 +75,38 @@ func main() {
 	srv := &http.Server{Addr: *listen, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Println("listening on", *listen)
 	log.Fatal(srv.ListenAndServe())
+}
+
+// vllmHandler runs one simulated vLLM server and serves its exposition once
+// per model, with model_name rewritten: a server hosting several models has
+// each model's series, and one simulator keeps the load generator's own CPU
+// small (the copies carry the same values, which changes nothing for the
+// scraper's per-sample work).
+func vllmHandler(models int, seed int64) (http.Handler, error) {
+	s, err := sim.New(sim.Options{Engine: sim.EngineVLLM, Seed: seed, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("simulated vLLM: %w", err)
+	}
+	go func() { _ = s.Run(context.Background()) }()
+	from := []byte(`model_name="` + sim.DefaultModel(sim.EngineVLLM) + `"`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", "text/plain;version=0.0.4")
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req.WithContext(r.Context()))
+		one := rec.Body.Bytes()
+		out := make([]byte, 0, len(one)*models)
+		for i := range models {
+			to := []byte(`model_name="model-` + strconv.Itoa(i) + `"`)
+			for line := range bytes.Lines(one) {
+				// HELP, TYPE and series without a model come once.
+				if i > 0 && (len(line) > 0 && line[0] == '#' || !bytes.Contains(line, from)) {
+					continue
+				}
+				out = append(out, bytes.ReplaceAll(line, from, to)...)
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write(out)
+	}), nil
 }

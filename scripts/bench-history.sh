@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A week of history: writes it with scripts/backfill (Prometheus' TSDB and
+# rule groups: raw series of the benchmark box at a 15 s scrape plus
+# tokenpath's recorded series), then opens a copy of the same data directory
+# with tokenpath and with Prometheus 3 (loaded with tokenpath's exported
+# rules) and times every dashboard panel's range query at 24 h and 7 d
+# (scripts/benchquery: median and p95 per panel), in the order tokenpath,
+# Prometheus 3, Prometheus 3, tokenpath. Everything on 127.0.0.1.
+#
+#   scripts/bench-history.sh
+#
+# Environment (the full box is SERVERS=8 MODELS=16 DURATION=168h EVAL=15s;
+# smaller values scale it down, and the run prints what it used):
+#   SERVERS=8 MODELS=16 DURATION=168h SCRAPE=15s EVAL=15s REPEAT=7
+#   DATA=DIR   reuse a history written before (DIR/data, DIR/END: its end time)
+#   PORT=20090 where the server under test listens
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SERVERS=${SERVERS:-8}
+MODELS=${MODELS:-16}
+DURATION=${DURATION:-168h}
+SCRAPE=${SCRAPE:-15s}
+EVAL=${EVAL:-15s}
+REPEAT=${REPEAT:-7}
+PORT=${PORT:-20090}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+PROM3=${PROM3:-$(scripts/build-prometheus3.sh)}
+make --no-print-directory build BIN="$work/tokenpath" >/dev/null
+export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
+go build -o "$work/benchtarget" ./scripts/benchtarget
+go build -o "$work/benchquery" ./scripts/benchquery
+go build -o "$work/backfill" ./scripts/backfill
+"$work/tokenpath" rules export --dir "$work/rules" >/dev/null
+
+wait_ready() { # url, pid
+  for _ in $(seq 1 6000); do
+    curl -fs "$1/-/ready" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { echo "process $2 died" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "not ready" >&2; return 1
+}
+
+if [ -z "${DATA:-}" ]; then
+  # The series come from the live targets: one vLLM model and the GPU box,
+  # after 30 s of simulated traffic.
+  "$work/benchtarget" --listen 127.0.0.1:20291 --vllm-models 1 >/dev/null & pids+=($!)
+  "$work/tokenpath" export gpu --simulate --listen 127.0.0.1:20292 >/dev/null 2>&1 & pids+=($!)
+  sleep 30
+  curl -fs 127.0.0.1:20291/metrics >"$work/vllm.txt"
+  curl -fs 127.0.0.1:20292/metrics >"$work/gpu.txt"
+  DATA=$work/history
+  date +%s >"$work/END"
+  "$work/backfill" --out "$DATA/data" --vllm "$work/vllm.txt" --gpu "$work/gpu.txt" --servers "$SERVERS" --models "$MODELS" \
+    --duration "$DURATION" --scrape-interval "$SCRAPE" --eval-interval "$EVAL" --end "$(cat "$work/END")" --rules "$work/rules/*.yml"
+  cp "$work/END" "$DATA/END"
+fi
+END=$(cat "$DATA/END")
+
+cat >"$work/empty.yml" <<YML
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+scrape_configs: []
+YML
+cp "$work/empty.yml" "$work/prometheus.yml"
+echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores; tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1)"
+echo "# history: $(du -sh "$DATA/data" | cut -f1), servers=$SERVERS models=$MODELS duration=$DURATION scrape=$SCRAPE eval=$EVAL end=$END"
+for impl in tokenpath prometheus3 prometheus3 tokenpath; do
+  rm -rf "$work/copy"
+  cp -r "$DATA/data" "$work/copy"
+  if [ "$impl" = tokenpath ]; then
+    "$work/tokenpath" --config.file="$work/empty.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/copy" --log.level=warn &
+  else
+    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/copy" --log.level=warn &
+  fi
+  pid=$!
+  pids+=("$pid")
+  wait_ready http://127.0.0.1:$PORT "$pid"
+  sleep 20 # start-up compaction and the first rule evaluations
+  for r in 24h 168h; do
+    echo "## $impl range=$r"
+    "$work/benchquery" --url http://127.0.0.1:$PORT --range "$r" --end "$END" --repeat "$REPEAT"
+  done
+  kill "$pid"
+  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+done

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Start-up and recovery: tokenpath scrapes the benchmark box (go-nvml's
+# simulated 8-GPU exporter and 8 simulated vLLM servers × MODELS models, 1 s
+# scrape, its embedded rules) for RUN seconds, then stops (clean: SIGTERM,
+# head written out as a checkpoint-less WAL + head chunks; or SIGKILL: WAL
+# replay). Each stopped data directory is copied four times and opened by
+# tokenpath, Prometheus 3, Prometheus 3, tokenpath (the same data, both
+# orders): the time from exec to /-/ready answering 200. Everything on
+# 127.0.0.1.
+#
+#   scripts/bench-startup.sh            # RUN=600 MODELS=16
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=${RUN:-600}
+MODELS=${MODELS:-16}
+PORT=${PORT:-20090}
+TBASE=${TBASE:-20200} # the targets listen on TBASE … TBASE+8
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+PROM3=${PROM3:-$(scripts/build-prometheus3.sh)}
+make --no-print-directory build BIN="$work/tokenpath" >/dev/null
+export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
+go build -o "$work/benchtarget" ./scripts/benchtarget
+"$work/tokenpath" rules export --dir "$work/rules" >/dev/null
+
+"$work/tokenpath" export gpu --simulate --listen 127.0.0.1:$TBASE >/dev/null 2>&1 & pids+=($!)
+targets="\"127.0.0.1:$TBASE\""
+for i in $(seq 1 8); do
+  "$work/benchtarget" --listen "127.0.0.1:$((TBASE + i))" --vllm-models "$MODELS" --seed "$i" >/dev/null & pids+=($!)
+  targets="$targets,\"127.0.0.1:$((TBASE + i))\""
+done
+cat >"$work/tokenpath.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: bench
+    static_configs:
+      - targets: [$targets]
+YML
+cp "$work/tokenpath.yml" "$work/prometheus.yml"
+echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
+
+ready_time() { # impl, data dir: seconds from exec to ready
+  local start pid
+  start=$(date +%s.%N)
+  if [ "$1" = tokenpath ]; then
+    "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
+  else
+    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
+  fi
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 12000); do
+    if curl -fs http://127.0.0.1:$PORT/-/ready >/dev/null 2>&1; then
+      echo "$(date +%s.%N) - $start" | bc
+      break
+    fi
+    kill -0 "$pid" 2>/dev/null || { echo "$1 died" >&2; break; }
+    sleep 0.05
+  done
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores; tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1); load: 8 GPUs + 8 servers × $MODELS models, ${RUN}s of scraping before the stop"
+for how in TERM KILL; do
+  rm -rf "$work/data"
+  "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/data" --log.level=warn >/dev/null 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  sleep "$RUN"
+  samples=$(curl -fsG http://127.0.0.1:$PORT/api/v1/query --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
+  kill -s "$how" "$pid"
+  for _ in $(seq 1 1200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  echo "## after SIG$how: samples/s $samples, WAL $(du -sh "$work/data/wal" | cut -f1), head chunks $(du -sh "$work/data/chunks_head" 2>/dev/null | cut -f1)"
+  for impl in tokenpath prometheus3 prometheus3 tokenpath; do
+    rm -rf "$work/copy"
+    cp -r "$work/data" "$work/copy"
+    printf '%s ready_s=%s\n' "$impl" "$(ready_time "$impl" "$work/copy")"
+  done
+done

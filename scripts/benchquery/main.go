@@ -1,0 +1,133 @@
+// Command benchquery times every Grafana panel's range queries (the panels of
+// grafana/panels, with the template variables at "all") against a
+// Prometheus-compatible API, as the dashboards and the built-in UI send them:
+// a panel's queries at once, the step the UI picks for the range (at most 720
+// points). It prints one line per panel: median and p95 wall time over the
+// repetitions and the number of series returned, so two engines on the same
+// data can be compared line by line. A benchmark tool, not part of tokenpath.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
+)
+
+// maxPoints is the built-in UI's points per series (web/ui/src/range.js).
+const maxPoints = 720
+
+func main() {
+	base := flag.String("url", "http://127.0.0.1:9090", "API base URL")
+	rng := flag.Duration("range", 24*time.Hour, "time range of every query")
+	end := flag.Int64("end", 0, "end of the range, Unix seconds (0: now)")
+	repeat := flag.Int("repeat", 5, "times every panel is queried (bounded)")
+	flag.Parse()
+	if *repeat < 1 || *repeat > 1000 {
+		log.Fatalf("--repeat=%d: want 1..1000", *repeat)
+	}
+	e := *end
+	if e == 0 {
+		e = time.Now().Unix()
+	}
+	step := int64(math.Ceil(rng.Seconds() / maxPoints))
+	start := (e - int64(rng.Seconds())) / step * step
+	e = (e + step - 1) / step * step
+
+	client := &http.Client{Timeout: 5 * time.Minute}
+	var all []panels.Panel
+	all = append(all, panels.TokenPath()...)
+	all = append(all, panels.Latency()...)
+	all = append(all, panels.GPU()...)
+	fmt.Printf("# %s range=%s step=%ds repeat=%d\n", *base, *rng, step, *repeat)
+	fmt.Printf("%-32s %10s %10s %8s\n", "panel", "median_ms", "p95_ms", "series")
+	var total []float64
+	for _, p := range all {
+		var times []float64
+		series := 0
+		for range *repeat {
+			t0 := time.Now()
+			n, err := queryPanel(client, *base, p, start, e, step)
+			if err != nil {
+				log.Fatalf("panel %s: %v", p.ID, err)
+			}
+			times = append(times, float64(time.Since(t0).Microseconds())/1000)
+			series = n
+		}
+		slices.Sort(times)
+		total = append(total, quantile(times, 0.5))
+		fmt.Printf("%-32s %10.1f %10.1f %8d\n", p.ID, quantile(times, 0.5), quantile(times, 0.95), series)
+	}
+	sum := 0.0
+	for _, t := range total {
+		sum += t
+	}
+	fmt.Printf("%-32s %10.1f\n", "sum_of_medians", sum)
+}
+
+// quantile of sorted values, nearest rank.
+func quantile(sorted []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)]
+}
+
+// queryPanel sends a panel's queries concurrently, as the UI does, and
+// returns the number of series they returned.
+func queryPanel(c *http.Client, base string, p panels.Panel, start, end, step int64) (int, error) {
+	var wg sync.WaitGroup
+	counts := make([]int, len(p.Queries))
+	errs := make([]error, len(p.Queries))
+	for i, q := range p.Queries {
+		wg.Go(func() {
+			counts[i], errs[i] = queryRange(c, base, panels.Expand(q.Expr, nil), start, end, step)
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range counts {
+		if errs[i] != nil {
+			return 0, errs[i]
+		}
+		n += counts[i]
+	}
+	return n, nil
+}
+
+func queryRange(c *http.Client, base, expr string, start, end, step int64) (int, error) {
+	v := url.Values{}
+	v.Set("query", expr)
+	v.Set("start", strconv.FormatInt(start, 10))
+	v.Set("end", strconv.FormatInt(end, 10))
+	v.Set("step", strconv.FormatInt(step, 10))
+	resp, err := c.PostForm(base+"/api/v1/query_range", v)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, fmt.Errorf("%s: decoding: %w", expr, err)
+	}
+	if body.Status != "success" {
+		return 0, fmt.Errorf("%s: %s", expr, body.Error)
+	}
+	return len(body.Data.Result), nil
+}
+
+func init() { log.SetOutput(os.Stderr); log.SetFlags(0) }
