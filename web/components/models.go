@@ -35,6 +35,9 @@ type Page struct {
 type Controls struct {
 	Show      bool
 	Range     string // One of RangeOptions or "custom".
+	// AutoRange is set when the URL names no range: Range was picked to
+	// fit the data (FittingRange) and links leave it out.
+	AutoRange bool
 	From, To  string // datetime-local values when Range is "custom".
 	Refresh   string // One of RefreshOptions; "" is off.
 	Model     string
@@ -60,7 +63,9 @@ const DefaultRange = "1h"
 // between pages.
 func (c Controls) Query() url.Values {
 	q := url.Values{}
-	if c.Range != "" && c.Range != DefaultRange {
+	// A range the user chose stays in links, even the default one: the
+	// next page would otherwise pick its own (AutoRange).
+	if c.Range != "" && !c.AutoRange {
 		q.Set("range", c.Range)
 	}
 	if c.Range == "custom" {
@@ -178,6 +183,9 @@ type ServerRow struct {
 	// objective, queue share of the TTFT, p99/p50 ITL, prompt share of the
 	// tokens, and the probes' time in front of the engine.
 	DiagnosisTail, DiagnosisQueueShare, DiagnosisITLSpike, DiagnosisPromptShare, DiagnosisFrontGap Value
+
+	// Detail is the lifecycle, KV headroom, energy and GPUs (row_detail.go).
+	Detail RowDetail
 }
 
 // DiagnosisRunbook is the README section per diagnosis cause (the cause is
