@@ -177,7 +177,9 @@ func rowGPUs(cards []components.GPUCard, r *components.ServerRow, mapped []strin
 			SM: c.Compute, Power: c.Power,
 		})
 	}
-	slices.SortFunc(gpus, func(a, b components.RowGPU) int { return cmp.Or(cmpNumeric(a.Index, b.Index), cmp.Compare(a.UUID, b.UUID)) })
+	slices.SortFunc(gpus, func(a, b components.RowGPU) int {
+		return cmp.Or(cmpNumeric(a.Index, b.Index), cmp.Compare(a.UUID, b.UUID))
+	})
 	return gpus, len(mapped) == 0 && len(gpus) > 0
 }
 

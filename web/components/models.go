@@ -35,9 +35,6 @@ type Page struct {
 type Controls struct {
 	Show      bool
 	Range     string // One of RangeOptions or "custom".
-	// AutoRange is set when the URL names no range: Range was picked to
-	// fit the data (FittingRange) and links leave it out.
-	AutoRange bool
 	From, To  string // datetime-local values when Range is "custom".
 	Refresh   string // One of RefreshOptions; "" is off.
 	Model     string
@@ -46,6 +43,9 @@ type Controls struct {
 	Instances []string
 	// Filter hides the model/instance selectors on pages they do not apply to.
 	Filter bool
+	// AutoRange is set when the URL names no range: Range was picked to
+	// fit the data (FittingRange) and links leave it out.
+	AutoRange bool
 }
 
 // RangeOptions returns the relative ranges of the picker, shortest first.
