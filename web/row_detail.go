@@ -25,7 +25,7 @@ func qRowDetail(sel string) string {
 }
 
 // qEnergy reads energy per token and tokens per joule, per row and per
-// host; host series have no instance, so no row filter applies here.
+// host; host series have no server or model, so no row filter applies here.
 const qEnergy = `{__name__=~"tokenpath:(energy_per_token:joules|tokens_per_joule)"}`
 
 // qGPUMap reads which GPUs serve which target and the mapping's state; the
@@ -130,9 +130,9 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 			v := components.Some(float64(s.Value))
 			var j, t *components.Value
 			switch {
-			case s.Metric["instance"] != "" && rowLabels(s.Metric, r):
+			case s.Metric["server"] != "" && rowLabels(s.Metric, r):
 				j, t = &rowJ, &rowT
-			case s.Metric["instance"] == "" && sameNode(s.Metric, r):
+			case s.Metric["server"] == "" && sameNode(s.Metric, r):
 				j, t = &hostJ, &hostT
 			default:
 				continue
@@ -154,6 +154,9 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 	cards, err := u.gpuCards(ctx)
 	problems.add(err)
 	for _, r := range rows {
+		if r.Detail.GPUMapping == "remote" {
+			continue // the host's GPUs are not the server's
+		}
 		r.Detail.GPUs, r.Detail.GPUsOfHost = rowGPUs(cards, r, gpuOf[r])
 	}
 	if len(problems) > 0 {
@@ -183,7 +186,7 @@ func rowGPUs(cards []components.GPUCard, r *components.ServerRow, mapped []strin
 	return gpus, len(mapped) == 0 && len(gpus) > 0
 }
 
-// sameNode says whether a host-level series (no instance) is of the row's
+// sameNode says whether a host-level series (no server) is of the row's
 // box: by its node label (instance without port) when it has one; a series
 // without one is the host's (one tokenpath per host).
 func sameNode(m model.Metric, r *components.ServerRow) bool {
