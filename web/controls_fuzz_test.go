@@ -50,7 +50,7 @@ func FuzzControls(f *testing.F) {
 	})
 }
 
-// FuzzFilterSelector feeds the model and instance filters arbitrary values:
+// FuzzFilterSelector feeds the host, model and instance filters arbitrary values:
 // the PromQL the pages build from them always parses, and selects exactly
 // the value chosen — no injection into the query, no regex surprises.
 func FuzzFilterSelector(f *testing.F) {
@@ -65,7 +65,9 @@ func FuzzFilterSelector(f *testing.F) {
 		if !utf8.ValidString(model) || !utf8.ValidString(instance) {
 			return // label values are UTF-8; the URL decoder yields nothing else that matters
 		}
-		sel := `{__name__="up",` + serverSelector(model, instance) + `}`
+		// The host filter is escaped as the model's is: it takes the model's
+		// value here, so the seed corpus (model, instance) stays valid.
+		sel := `{__name__="up",` + serverSelector(model, model, instance) + `}`
 		matchers, err := p.ParseMetricSelector(sel)
 		if err != nil {
 			t.Fatalf("filters %q, %q give a selector that does not parse: %s: %v", model, instance, sel, err)
@@ -73,7 +75,7 @@ func FuzzFilterSelector(f *testing.F) {
 		for _, m := range matchers {
 			var want string
 			switch m.Name {
-			case "model":
+			case "host", "model":
 				want = model
 			case "instance":
 				want = instance

@@ -24,19 +24,21 @@ const targetDownAlert = "InferenceTargetDown"
 // inferenceTargets lists every configured inference endpoint — healthy,
 // down, or serving something other than its job says — so that an endpoint
 // that stopped answering is visible on the token-path page, not only on the
-// Targets page. The instance filter applies; targets have no model.
+// Targets page. The host and instance filters apply; targets have no model.
 // alerts are the current alerts (pending and firing), read once per page.
 func (u *UI) inferenceTargets(ctx context.Context, c components.Controls, alerts []promv1.Alert) ([]components.InferenceTarget, error) {
 	res, err := u.api.Targets(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing targets: %w", err)
 	}
-	downSince := map[[2]string]components.InferenceTarget{}
+	// Keyed by host too: a central engine's InferenceTargetDown of one box
+	// must not mark the same address on another box down.
+	downSince := map[[3]string]components.InferenceTarget{}
 	for _, a := range alerts {
 		if a.Labels[model.AlertNameLabel] != targetDownAlert {
 			continue
 		}
-		k := [2]string{string(a.Labels["job"]), string(a.Labels["instance"])}
+		k := [3]string{string(a.Labels[hostLabel]), string(a.Labels["job"]), string(a.Labels["instance"])}
 		downSince[k] = components.InferenceTarget{DownSince: a.ActiveAt, Alerting: string(a.State)}
 	}
 	var out []components.InferenceTarget
@@ -45,22 +47,22 @@ func (u *UI) inferenceTargets(ctx context.Context, c components.Controls, alerts
 		if !slices.Contains(inferenceKinds, job) && !slices.Contains(inferenceKinds, server) {
 			continue
 		}
-		inst := string(t.Labels["instance"])
-		if c.Instance != "" && c.Instance != inst {
+		inst, host := string(t.Labels["instance"]), string(t.Labels[hostLabel])
+		if (c.Instance != "" && c.Instance != inst) || (c.Host != "" && c.Host != host) {
 			continue
 		}
 		row := components.InferenceTarget{
-			Job: job, Instance: inst, URL: t.ScrapeURL, Server: server,
+			Host: host, Job: job, Instance: inst, URL: t.ScrapeURL, Server: server,
 			Health: string(t.Health), LastScrape: t.LastScrape, Error: t.LastError,
 			Mismatch: kindMismatch(job, server),
 		}
-		if d, ok := downSince[[2]string{job, inst}]; ok {
+		if d, ok := downSince[[3]string{host, job, inst}]; ok {
 			row.DownSince, row.Alerting = d.DownSince, d.Alerting
 		}
 		out = append(out, row)
 	}
 	slices.SortFunc(out, func(a, b components.InferenceTarget) int {
-		return cmp.Or(cmp.Compare(a.Job, b.Job), cmp.Compare(a.Instance, b.Instance))
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Job, b.Job), cmp.Compare(a.Instance, b.Instance))
 	})
 	return out, nil
 }

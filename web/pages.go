@@ -25,6 +25,7 @@ func controls(r *http.Request) components.Controls {
 		Show:     true,
 		Range:    q.Get("range"),
 		Refresh:  q.Get("refresh"),
+		Host:     q.Get("host"),
 		Model:    q.Get("model"),
 		Instance: q.Get("instance"),
 	}
@@ -74,9 +75,35 @@ func (u *UI) page(r *http.Request, title, path string, reload bool) components.P
 	return p
 }
 
-// withFilter fills the model and instance selectors from the label values
-// of the token-path series in the page's range.
+// hostSources are the series whose host label values the host selector
+// offers: every tokenpath with an inference server has the first, every
+// tokenpath with a GPU collector the second.
+var hostSources = []string{"tokenpath:requests_running", "tokenpath_gpu_up"}
+
+// withHosts fills the host selector from the label values of host in the
+// page's range. A tokenpath's own series have no host, so it offers none
+// there and the page shows everything; behind `tokenpath fleet` it offers
+// every host that sent series.
+func (u *UI) withHosts(ctx context.Context, p *components.Page) {
+	p.Controls.HostFilter = true
+	end := u.now()
+	start := end.Add(-rangeDuration(p.Controls))
+	vals, _, _, err := u.api.LabelValues(ctx, hostLabel, hostSources, start, end)
+	if err != nil {
+		u.log.Warn("listing label values", "label", hostLabel, "err", err)
+		return
+	}
+	for _, val := range vals {
+		if val != "" {
+			p.Controls.Hosts = append(p.Controls.Hosts, string(val))
+		}
+	}
+}
+
+// withFilter fills the host, model and instance selectors from the label
+// values of the token-path series in the page's range.
 func (u *UI) withFilter(ctx context.Context, p *components.Page) {
+	u.withHosts(ctx, p)
 	p.Controls.Filter = true
 	end := u.now()
 	start := end.Add(-rangeDuration(p.Controls))
@@ -104,7 +131,9 @@ func (u *UI) withFilter(ctx context.Context, p *components.Page) {
 }
 
 // chartsFrom turns dashboard panels into browser charts, substituting the
-// URL's filter into the template variables.
+// URL's filter into the template variables and narrowing every query to the
+// URL's host (narrowToHost). While several hosts may be drawn, each line's
+// legend starts with its host, so equal instances on two hosts are told apart.
 func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []components.Chart {
 	vars := map[string]string{}
 	if c.Model != "" {
@@ -120,8 +149,19 @@ func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []compo
 			Unit: p.Unit, Min: p.Min, Max: p.Max, Empty: empty,
 		}
 		for _, q := range p.Queries {
+			expr, err := narrowToHost(panels.Expand(q.Expr, vars), c.Host)
+			if err != nil {
+				// Never another host's data under this host's name: the chart
+				// says why it is empty instead.
+				ch.Empty = err.Error()
+				continue
+			}
+			legend := q.Legend
+			if c.Host == "" && len(c.Hosts) > 1 && p.Kind != panels.KindHeatmap {
+				legend = "{{" + hostLabel + "}} " + legend
+			}
 			ch.Queries = append(ch.Queries, components.ChartQuery{
-				Expr: panels.Expand(q.Expr, vars), Legend: q.Legend, Right: q.RightAxis, Unit: q.Unit,
+				Expr: expr, Legend: legend, Right: q.RightAxis, Unit: q.Unit,
 			})
 		}
 		for _, m := range p.Mappings {
@@ -148,6 +188,15 @@ func (u *UI) instant(ctx context.Context, q string) (model.Vector, error) {
 	return vec, nil
 }
 
+// instantOnHost runs an instant query narrowed to host (narrowToHost).
+func (u *UI) instantOnHost(ctx context.Context, q, host string) (model.Vector, error) {
+	q, err := narrowToHost(q, host)
+	if err != nil {
+		return nil, err
+	}
+	return u.instant(ctx, q)
+}
+
 // errs collects API errors of a page into its banner: a page still renders
 // what it could read.
 type errs []string
@@ -160,7 +209,9 @@ func (e *errs) add(err error) {
 
 func (e errs) String() string { return strings.Join(e, "; ") }
 
-type rowKey struct{ server, model, instance string }
+// rowKey is what makes a token-path row: two hosts serving the same instance
+// address (both 127.0.0.1:8000) are two rows, never one.
+type rowKey struct{ host, server, model, instance string }
 
 func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
@@ -171,7 +222,7 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 	// One read of the alerts serves the rows' firing alerts and the
 	// endpoints' down-since times.
 	alerts, err := u.api.Alerts(ctx)
-	if err != nil {
+	if err != nil && !u.engineLacks(err) { // an engine without alerts: rows show none
 		problems.add(fmt.Errorf("listing alerts: %w", err))
 	}
 	rows, err := u.serverRows(ctx, p.Controls, alerts.Alerts)
@@ -201,17 +252,17 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 	for _, s := range obj {
 		objectives[string(s.Metric["slo"])] = components.Some(float64(s.Value))
 	}
-	type key struct{ slo, server, model, instance string }
+	type key struct{ host, slo, server, model, instance string }
 	rows := map[key]*components.SLORow{}
-	vals, err := u.instant(ctx, qSLO(serverSelector(c.Model, c.Instance)))
+	vals, err := u.instant(ctx, qSLO(serverSelector(c.Host, c.Model, c.Instance)))
 	problems.add(err)
 	for _, s := range vals {
 		m := s.Metric
-		k := key{string(m["slo"]), string(m["server"]), string(m["model"]), string(m["instance"])}
+		k := key{string(m[hostLabel]), string(m["slo"]), string(m["server"]), string(m["model"]), string(m["instance"])}
 		row := rows[k]
 		if row == nil {
 			row = &components.SLORow{
-				SLO: k.slo, Server: k.server, Model: k.model, Instance: k.instance,
+				Host: k.host, SLO: k.slo, Server: k.server, Model: k.model, Instance: k.instance,
 				Indicator: string(m["indicator"]), Source: string(m["source"]),
 				Objective: objectives[k.slo],
 			}
@@ -239,7 +290,7 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b components.SLORow) int {
-		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.SLO, b.SLO), cmp.Compare(a.Server, b.Server), cmp.Compare(a.Instance, b.Instance))
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Model, b.Model), cmp.Compare(a.SLO, b.SLO), cmp.Compare(a.Server, b.Server), cmp.Compare(a.Instance, b.Instance))
 	})
 	if len(problems) > 0 {
 		return out, fmt.Errorf("reading the SLOs: %s", problems.String())
@@ -247,16 +298,16 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 	return out, nil
 }
 
-// serverRows builds one row per (server, model, instance) from the recorded
-// token-path series, with the probe's TTFT beside the server's.
+// serverRows builds one row per (host, server, model, instance) from the
+// recorded token-path series, with the probe's TTFT beside the server's.
 func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []promv1.Alert) ([]components.ServerRow, error) {
-	sel := serverSelector(c.Model, c.Instance)
+	sel := serverSelector(c.Host, c.Model, c.Instance)
 	rows := map[rowKey]*components.ServerRow{}
 	probes := probesByServer{}
 	get := func(m model.Metric) *components.ServerRow {
-		k := rowKey{string(m["server"]), string(m["model"]), string(m["instance"])}
+		k := rowKey{string(m[hostLabel]), string(m["server"]), string(m["model"]), string(m["instance"])}
 		if rows[k] == nil {
-			rows[k] = &components.ServerRow{Server: k.server, Model: k.model, Instance: k.instance, Job: string(m["job"])}
+			rows[k] = &components.ServerRow{Host: k.host, Server: k.server, Model: k.model, Instance: k.instance, Job: string(m["job"])}
 		}
 		return rows[k]
 	}
@@ -296,10 +347,11 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 	// The probes within the model filter only: a probe configured as
 	// localhost:8001 is the probe of the row 127.0.0.1:8001, which an
 	// instance matcher on the probe's own spelling would miss.
-	probeQuant, err := u.instant(ctx, qProbeTTFT(serverSelector(c.Model, "")))
+	probeQuant, err := u.instant(ctx, qProbeTTFT(serverSelector(c.Host, c.Model, "")))
 	problems.add(err)
 	for _, s := range probeQuant {
-		setQuantile(probes.at(string(s.Metric["instance"]), string(s.Metric["model"])), string(s.Metric["quantile"]), float64(s.Value))
+		m := s.Metric
+		setQuantile(probes.at(string(m[hostLabel]), string(m["instance"]), string(m["model"])), string(m["quantile"]), float64(s.Value))
 	}
 	state, err := u.instant(ctx, qServerState(sel))
 	problems.add(err)
@@ -362,7 +414,7 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 		out = append(out, *row)
 	}
 	slices.SortFunc(out, func(a, b components.ServerRow) int {
-		return cmp.Or(cmp.Compare(a.Server, b.Server), cmp.Compare(a.Model, b.Model), cmp.Compare(a.Instance, b.Instance))
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Server, b.Server), cmp.Compare(a.Model, b.Model), cmp.Compare(a.Instance, b.Instance))
 	})
 	if len(problems) > 0 {
 		return out, fmt.Errorf("reading the token path: %s", problems.String())
@@ -370,9 +422,13 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 	return out, nil
 }
 
-// alertMatches says whether an alert belongs to a row: same instance (and
+// alertMatches says whether an alert belongs to a row: same host (when the
+// alert has one: a central engine's alerts do), then same instance (and
 // model, when the alert has one), or, without an instance, the same model.
 func alertMatches(l model.LabelSet, row *components.ServerRow) bool {
+	if h := string(l[hostLabel]); h != "" && h != row.Host {
+		return false
+	}
 	inst, mdl := string(l["instance"]), string(l["model"])
 	if inst != "" {
 		return inst == row.Instance && (mdl == "" || mdl == row.Model)

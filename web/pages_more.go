@@ -17,15 +17,19 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/web/components"
 )
 
-type gpuKey struct{ instance, gpu string }
+// gpuKey is one GPU: its index on a box, the box's instance and the host
+// (two hosts' GPU 0 behind the same instance address are two cards).
+type gpuKey struct{ host, instance, gpu string }
 
 func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	p := u.page(r, "GPU", "/gpu", true)
+	u.withHosts(ctx, &p)
+	host := p.Controls.Host
 	var problems errs
 	v := components.GPUPage{Page: p}
-	up, err := u.instant(ctx, qGPUUp)
+	up, err := u.instantOnHost(ctx, qGPUUp, host)
 	problems.add(err)
 	// NVML is usable when some tokenpath_gpu_up without a gpu label is 1.
 	on := false
@@ -36,34 +40,46 @@ func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
 	}
 	v.Off = !on
 	if !v.Off {
-		v.Cards, err = u.gpuCards(ctx)
+		v.Cards, err = u.gpuCards(ctx, host)
 		problems.add(err)
 		// The model/instance filter names inference servers, not GPU hosts:
 		// it stays in the URL for the other pages but does not apply here.
+		// The host filter does.
 		unfiltered := p.Controls
 		unfiltered.Model, unfiltered.Instance = "", ""
 		v.Charts = chartsFrom(unfiltered, "", panels.GPU()...)
-		v.Charts = append(v.Charts, components.Chart{
+		clocks := components.Chart{
 			ID: "clocks", Title: "Clocks", Description: "SM and memory clocks; a falling SM clock under load means throttling (see the reasons on each card).",
 			Kind: string(panels.KindTimeSeries), Unit: "hertz",
-			Queries: []components.ChartQuery{
-				{Expr: qGPUClocksSM, Legend: "GPU {{gpu}} SM"},
-				{Expr: qGPUClocksMem, Legend: "GPU {{gpu}} memory"},
-			},
-		})
+		}
+		for _, q := range []components.ChartQuery{
+			{Expr: qGPUClocksSM, Legend: "GPU {{gpu}} SM"},
+			{Expr: qGPUClocksMem, Legend: "GPU {{gpu}} memory"},
+		} {
+			var err error
+			if q.Expr, err = narrowToHost(q.Expr, host); err != nil {
+				problems.add(err)
+				continue
+			}
+			if host == "" && len(p.Controls.Hosts) > 1 {
+				q.Legend = "{{" + hostLabel + "}} " + q.Legend
+			}
+			clocks.Queries = append(clocks.Queries, q)
+		}
+		v.Charts = append(v.Charts, clocks)
 	}
 	v.Page.Error = problems.String()
 	return components.GPU(v), nil
 }
 
-// gpuCards reads the current state of every GPU.
-func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
+// gpuCards reads the current state of every GPU on host ("" for all).
+func (u *UI) gpuCards(ctx context.Context, host string) ([]components.GPUCard, error) {
 	cards := map[gpuKey]*components.GPUCard{}
 	get := func(m model.Metric) *components.GPUCard {
-		k := gpuKey{string(m["instance"]), string(m["gpu"])}
+		k := gpuKey{string(m[hostLabel]), string(m["instance"]), string(m["gpu"])}
 		c := cards[k]
 		if c == nil {
-			c = &components.GPUCard{Index: k.gpu, Instance: k.instance, Up: true}
+			c = &components.GPUCard{Host: k.host, Index: k.gpu, Instance: k.instance, Up: true}
 			cards[k] = c
 		}
 		if c.Name == "" {
@@ -75,7 +91,7 @@ func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
 		return c
 	}
 	var problems errs
-	vals, err := u.instant(ctx, qGPUValues)
+	vals, err := u.instantOnHost(ctx, qGPUValues, host)
 	problems.add(err)
 	for _, s := range vals {
 		c := get(s.Metric)
@@ -101,25 +117,25 @@ func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
 			c.MemClock = v
 		}
 	}
-	devUp, err := u.instant(ctx, qGPUDeviceUp)
+	devUp, err := u.instantOnHost(ctx, qGPUDeviceUp, host)
 	problems.add(err)
 	for _, s := range devUp {
 		if s.Value == 0 {
 			get(s.Metric).Up = false
 		}
 	}
-	states, err := u.instant(ctx, qGPUState)
+	states, err := u.instantOnHost(ctx, qGPUState, host)
 	problems.add(err)
 	for _, s := range states {
 		get(s.Metric).State = string(s.Metric["state"])
 	}
-	thr, err := u.instant(ctx, qGPUThrottle)
+	thr, err := u.instantOnHost(ctx, qGPUThrottle, host)
 	problems.add(err)
 	for _, s := range thr {
 		c := get(s.Metric)
 		c.Throttle = append(c.Throttle, string(s.Metric["reason"]))
 	}
-	procs, err := u.instant(ctx, qGPUProcesses)
+	procs, err := u.instantOnHost(ctx, qGPUProcesses, host)
 	problems.add(err)
 	for _, s := range procs {
 		c := get(s.Metric)
@@ -134,7 +150,7 @@ func (u *UI) gpuCards(ctx context.Context) ([]components.GPUCard, error) {
 		out = append(out, *c)
 	}
 	slices.SortFunc(out, func(a, b components.GPUCard) int {
-		return cmp.Or(cmp.Compare(a.Instance, b.Instance), cmpNumeric(a.Index, b.Index))
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Instance, b.Instance), cmpNumeric(a.Index, b.Index))
 	})
 	if len(problems) > 0 {
 		return out, fmt.Errorf("reading GPUs: %s", problems.String())
@@ -151,12 +167,21 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 	defer cancel()
 	p := u.page(r, "Alerts", "/alerts", true)
-	p.Controls.Show = false
+	u.withHosts(ctx, &p)
+	// The bar (its host selector) shows where there are hosts to choose from.
+	p.Controls.Show = len(p.Controls.Hosts) > 0 || p.Controls.Host != ""
 	var problems errs
-	v := components.AlertsPage{Now: u.now()}
+	v := components.AlertsPage{Now: u.now(), Engine: u.engine}
 	alerts, err := u.api.Alerts(ctx)
+	if u.engineLacks(err) {
+		v.RulesElsewhere, v.EngineAnswer = true, engineAnswer(err)
+		err = nil
+	}
 	problems.add(err)
 	for _, a := range alerts.Alerts {
+		if h := p.Controls.Host; h != "" && string(a.Labels[hostLabel]) != h {
+			continue // another host's alert, or one of the whole fleet
+		}
 		v.Alerts = append(v.Alerts, components.AlertRow{
 			Name:    string(a.Labels[model.AlertNameLabel]),
 			State:   string(a.State),
@@ -171,7 +196,16 @@ func (u *UI) alertsPage(r *http.Request) (templ.Component, error) {
 		return cmp.Or(cmp.Compare(stateOrder(a.State), stateOrder(b.State)), cmp.Compare(a.Name, b.Name))
 	})
 	rules, err := u.api.Rules(ctx, nil)
-	problems.add(err)
+	switch {
+	case u.engineLacks(err):
+		v.RulesElsewhere, v.EngineAnswer = true, engineAnswer(err)
+	case err == nil && u.engine != "" && len(rules.Groups) == 0:
+		// VictoriaMetrics single-node answers an empty list: its rules, if
+		// any, are vmalert's.
+		v.RulesElsewhere = true
+	default:
+		problems.add(err)
+	}
 	for _, g := range rules.Groups {
 		for _, rule := range g.Rules {
 			switch x := rule.(type) {

@@ -11,12 +11,14 @@ import (
 // the same label the scraped server's series carry. Rows find their probe
 // by that instance, never by model name alone: two replicas of one model
 // are two servers with two sets of probe numbers.
-type probesByServer map[string]map[string]*components.Quantiles // server key → model → quantiles
+// The key starts with the host (the external label): a probe on one box
+// never joins a row of another box that serves the same instance address.
+type probesByServer map[string]map[string]*components.Quantiles // host + server key → model → quantiles
 
-// at returns the quantiles of the probe of model at instance, creating
-// them.
-func (p probesByServer) at(instance, model string) *components.Quantiles {
-	k := serverKey(instance)
+// at returns the quantiles of the probe of model at instance on host,
+// creating them.
+func (p probesByServer) at(host, instance, model string) *components.Quantiles {
+	k := host + " " + serverKey(instance)
 	if p[k] == nil {
 		p[k] = map[string]*components.Quantiles{}
 	}
@@ -31,7 +33,7 @@ func (p probesByServer) at(instance, model string) *components.Quantiles {
 // and llama.cpp without a `model` target label), the only probe at that
 // instance. Nil when no probe reached this server.
 func (p probesByServer) of(row *components.ServerRow) *components.Quantiles {
-	byModel := p[serverKey(row.Instance)]
+	byModel := p[row.Host+" "+serverKey(row.Instance)]
 	if q := byModel[row.Model]; q != nil {
 		return q
 	}

@@ -10,12 +10,13 @@ import (
 // many series at once to fill a table, which no dashboard panel does.
 // TODO(lead): move them into grafana/panels if a dashboard ever needs them.
 
-// serverSelector filters token-path series on the model and instance of the
-// URL; values are escaped with panels.Regex.
-func serverSelector(model, instance string) string {
+// serverSelector filters token-path series on the host, model and instance
+// of the URL; values are escaped with panels.Regex. An empty host matches
+// series without the label (a tokenpath's own).
+func serverSelector(host, model, instance string) string {
 	// Concatenated, not %q: panels.Regex has already escaped the values for
 	// a double-quoted PromQL string.
-	return `model=~"` + regexOrAll(model) + `",instance=~"` + regexOrAll(instance) + `"`
+	return `host=~"` + regexOrAll(host) + `",model=~"` + regexOrAll(model) + `",instance=~"` + regexOrAll(instance) + `"`
 }
 
 func regexOrAll(v string) string {

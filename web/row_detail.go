@@ -42,7 +42,7 @@ func qLastBuckets(sel string) string {
 // rowLabels says whether a series with labels m belongs to row: every row
 // label the series carries must be the row's.
 func rowLabels(m model.Metric, row *components.ServerRow) bool {
-	for name, want := range map[model.LabelName]string{"server": row.Server, "model": row.Model, "instance": row.Instance, "job": row.Job} {
+	for name, want := range map[model.LabelName]string{hostLabel: row.Host, "server": row.Server, "model": row.Model, "instance": row.Instance, "job": row.Job} {
 		if v, ok := m[name]; ok && string(v) != want {
 			return false
 		}
@@ -54,7 +54,7 @@ func rowLabels(m model.Metric, row *components.ServerRow) bool {
 // shows what could be read.
 func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*components.ServerRow) error {
 	var problems errs
-	sel := serverSelector(c.Model, c.Instance)
+	sel := serverSelector(c.Host, c.Model, c.Instance)
 	each := func(m model.Metric, f func(d *components.RowDetail)) {
 		for _, r := range rows {
 			if _, ok := m["instance"]; ok && rowLabels(m, r) {
@@ -101,7 +101,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 	}
 
 	gpuOf := map[*components.ServerRow][]string{} // row → GPU indexes serving it
-	gmap, err := u.instant(ctx, qGPUMap(c.Instance))
+	gmap, err := u.instantOnHost(ctx, qGPUMap(c.Instance), c.Host)
 	problems.add(err)
 	for _, s := range gmap {
 		for _, r := range rows {
@@ -121,7 +121,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 		}
 	}
 
-	energy, err := u.instant(ctx, qEnergy)
+	energy, err := u.instantOnHost(ctx, qEnergy, c.Host)
 	problems.add(err)
 	for _, r := range rows {
 		// The row's own figures when its GPUs are mapped, else its host's.
@@ -151,7 +151,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 		}
 	}
 
-	cards, err := u.gpuCards(ctx)
+	cards, err := u.gpuCards(ctx, c.Host)
 	problems.add(err)
 	for _, r := range rows {
 		if r.Detail.GPUMapping == "remote" {
@@ -169,7 +169,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 // unmapped, every GPU on the row's node (a box whose GPUs it may use).
 func rowGPUs(cards []components.GPUCard, r *components.ServerRow, mapped []string) (gpus []components.RowGPU, ofHost bool) {
 	for _, c := range cards {
-		if nodeOf(c.Instance) != nodeOf(r.Instance) {
+		if c.Host != r.Host || nodeOf(c.Instance) != nodeOf(r.Instance) {
 			continue
 		}
 		if len(mapped) > 0 && !slices.Contains(mapped, c.Index) {
@@ -187,9 +187,12 @@ func rowGPUs(cards []components.GPUCard, r *components.ServerRow, mapped []strin
 }
 
 // sameNode says whether a host-level series (no server) is of the row's
-// box: by its node label (instance without port) when it has one; a series
-// without one is the host's (one tokenpath per host).
+// box: the same tokenpath (host label), and by its node label (instance
+// without port) when it has one; a series without one is the host's.
 func sameNode(m model.Metric, r *components.ServerRow) bool {
+	if string(m[hostLabel]) != r.Host {
+		return false
+	}
 	if n, ok := m["node"]; ok {
 		return string(n) == nodeOf(r.Instance)
 	}

@@ -66,6 +66,11 @@ type Options struct {
 	// StorageError, when set, says why the local TSDB cannot write (storage.WriteError);
 	// every page shows it in a banner while it returns an error.
 	StorageError func() error
+	// Engine is the central engine API reads from (`tokenpath fleet
+	// --query.url`, credentials removed); "" for tokenpath's own TSDB. With an
+	// engine, a rules API that is missing or empty means the rules are
+	// evaluated elsewhere (vmalert, a ruler), and the alerts page says so.
+	Engine string
 }
 
 // asset is one embedded file with its content hash.
@@ -85,6 +90,8 @@ type UI struct {
 
 	// storageErr is Options.StorageError; nil when there is no storage to check.
 	storageErr func() error
+	// engine is Options.Engine.
+	engine string
 }
 
 // New returns the UI. It fails when API is nil or the embedded bundle is
@@ -105,6 +112,7 @@ func New(o Options) (*UI, error) {
 		now:     time.Now,
 	}
 	u.storageErr = o.StorageError
+	u.engine = o.Engine
 	for _, name := range []string{"app.js", "app.css"} {
 		b, err := fs.ReadFile(StaticFS(), name)
 		if err != nil {

@@ -60,7 +60,12 @@ func fleetHandler(logger *slog.Logger, engine *url.URL) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--query.url=%q: %w", engine, err)
 	}
-	ui, err := web.New(web.Options{Logger: logger.With("component", "web"), API: promv1.NewAPI(client), Version: version.Version})
+	// Engine tells the UI its rules and alerts are the engine's: where the
+	// engine has none, the alerts page says where rules live instead.
+	ui, err := web.New(web.Options{
+		Logger: logger.With("component", "web"), API: promv1.NewAPI(client), Version: version.Version,
+		Engine: engine.Redacted(),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the web UI: %w", err)
 	}

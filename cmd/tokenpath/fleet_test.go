@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
@@ -267,4 +269,75 @@ func TestFleetCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFleetAlertsAndRules: `tokenpath fleet`'s alerts page shows the central
+// engine's rules and alerts where the engine evaluates them (Debian's
+// Prometheus loaded with `tokenpath rules export` and a firing alert of one
+// host), narrowed by the host selector; where it evaluates none (Debian's
+// VictoriaMetrics single-node answers an empty list), the page says where
+// rules live instead of an error or an empty table.
+func TestFleetAlertsAndRules(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command(testbin.Binary(t), "rules", "export", "--dir", dir).CombinedOutput()
+	require.NoError(t, err, "tokenpath rules export: %s", out)
+	writeFile(t, dir, "canary.rules.yml", `groups:
+- name: fleet-canary
+  rules:
+  - alert: FleetCanary
+    expr: vector(1)
+    labels: {host: gpu-box-a}
+`)
+	prom := startDebianPrometheus(t, fmt.Sprintf("global:\n  evaluation_interval: 1s\nrule_files: [%q]\n", dir+"/*.yml"))
+	vm := startVictoriaMetrics(t)
+
+	fleetUI := func(t *testing.T, engine *peer) func(path string) *goquery.Document {
+		addr := testbin.FreePort(t)
+		startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
+			"fleet", "--query.url=http://"+engine.Addr, "--web.listen-address="+addr)
+		return func(path string) *goquery.Document {
+			t.Helper()
+			resp, err := http.Get("http://" + addr + path) //nolint:noctx // bounded by the client's default transport and the test's timeout
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			doc, err := goquery.NewDocumentFromReader(resp.Body)
+			require.NoError(t, err)
+			return doc
+		}
+	}
+	texts := func(s *goquery.Selection, attr string) []string {
+		return s.Map(func(_ int, x *goquery.Selection) string { return x.AttrOr(attr, "") })
+	}
+
+	t.Run("prometheus evaluates the rules", func(t *testing.T) {
+		get := fleetUI(t, prom)
+		var doc *goquery.Document
+		waitFor(t, time.Minute, "FleetCanary firing on the fleet's alerts page", func() (bool, string) {
+			doc = get("/alerts")
+			rows := doc.Find(`[data-testid="alert-row"][data-alert="FleetCanary"][data-state="firing"]`)
+			return rows.Length() == 1, doc.Find("main").Text()
+		})
+		require.Equal(t, 0, doc.Find(`[data-testid="page-error"]`).Length(), doc.Find(`[data-testid="page-error"]`).Text())
+		require.Equal(t, 0, doc.Find(`[data-testid="rules-elsewhere"]`).Length())
+		rules := texts(doc.Find(`[data-testid="rule-row"]`), "data-rule")
+		require.Contains(t, rules, "FleetCanary")
+		require.Contains(t, rules, "HighTTFT", "tokenpath's exported alerts, evaluated by the central Prometheus")
+		require.Contains(t, rules, "tokenpath:ttft_seconds:histogram_quantile")
+		// The host selector narrows the alerts to the chosen host.
+		require.Equal(t, []string{"FleetCanary"}, texts(get("/alerts?host=gpu-box-a").Find(`[data-testid="alert-row"]`), "data-alert"))
+		require.Equal(t, 0, get("/alerts?host=gpu-box-b").Find(`[data-testid="alert-row"]`).Length())
+	})
+
+	t.Run("victoria-metrics has none", func(t *testing.T) {
+		doc := fleetUI(t, vm)("/alerts")
+		require.Equal(t, 0, doc.Find(`[data-testid="page-error"]`).Length(), doc.Find(`[data-testid="page-error"]`).Text())
+		notice := doc.Find(`[data-testid="rules-elsewhere"]`)
+		require.Equal(t, 1, notice.Length())
+		require.Contains(t, notice.Text(), "rules are evaluated by vmalert or your ruler")
+		require.Contains(t, notice.Text(), "tokenpath rules export")
+		require.Equal(t, "http://"+vm.Addr, notice.Find(`[data-testid="rules-engine"]`).Text())
+		require.Equal(t, 0, doc.Find(`[data-testid="rules-table"]`).Length())
+		require.Equal(t, 0, doc.Find(`[data-testid="alerts-table"]`).Length())
+	})
 }

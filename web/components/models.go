@@ -33,16 +33,22 @@ type Page struct {
 // Controls is the range picker, auto-refresh and filter bar. Every value
 // lives in the URL query so a link reproduces the view.
 type Controls struct {
-	Show      bool
-	Range     string // One of RangeOptions or "custom".
-	From, To  string // datetime-local values when Range is "custom".
-	Refresh   string // One of RefreshOptions; "" is off.
+	Show     bool
+	Range    string // One of RangeOptions or "custom".
+	From, To string // datetime-local values when Range is "custom".
+	Refresh  string // One of RefreshOptions; "" is off.
+	// Host is the tokenpath (external label host) the page is narrowed to;
+	// "" is every host, and series without a host label (a tokenpath's own).
+	Host      string
 	Model     string
 	Instance  string
+	Hosts     []string // Values offered by the host filter.
 	Models    []string // Values offered by the model filter.
 	Instances []string
 	// Filter hides the model/instance selectors on pages they do not apply to.
 	Filter bool
+	// HostFilter shows the host selector (every page whose data has hosts).
+	HostFilter bool
 	// AutoRange is set when the URL names no range: Range was picked to
 	// fit the data (FittingRange) and links leave it out.
 	AutoRange bool
@@ -63,9 +69,10 @@ const DefaultRange = "1h"
 // between pages.
 func (c Controls) Query() url.Values {
 	q := url.Values{}
-	// A range the user chose stays in links, even the default one: the
-	// next page would otherwise pick its own (AutoRange).
-	if c.Range != "" && !c.AutoRange {
+	// A range picked to fit the data (AutoRange) stays out: the next page
+	// picks its own. So does DefaultRange, which a page without data
+	// history shorter than it would pick anyway.
+	if c.Range != "" && c.Range != DefaultRange && !c.AutoRange {
 		q.Set("range", c.Range)
 	}
 	if c.Range == "custom" {
@@ -74,6 +81,9 @@ func (c Controls) Query() url.Values {
 	}
 	if c.Refresh != "" {
 		q.Set("refresh", c.Refresh)
+	}
+	if c.Host != "" {
+		q.Set("host", c.Host)
 	}
 	if c.Model != "" {
 		q.Set("model", c.Model)
@@ -153,6 +163,10 @@ func (q Quantiles) Any() bool { return q.P50.OK || q.P90.OK || q.P99.OK }
 
 // ServerRow is one served model on one server, a row of the token path page.
 type ServerRow struct {
+	// Host is the tokenpath the row's series came from (external label
+	// host); "" for a tokenpath's own series. Two hosts serving the same
+	// instance address are two rows.
+	Host     string
 	Server   string // vllm, tgi, sglang, llamacpp.
 	Model    string
 	Instance string
@@ -209,15 +223,25 @@ func (r ServerRow) DiagnosisEvidence() []string {
 	return out
 }
 
-// Key identifies the row in data-testid attributes.
+// Key identifies the row in data-key attributes: host/server/model/instance,
+// or server/model/instance for a row without a host.
 func (r ServerRow) Key() string {
-	return r.Server + "/" + r.Model + "/" + r.Instance
+	return hostKey(r.Host, r.Server+"/"+r.Model+"/"+r.Instance)
+}
+
+// hostKey prefixes key with the host, when there is one.
+func hostKey(host, key string) string {
+	if host == "" {
+		return key
+	}
+	return host + "/" + key
 }
 
 // SLORow is one service-level objective of one model on one server
 // (instance), from the SLO rules (rules/slo): how much of the last day met
 // it and how much budget is left.
 type SLORow struct {
+	Host      string // The tokenpath the series came from; "" for its own.
 	Model     string
 	Instance  string // host:port of the server the events came from.
 	SLO       string // e.g. "probe-ttft-5s".
@@ -245,7 +269,9 @@ const (
 )
 
 // Key identifies the row in data-key attributes.
-func (r SLORow) Key() string { return r.SLO + "/" + r.Server + "/" + r.Model + "/" + r.Instance }
+func (r SLORow) Key() string {
+	return hostKey(r.Host, r.SLO+"/"+r.Server+"/"+r.Model+"/"+r.Instance)
+}
 
 // AttainmentSpan is "over 6 min" while the day is not yet covered.
 func (r SLORow) AttainmentSpan() string { return CoveredSpan(r.AttainmentCovered, AttainmentWindow) }
@@ -308,6 +334,7 @@ type LatencyPage struct {
 
 // GPUCard is the current state of one GPU.
 type GPUCard struct {
+	Host       string // The tokenpath the GPU's series came from; "" for its own.
 	Index      string
 	Name       string
 	UUID       string
@@ -372,6 +399,15 @@ type AlertsPage struct {
 	Now    time.Time // For "5m ago".
 	Alerts []AlertRow
 	Rules  []RuleRow
+	// Engine is the central engine the page reads from (tokenpath fleet);
+	// "" for tokenpath's own rules.
+	Engine string
+	// RulesElsewhere is set when the engine evaluates no rules (an empty
+	// list, or no rules/alerts API): the page says where rules live.
+	RulesElsewhere bool
+	// EngineAnswer is what the engine answered instead of a rules or alerts
+	// list, when it had no such API.
+	EngineAnswer string
 }
 
 // Label is one label pair, in display order.
@@ -381,6 +417,7 @@ type Label struct{ Name, Value string }
 // page: one row whatever its health, so a server that stopped answering, or
 // that is not the server its job names, shows where the user looks first.
 type InferenceTarget struct {
+	Host       string // The tokenpath scraping it (target label host); "" for its own.
 	Job        string
 	Instance   string
 	URL        string
@@ -397,7 +434,7 @@ type InferenceTarget struct {
 }
 
 // Key identifies the row in tests and links.
-func (t InferenceTarget) Key() string { return t.Job + "/" + t.Instance }
+func (t InferenceTarget) Key() string { return hostKey(t.Host, t.Job+"/"+t.Instance) }
 
 // TargetRow is one scrape target.
 type TargetRow struct {
