@@ -178,4 +178,5 @@ func TestBrowserRowDetail(t *testing.T) {
 	scale := eval[[]float64](t, b, `(() => { const y = window.tokenpath.charts.itl_heatmap.plot.scales.y; return [y.min, y.max]; })()`)
 	require.Equal(t, []float64{0, 4}, scale)
 	require.Empty(t, b.takeErrors())
+	b.screenshot(t, artifactsDir(t), "fixture-row-detail", false)
 }

@@ -135,7 +135,8 @@ export class Chart {
         timeAxisStyle(),
         { ...axisStyle(), size: 64, values: (u, vals) => vals.map(v => fmt(v, unit)) },
       ],
-      series: [{}],
+      // Off the chart the legend shows the latest values: say so for time.
+      series: [{ value: (u, v) => (v == null ? 'latest' : new Date(v * 1000).toLocaleString()) }],
     };
     if (this.cfg.min != null || this.cfg.max != null) {
       opts.scales.y = { range: (u, lo, hi) => [this.cfg.min ?? lo, this.cfg.max ?? hi] };
