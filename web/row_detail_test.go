@@ -107,9 +107,9 @@ func TestTokenPathRowDetail(t *testing.T) {
 	// leave the range out so each page picks its own.
 	require.Equal(t, "5m", doc.Find(`[data-testid="range"] option[selected]`).AttrOr("value", ""))
 	require.NotContains(t, doc.Find(`[data-testid="nav-GPU"]`).AttrOr("href", ""), "range=")
-	_, doc = get(t, ui, "/?range=30m")
-	require.Equal(t, "30m", doc.Find(`[data-testid="range"] option[selected]`).AttrOr("value", ""))
-	require.Contains(t, doc.Find(`[data-testid="nav-GPU"]`).AttrOr("href", ""), "range=30m", "a range the user chose stays")
+	_, doc = get(t, ui, "/?range=1h")
+	require.Equal(t, "1h", doc.Find(`[data-testid="range"] option[selected]`).AttrOr("value", ""))
+	require.Contains(t, doc.Find(`[data-testid="nav-GPU"]`).AttrOr("href", ""), "range=1h", "a range the user chose stays, the default one too")
 }
 
 // TestDefaultRangeFitsHistory: 20 minutes of history ending 6 minutes ago

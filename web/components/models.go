@@ -70,9 +70,9 @@ const DefaultRange = "1h"
 func (c Controls) Query() url.Values {
 	q := url.Values{}
 	// A range picked to fit the data (AutoRange) stays out: the next page
-	// picks its own. So does DefaultRange, which a page without data
-	// history shorter than it would pick anyway.
-	if c.Range != "" && c.Range != DefaultRange && !c.AutoRange {
+	// picks its own. A range the user chose stays, the default one too,
+	// so that a link reproduces the view.
+	if c.Range != "" && !c.AutoRange {
 		q.Set("range", c.Range)
 	}
 	if c.Range == "custom" {

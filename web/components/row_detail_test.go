@@ -162,6 +162,6 @@ func TestFittingRange(t *testing.T) {
 func TestAutoRangeStaysOutOfLinks(t *testing.T) {
 	c := Controls{Range: "15m", AutoRange: true, Model: "m"}
 	require.Equal(t, "/gpu?model=m", c.Link("/gpu", ""))
-	c = Controls{Range: "15m"}
-	require.Equal(t, "/gpu?range=15m", c.Link("/gpu", ""), "a range the user chose stays")
+	c = Controls{Range: DefaultRange}
+	require.Equal(t, "/gpu?range=1h", c.Link("/gpu", ""), "a range the user chose stays, the default one too")
 }
