@@ -37,6 +37,9 @@ func diagExposition(load float64) string {
 	// fixture's target label server="vllm" off under honor_labels).
 	b.WriteString(`tokenpath:energy_per_token:joules{server=""} 0.35` + "\n")
 	b.WriteString(`tokenpath:tokens_per_joule{server=""} 2.86` + "\n")
+	// A row's own figures, where the rules have them, win over the host's.
+	fmt.Fprintf(&b, "tokenpath:energy_per_token:joules{%s} 1.2\n", tgi)
+	fmt.Fprintf(&b, "tokenpath:tokens_per_joule{%s} 0.833\n", tgi)
 	b.WriteString(`tokenpath:inference_target_gpu{server="",job="vllm",instance="127.0.0.1:8000",gpu="1",uuid="GPU-bbbb"} 1` + "\n")
 	for _, st := range []string{"mapped", "remote", "no_gpu_process", "unknown"} {
 		fmt.Fprintf(&b, "tokenpath_inference_target_gpu_mapping{server=\"\",job=\"vllm\",instance=\"127.0.0.1:8000\",state=%q} %d\n", st, map[bool]int{true: 1}[st == "mapped"])
@@ -96,6 +99,9 @@ func TestTokenPathRowDetail(t *testing.T) {
 	require.Equal(t, "SM 35%", text(items, "gpu-summary-sm"))
 	require.Equal(t, "512 W", text(items, "gpu-summary-power"))
 
+	require.Equal(t, "1.2 J/token", text(tgi, "energy-per-token"))
+	require.Equal(t, "0.833 tokens/s per W", text(tgi, "tokens-per-watt"))
+	require.Equal(t, 0, tgi.Find(`[data-testid="energy-scope"]`).Length(), "the row's own figures")
 	require.Equal(t, "unknown (remote)", text(tgi, "row-gpus"))
 	require.Equal(t, 0, tgi.Find(`[data-testid="gpu-summary"]`).Length())
 	require.Equal(t, "≥ 100 ms", text(tgi, "itl-p99"), "TPOT p99 (120 ms) is past the last finite bucket")
