@@ -132,8 +132,9 @@ func (u *UI) withFilter(ctx context.Context, p *components.Page) {
 
 // chartsFrom turns dashboard panels into browser charts, substituting the
 // URL's filter into the template variables and narrowing every query to the
-// URL's host (narrowToHost). While several hosts may be drawn, each line's
-// legend starts with its host, so equal instances on two hosts are told apart.
+// URL's host (narrowToHost). Where the data has several hosts, each line's
+// legend starts with its host, so equal instances on two hosts are told apart
+// (heatmaps sum over hosts: their legend is the bucket).
 func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []components.Chart {
 	vars := map[string]string{}
 	if c.Model != "" {
@@ -157,7 +158,7 @@ func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []compo
 				continue
 			}
 			legend := q.Legend
-			if c.Host == "" && len(c.Hosts) > 1 && p.Kind != panels.KindHeatmap {
+			if len(c.Hosts) > 1 && p.Kind != panels.KindHeatmap {
 				legend = "{{" + hostLabel + "}} " + legend
 			}
 			ch.Queries = append(ch.Queries, components.ChartQuery{

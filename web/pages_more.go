@@ -61,7 +61,7 @@ func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
 				problems.add(err)
 				continue
 			}
-			if host == "" && len(p.Controls.Hosts) > 1 {
+			if len(p.Controls.Hosts) > 1 {
 				q.Legend = "{{" + hostLabel + "}} " + q.Legend
 			}
 			clocks.Queries = append(clocks.Queries, q)

@@ -263,6 +263,26 @@ func TestFleetCommand(t *testing.T) {
 			require.Contains(t, page, `data-testid="row-server"`, "the token-path table has rows from the engine's data")
 			require.Contains(t, page, ">vllm<")
 			require.Contains(t, page, ">tgi<")
+			// One row per host: the selector offers both, each row names its
+			// host, and ?host= keeps that host's rows only.
+			rowHosts := func(page string) (rows, options []string) {
+				doc, err := goquery.NewDocumentFromReader(strings.NewReader(page))
+				require.NoError(t, err)
+				rows = doc.Find(`[data-testid="server-row"] [data-testid="row-host"]`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+				options = doc.Find(`[data-testid="filter-host"] option`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("value", "") })
+				return rows, options
+			}
+			rows, options := rowHosts(page)
+			require.Equal(t, []string{"", "a", "b"}, options)
+			require.Contains(t, rows, "a")
+			require.Contains(t, rows, "b")
+			code, page = get(http.MethodGet, "/?host=b")
+			require.Equal(t, http.StatusOK, code, page)
+			rows, _ = rowHosts(page)
+			require.NotEmpty(t, rows)
+			for _, h := range rows {
+				require.Equal(t, "b", h, "?host=b shows host b's rows only")
+			}
 			for _, p := range []string{"/api/v1/write", "/api/v1/admin/tsdb/snapshot", "/-/reload", "/api/v1/status/config"} {
 				code, _ := get(http.MethodPost, p)
 				require.Containsf(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, code, "POST %s is not passed on", p)

@@ -21,16 +21,36 @@ func TestHostSelector(t *testing.T) {
 		selected string
 		navGPU   string
 	}{
-		{"every host", Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}},
-			[]string{"", "gpu-box-a", "gpu-box-b"}, "", "/gpu"},
-		{"one chosen", Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}, Host: "gpu-box-b"},
-			[]string{"", "gpu-box-a", "gpu-box-b"}, "gpu-box-b", "/gpu?host=gpu-box-b"},
-		{"one host", Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Hosts: []string{"gpu-box-a"}},
-			[]string{"", "gpu-box-a"}, "", "/gpu"},
-		{"a host no series has", Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Host: "gone<1>"},
-			[]string{"", "gone<1>"}, "gone<1>", "/gpu?host=gone%3C1%3E"},
-		{"no hosts (a tokenpath's own series)", Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true},
-			[]string{""}, "", "/gpu"},
+		{
+			"every host",
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}},
+			[]string{"", "gpu-box-a", "gpu-box-b"},
+			"", "/gpu",
+		},
+		{
+			"one chosen",
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}, Host: "gpu-box-b"},
+			[]string{"", "gpu-box-a", "gpu-box-b"},
+			"gpu-box-b", "/gpu?host=gpu-box-b",
+		},
+		{
+			"one host",
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Hosts: []string{"gpu-box-a"}},
+			[]string{"", "gpu-box-a"},
+			"", "/gpu",
+		},
+		{
+			"a host no series has",
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Host: "gone<1>"},
+			[]string{"", "gone<1>"},
+			"gone<1>", "/gpu?host=gone%3C1%3E",
+		},
+		{
+			"no hosts (a tokenpath's own series)",
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true},
+			[]string{""},
+			"", "/gpu",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
