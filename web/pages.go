@@ -39,6 +39,9 @@ func controls(r *http.Request) components.Controls {
 	if c.Range != "custom" && !slices.Contains(components.RangeOptions(), c.Range) {
 		c.Range = components.DefaultRange
 	}
+	// Without a range in the URL, the page picks one that fits the data
+	// (UI.page); links then keep leaving it out.
+	c.AutoRange = q.Get("range") == "" && c.Range == components.DefaultRange
 	if !slices.Contains(components.RefreshOptions(), c.Refresh) {
 		c.Refresh = ""
 	}
@@ -56,6 +59,9 @@ func rangeDuration(c components.Controls) time.Duration {
 func (u *UI) page(r *http.Request, title, path string, reload bool) components.Page {
 	c := controls(r)
 	c.Show = path != ""
+	if c.AutoRange && c.Show {
+		c.Range = u.fittingRange(r.Context())
+	}
 	p := components.Page{
 		Title:    title,
 		Path:     path,
@@ -388,6 +394,11 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 			row.DiagnosisFrontGap = v
 		}
 	}
+	detailed := make([]*components.ServerRow, 0, len(rows))
+	for _, row := range rows {
+		detailed = append(detailed, row)
+	}
+	problems.add(u.addRowDetails(ctx, c, detailed))
 	out := make([]components.ServerRow, 0, len(rows))
 	for _, row := range rows {
 		row.ProbeTTFT = probes.of(row)

@@ -23,31 +23,31 @@ func TestHostSelector(t *testing.T) {
 	}{
 		{
 			"every host",
-			Controls{Show: true, Range: "1h", HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}},
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}},
 			[]string{"", "gpu-box-a", "gpu-box-b"},
 			"", "/gpu",
 		},
 		{
 			"one chosen",
-			Controls{Show: true, Range: "1h", HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}, Host: "gpu-box-b"},
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Filter: true, Hosts: []string{"gpu-box-a", "gpu-box-b"}, Host: "gpu-box-b"},
 			[]string{"", "gpu-box-a", "gpu-box-b"},
 			"gpu-box-b", "/gpu?host=gpu-box-b",
 		},
 		{
 			"one host",
-			Controls{Show: true, Range: "1h", HostFilter: true, Hosts: []string{"gpu-box-a"}},
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Hosts: []string{"gpu-box-a"}},
 			[]string{"", "gpu-box-a"},
 			"", "/gpu",
 		},
 		{
 			"a host no series has",
-			Controls{Show: true, Range: "1h", HostFilter: true, Host: "gone<1>"},
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true, Host: "gone<1>"},
 			[]string{"", "gone<1>"},
 			"gone<1>", "/gpu?host=gone%3C1%3E",
 		},
 		{
 			"no hosts (a tokenpath's own series)",
-			Controls{Show: true, Range: "1h", HostFilter: true},
+			Controls{Show: true, Range: "1h", AutoRange: true, HostFilter: true},
 			[]string{""},
 			"", "/gpu",
 		},

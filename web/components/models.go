@@ -49,6 +49,9 @@ type Controls struct {
 	Filter bool
 	// HostFilter shows the host selector (every page whose data has hosts).
 	HostFilter bool
+	// AutoRange is set when the URL names no range: Range was picked to
+	// fit the data (FittingRange) and links leave it out.
+	AutoRange bool
 }
 
 // RangeOptions returns the relative ranges of the picker, shortest first.
@@ -66,7 +69,10 @@ const DefaultRange = "1h"
 // between pages.
 func (c Controls) Query() url.Values {
 	q := url.Values{}
-	if c.Range != "" && c.Range != DefaultRange {
+	// A range picked to fit the data (AutoRange) stays out: the next page
+	// picks its own. A range the user chose stays, the default one too,
+	// so that a link reproduces the view.
+	if c.Range != "" && !c.AutoRange {
 		q.Set("range", c.Range)
 	}
 	if c.Range == "custom" {
@@ -191,6 +197,9 @@ type ServerRow struct {
 	// objective, queue share of the TTFT, p99/p50 ITL, prompt share of the
 	// tokens, and the probes' time in front of the engine.
 	DiagnosisTail, DiagnosisQueueShare, DiagnosisITLSpike, DiagnosisPromptShare, DiagnosisFrontGap Value
+
+	// Detail is the lifecycle, KV headroom, energy and GPUs (row_detail.go).
+	Detail RowDetail
 }
 
 // DiagnosisRunbook is the README section per diagnosis cause (the cause is

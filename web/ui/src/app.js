@@ -2,7 +2,7 @@
 // page. The server renders every page; this script only adds what needs the
 // browser (charts, live queries). No inline scripts: the CSP forbids them.
 import { Chart } from './charts.js';
-import { currentRange } from './range.js';
+import { currentRange, parseDuration } from './range.js';
 import { initExplore } from './explore.js';
 
 const refreshMs = { '10s': 10000, '30s': 30000, '1m': 60000, '5m': 300000 };
@@ -49,7 +49,10 @@ function initCharts() {
   charts.forEach(c => { registry[c.cfg.id] = c; });
   window.tokenpath = { charts: registry };
   const load = () => {
-    const rng = currentRange(location.search, Date.now() / 1000);
+    // Without a range in the URL the server has chosen one that fits the
+    // data: the picker's selected option.
+    const picked = document.querySelector('select[name="range"]')?.value;
+    const rng = currentRange(location.search, Date.now() / 1000, parseDuration(picked));
     return Promise.all(charts.map(c => c.load(rng)));
   };
   window.tokenpath.ready = load();

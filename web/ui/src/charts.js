@@ -5,8 +5,8 @@
 import uPlot from 'uplot';
 import { queryRange } from './api.js';
 import { fmt, fmtSeconds, legend } from './format.js';
-
-const palette = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300'];
+import { seriesColor, legendValue } from './series.js';
+import { populatedSpan, edgeLabel, edgeSplits } from './heatspan.js';
 const heatStops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 const namedColors = { blue: '#5794f2', green: '#73bf69', yellow: '#fade2a', orange: '#ff9830', red: '#f2495c', purple: '#b877d9' };
 
@@ -135,7 +135,8 @@ export class Chart {
         timeAxisStyle(),
         { ...axisStyle(), size: 64, values: (u, vals) => vals.map(v => fmt(v, unit)) },
       ],
-      series: [{}],
+      // Off the chart the legend shows the latest values: say so for time.
+      series: [{ value: (u, v) => (v == null ? 'latest' : new Date(v * 1000).toLocaleString()) }],
     };
     if (this.cfg.min != null || this.cfg.max != null) {
       opts.scales.y = { range: (u, lo, hi) => [this.cfg.min ?? lo, this.cfg.max ?? hi] };
@@ -145,17 +146,19 @@ export class Chart {
       opts.axes.push({ ...axisStyle(), scale: 'y2', side: 1, size: 56, grid: { show: false }, values: (u, vals) => vals.map(v => fmt(v, rightUnit)) });
     }
     series.forEach((x, i) => {
-      data.push(onGrid(xs, rng, x.s.values || []));
+      const ys = onGrid(xs, rng, x.s.values || []);
+      data.push(ys);
       const u = x.q.right ? rightUnit : unit;
       opts.series.push({
         label: legend(x.q.legend, x.s.metric),
-        stroke: palette[i % palette.length],
+        stroke: seriesColor(i),
         width: 2,
         dash: x.q.right ? [6, 4] : undefined,
         scale: x.q.right ? 'y2' : 'y',
         spanGaps: false,
         points: { show: false },
-        value: (p, v) => fmt(v, u),
+        // Without hovering, the legend shows the latest value.
+        value: (p, v, si, idx) => fmt(legendValue(ys, idx), u),
       });
     });
     this.plot = new uPlot(opts, data, this.body);
@@ -213,8 +216,9 @@ export class Chart {
         p99v[j] = lb + (bounds[i] - lb) * frac;
       }
     }
-    const label = k => (k === 0 ? '0' : !isFinite(bounds[k - 1]) ? '+Inf' : fmt(bounds[k - 1], this.cfg.unit || 's'));
-    const every = Math.max(1, Math.ceil(n / 10));
+    const label = k => edgeLabel(k, bounds, b => fmt(b, this.cfg.unit || 's'));
+    // The y-axis spans the populated buckets only.
+    const { lo: yLo, hi: yHi } = populatedSpan(counts);
     const logMax = Math.log1p(max);
     const self = this;
     const tip = this.tooltip;
@@ -223,10 +227,10 @@ export class Chart {
       width: width(this.body), height: 260,
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
-      scales: { x: { time: true, range: [rng.start, rng.end] }, y: { auto: false, range: [0, n] } },
+      scales: { x: { time: true, range: [rng.start, rng.end] }, y: { auto: false, range: [yLo, yHi + 1] } },
       axes: [
         timeAxisStyle(),
-        { ...axisStyle(), size: 64, splits: () => Array.from({ length: n + 1 }, (_, k) => k).filter(k => k % every === 0), values: (u, vals) => vals.map(label) },
+        { ...axisStyle(), size: 64, splits: () => edgeSplits(yLo, yHi), values: (u, vals) => vals.map(label) },
       ],
       series: [{}, { label: 'p99', stroke: '#f2495c', width: 2, points: { show: false } }],
       hooks: {
@@ -262,7 +266,7 @@ export class Chart {
           const t = u.posToVal(left, 'x');
           const j = Math.ceil((t - rng.start) / rng.step - 1e-9);
           const i = Math.floor(u.posToVal(top, 'y'));
-          if (j < 0 || j >= xs.length || i < 0 || i >= n) { tip.hidden = true; return; }
+          if (j < 0 || j >= xs.length || i < yLo || i > yHi) { tip.hidden = true; return; }
           const lo = i > 0 ? bounds[i - 1] : 0;
           const hi = bounds[i];
           const c = counts[i][j];
@@ -283,6 +287,9 @@ export class Chart {
     };
     this.plot = new uPlot(opts, [xs, p99], this.body);
     this.el.dataset.buckets = String(n);
+    // The y-axis' bottom and top edges, for the browser tests.
+    this.el.dataset.yBottom = label(yLo);
+    this.el.dataset.yTop = label(yHi + 1);
     this.el.dataset.p99 = p99.some(v => v != null) ? 'yes' : 'no';
   }
 

@@ -12,7 +12,9 @@ export function parseDuration(s) {
 // uses a 2-minute step and a query stays far below Prometheus' 11,000 limit.
 export const MaxPoints = 720;
 
-export function currentRange(search, nowSec) {
+// defaultSec is the page's range when the URL names none: the server picks
+// one that fits the data (the range picker's selected option).
+export function currentRange(search, nowSec, defaultSec) {
   const q = new URLSearchParams(search);
   let start, end;
   if (q.get('range') === 'custom' && q.get('from') && q.get('to')) {
@@ -20,7 +22,7 @@ export function currentRange(search, nowSec) {
     end = Date.parse(q.get('to')) / 1000;
   }
   if (!(end > start)) {
-    const d = parseDuration(q.get('range')) || 3600;
+    const d = parseDuration(q.get('range')) || defaultSec || 3600;
     end = nowSec;
     start = end - d;
   }
