@@ -35,11 +35,14 @@ const (
 	DiagnosisRuleFile = "diagnosis.rules.yml"
 	// AlertRuleFile holds the seed's alerts.
 	AlertRuleFile = "alerts.rules.yml"
+	// LongRangeRuleFile holds the 5 m bucket rates and percentiles that
+	// long-range heatmaps and percentile charts read (grafana/panels).
+	LongRangeRuleFile = "longrange.rules.yml"
 )
 
 // ruleFileOrder is the order the embedded files are rendered and loaded in:
 // each file reads the series of the files before it.
-var ruleFileOrder = []string{TokenPathRuleFile, GPURuleFile, DiagnosisRuleFile, AlertRuleFile}
+var ruleFileOrder = []string{TokenPathRuleFile, GPURuleFile, DiagnosisRuleFile, AlertRuleFile, LongRangeRuleFile}
 
 // tokenPathServers are the servers whose percentiles and means the token-path
 // group derives; the prober derives its own in its own file, and deriving them

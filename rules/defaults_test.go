@@ -15,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDefaultRuleFilesParse checks the four embedded files: every one
+// TestDefaultRuleFilesParse checks the five embedded files: every one
 // passes rulefmt.Parse, has the expected groups, and promtool's check
 // counts its rules.
 func TestDefaultRuleFilesParse(t *testing.T) {
 	files, err := DefaultRuleFiles(DefaultThresholds())
 	require.NoError(t, err)
-	require.Len(t, files, 4)
+	require.Len(t, files, 5)
 
 	cases := []struct {
 		file   string
@@ -32,6 +32,7 @@ func TestDefaultRuleFilesParse(t *testing.T) {
 		{GPURuleFile, []string{"tokenpath.gpu"}, nil},
 		{DiagnosisRuleFile, []string{"tokenpath.diagnosis", "tokenpath.energy", "tokenpath.kv_cache_knee"}, nil},
 		{AlertRuleFile, []string{"tokenpath.alerts"}, []string{"HighTTFT", "CriticalTTFT", "HighITL", "KVCacheNearKnee", "MemoryBound", "GPUMemoryExhaustion", "InferenceTargetDown"}},
+		{LongRangeRuleFile, []string{"tokenpath.long_range"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
