@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
 )
@@ -56,7 +57,7 @@ func specs() []dashboardSpec {
 		for _, id := range ids {
 			for _, p := range set {
 				if p.ID == id {
-					out = append(out, p)
+					out = append(out, panels.ForGrafana(p))
 				}
 			}
 		}
@@ -167,6 +168,18 @@ func render(s dashboardSpec) ([]byte, error) {
 			"includeAll": true, "allValue": panels.AllValue, "multi": true,
 			"current": obj{"selected": true, "text": []string{"All"}, "value": []string{"$__all"}},
 			"hide":    0, "options": []obj{}, "refresh": 2, "regex": "", "sort": 1,
+		})
+	}
+	// The hidden variables that pick 1 m or 5 m series by the dashboard's
+	// range (panels.ForGrafana), where a panel uses them.
+	for _, v := range panels.RangeVariables() {
+		if !usesVariable(s, v.Name) {
+			continue
+		}
+		vars = append(vars, obj{
+			"name": v.Name, "type": "query", "datasource": dsRef(), "definition": v.Query,
+			"query": obj{"qryType": 3, "query": v.Query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+			"regex": v.Regex, "hide": 2, "refresh": 2, "includeAll": false, "multi": false, "options": []obj{},
 		})
 	}
 	d := obj{
@@ -306,4 +319,18 @@ func panelJSON(p panels.Panel) (obj, error) {
 		return nil, fmt.Errorf("panel %s: unknown kind %q", p.ID, p.Kind)
 	}
 	return out, nil
+}
+
+// usesVariable reports whether a query of s refers to the variable name.
+func usesVariable(s dashboardSpec, name string) bool {
+	for _, r := range s.Rows {
+		for _, p := range r.Panels {
+			for _, q := range p.Queries {
+				if strings.Contains(q.Expr, "${"+name+"}") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -98,6 +98,9 @@ type gTemplates struct {
 		Definition string `json:"definition"`
 		AllValue   string `json:"allValue"`
 		IncludeAll bool   `json:"includeAll"`
+		Regex      string `json:"regex"`
+		Hide       int    `json:"hide"`
+		Refresh    int    `json:"refresh"`
 		Current    struct {
 			Value any `json:"value"`
 		} `json:"current"`
@@ -138,6 +141,10 @@ func TestDashboardsAreGrafanaJSON(t *testing.T) {
 			require.False(t, uids[d.UID], "uid %s used twice", d.UID)
 			uids[d.UID] = true
 
+			rangeVars := map[string]panels.RangeVariable{}
+			for _, v := range panels.RangeVariables() {
+				rangeVars[v.Name] = v
+			}
 			vars := map[string]string{}
 			for _, v := range d.Templating.List {
 				vars[v.Name] = v.Type
@@ -147,6 +154,14 @@ func TestDashboardsAreGrafanaJSON(t *testing.T) {
 					require.Equal(t, "prometheus", v.Query)
 					require.Equal(t, DatasourceUID, v.Current.Value)
 				case "query":
+					if rv, ok := rangeVars[v.Name]; ok {
+						// A hidden variable that picks 1 m or 5 m series by the range.
+						require.Equal(t, rv.Query, v.Definition)
+						require.Equal(t, rv.Regex, v.Regex)
+						require.Equal(t, 2, v.Hide, "%s is hidden", v.Name)
+						require.Equal(t, 2, v.Refresh, "%s follows the time range", v.Name)
+						continue
+					}
 					// label_values(<selector>, <label>) with a selector that parses.
 					m := regexp.MustCompile(`^label_values\((.+), *([a-z_]+)\)$`).FindStringSubmatch(v.Definition)
 					require.NotNil(t, m, "variable %s: %q is not label_values(selector, label)", v.Name, v.Definition)
@@ -193,7 +208,8 @@ func TestDashboardsAreGrafanaJSON(t *testing.T) {
 					for _, m := range varRef.FindAllStringSubmatch(tg.Expr, -1) {
 						require.Contains(t, vars, m[1], "%s: $%s is not a variable of %s", pn.Title, m[1], name)
 					}
-					expr := panels.Expand(tg.Expr, nil)
+					// The range variables take their short-range value.
+					expr := panels.Expand(tg.Expr, map[string]string{panels.VarBucketRate: "rate1m", panels.VarQuantile: "histogram_quantile"})
 					_, err := p.ParseExpr(expr)
 					require.NoError(t, err, "%s: %s", pn.Title, expr)
 					if pn.Type == "heatmap" {
@@ -236,14 +252,14 @@ func TestDashboardsShowWhatTheyPromise(t *testing.T) {
 	tp, gpu := ds["token_path.json"], ds["gpu_utilization.json"]
 
 	ttft := findPanel(t, tp, "timeseries",
-		`tokenpath:ttft_seconds:histogram_quantile{quantile="0.5"`,
-		`tokenpath:ttft_seconds:histogram_quantile{quantile="0.9"`,
-		`tokenpath:ttft_seconds:histogram_quantile{quantile="0.99"`)
+		`tokenpath:ttft_seconds:${lr_quantile}{quantile="0.5"`,
+		`tokenpath:ttft_seconds:${lr_quantile}{quantile="0.9"`,
+		`tokenpath:ttft_seconds:${lr_quantile}{quantile="0.99"`)
 	require.Equal(t, "s", ttft.FieldConfig.Defaults.Unit)
 
-	itl := findPanel(t, tp, "heatmap", "tokenpath:itl_seconds_bucket:rate1m")
+	itl := findPanel(t, tp, "heatmap", "tokenpath:itl_seconds_bucket:${lr_bucket_rate}")
 	require.Equal(t, false, itl.Options["calculate"])
-	findPanel(t, tp, "heatmap", "tokenpath:e2e_seconds_bucket:rate1m")
+	findPanel(t, tp, "heatmap", "tokenpath:e2e_seconds_bucket:${lr_bucket_rate}")
 
 	// Tokens/s with the batch size on a second axis.
 	tput := findPanel(t, tp, "timeseries", "tokenpath:generation_tokens:rate1m", "tokenpath:requests_running")

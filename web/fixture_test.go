@@ -123,8 +123,18 @@ func fullExposition(load float64) string {
 		fmt.Fprintf(&b, "gpu_clock_throttle_active{%s,reason=\"sw_power_cap\"} %s\n", l, map[string]string{"0": "1", "1": "0"}[g.idx])
 		fmt.Fprintf(&b, "gpu_process_memory_used_bytes{%s,pid=\"4242\",process_name=\"python3\"} 7.2e10\n", l)
 	}
+	// The 5 m long-range series that charts of 6 h and more read
+	// (rules/defaults/longrange.rules.yml.tmpl), with the 1 m series' values.
+	for _, l := range strings.Split(b.String(), "\n") {
+		if long := longRangeName.Replace(l); long != l {
+			b.WriteString(long + "\n")
+		}
+	}
 	return b.String()
 }
+
+// longRangeName renames a 1 m bucket rate or percentile to its 5 m series.
+var longRangeName = strings.NewReplacer("_seconds_bucket:rate1m{", "_seconds_bucket:rate5m{", "_seconds:histogram_quantile{", "_seconds:histogram_quantile_rate5m{")
 
 // fixtureRules fires one alert on the vLLM row and has one rule that fails
 // at evaluation (duplicate series after the rename), for the rules table.

@@ -84,6 +84,10 @@ func TestPagesWithData(t *testing.T) {
 				var c struct{ Queries []struct{ Expr string } }
 				require.NoError(t, json.Unmarshal([]byte(doc.Find(`[data-testid="chart-kv_cache"]`).AttrOr("data-chart", "")), &c))
 				require.Equal(t, `tokenpath:kv_cache_usage:ratio{host=~".*",model=~".*",instance=~"127\\.0\\.0\\.1:8000"}`, c.Queries[0].Expr)
+				// From 6 h on, heatmaps and percentile charts read the 5 m series.
+				require.NoError(t, json.Unmarshal([]byte(doc.Find(`[data-testid="chart-itl_heatmap"]`).AttrOr("data-chart", "")), &c))
+				require.Contains(t, c.Queries[0].Expr, `tokenpath:itl_seconds_bucket:rate5m{`)
+				require.NotContains(t, c.Queries[0].Expr, `rate1m`)
 				// Links to other pages keep the filter and the range.
 				require.Equal(t, "/gpu?instance=127.0.0.1%3A8000&range=6h", doc.Find(`[data-testid="nav-GPU"]`).AttrOr("href", ""))
 			},

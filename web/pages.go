@@ -56,6 +56,28 @@ func rangeDuration(c components.Controls) time.Duration {
 	return 24 * time.Hour
 }
 
+// chartRange returns the span the page's charts draw: the relative range,
+// or the custom one's From–To.
+func chartRange(c components.Controls) time.Duration {
+	if c.Range == "custom" {
+		// datetime-local values, with or without seconds; both ends are in
+		// the same zone, so their difference needs none.
+		parse := func(v string) (time.Time, error) {
+			t, err := time.Parse("2006-01-02T15:04", v)
+			if err != nil {
+				t, err = time.Parse("2006-01-02T15:04:05", v)
+			}
+			return t, err
+		}
+		from, errFrom := parse(c.From)
+		to, errTo := parse(c.To)
+		if errFrom == nil && errTo == nil && to.After(from) {
+			return to.Sub(from)
+		}
+	}
+	return rangeDuration(c)
+}
+
 func (u *UI) page(r *http.Request, title, path string, reload bool) components.Page {
 	c := controls(r)
 	c.Show = path != ""
@@ -146,6 +168,8 @@ func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []compo
 	}
 	out := make([]components.Chart, 0, len(ps))
 	for _, p := range ps {
+		// Long ranges read the 5 m heatmap and percentile series.
+		p = panels.ForRange(p, chartRange(c))
 		ch := components.Chart{
 			ID: p.ID, Title: p.Title, Description: p.Description, Kind: string(p.Kind),
 			Unit: p.Unit, Min: p.Min, Max: p.Max, Empty: empty,
