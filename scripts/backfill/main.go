@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.models, "models", 16, "models per server")
 	flag.DurationVar(&o.duration, "duration", 7*24*time.Hour, "length of the history")
 	flag.DurationVar(&o.scrape, "scrape-interval", 15*time.Second, "sample spacing")
-	flag.DurationVar(&o.eval, "eval-interval", 15*time.Second, "rule evaluation spacing")
+	flag.DurationVar(&o.eval, "eval-interval", 15*time.Second, "rule evaluation spacing of the groups without an interval of their own")
 	flag.DurationVar(&o.snapshotAge, "snapshot-age", 30*time.Second, "how long the targets had run when the expositions were taken (their counters ÷ this = rate)")
 	flag.Int64Var(&o.end, "end", 0, "end of the history, Unix seconds (0: now)")
 	flag.Parse()
@@ -129,7 +129,13 @@ func run(o options) error {
 	}
 	ctx := context.Background()
 	began := time.Now()
-	evalEvery := int64(o.eval / o.scrape)
+	// Each group at its own interval, as the rule manager runs it (the
+	// long-range group's 5 m), else at --eval-interval.
+	for _, g := range groups {
+		if g.Interval()%o.scrape != 0 {
+			return fmt.Errorf("--rules: group %s: interval %s is not a multiple of --scrape-interval %s", g.Name(), g.Interval(), o.scrape)
+		}
+	}
 	var n int64
 	for i, t := int64(0), startMs; t <= endMs; i, t = i+1, t+step {
 		app := db.Appender(ctx)
@@ -144,8 +150,8 @@ func run(o options) error {
 			return fmt.Errorf("committing at %d: %w", t, err)
 		}
 		n += int64(len(all))
-		if i%evalEvery == 0 {
-			for _, g := range groups {
+		for _, g := range groups {
+			if (t-startMs)%g.Interval().Milliseconds() == 0 {
 				g.Eval(ctx, time.UnixMilli(t))
 			}
 		}

@@ -32,6 +32,7 @@ func main() {
 	rng := flag.Duration("range", 24*time.Hour, "time range of every query")
 	end := flag.Int64("end", 0, "end of the range, Unix seconds (0: now)")
 	repeat := flag.Int("repeat", 5, "times every panel is queried (bounded)")
+	longRange := flag.Bool("long-range", true, "from a 6 h range on, read the 5 m heatmap and percentile series as the UI and dashboards do (panels.ForRange); false reads the 1 m ones at every range")
 	flag.Parse()
 	if *repeat < 1 || *repeat > 1000 {
 		log.Fatalf("--repeat=%d: want 1..1000", *repeat)
@@ -49,7 +50,12 @@ func main() {
 	all = append(all, panels.TokenPath()...)
 	all = append(all, panels.Latency()...)
 	all = append(all, panels.GPU()...)
-	fmt.Printf("# %s range=%s step=%ds repeat=%d\n", *base, *rng, step, *repeat)
+	if *longRange {
+		for i, p := range all {
+			all[i] = panels.ForRange(p, *rng)
+		}
+	}
+	fmt.Printf("# %s range=%s step=%ds repeat=%d long-range=%t\n", *base, *rng, step, *repeat, *longRange)
 	fmt.Printf("%-32s %10s %10s %8s\n", "panel", "median_ms", "p95_ms", "series")
 	var total []float64
 	for _, p := range all {
