@@ -22,6 +22,10 @@
 #   PORT=20090 where the server under test listens
 #   TOKENPATH=BIN  a tokenpath built before (default: make build)
 #   PAINT_REPEAT=3 page loads per page and range for benchpaint (0: none)
+#   BACKFILL_RULES='*.yml'  glob of the exported rule files the history is
+#              written with; '[tgl]*.rules.yml' (token_path, gpu, longrange)
+#              holds every series a panel reads, without the diagnosis
+#              group's 6 h knee subqueries, which dominate a backfill
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERVERS=${SERVERS:-8}
@@ -32,6 +36,7 @@ EVAL=${EVAL:-15s}
 REPEAT=${REPEAT:-7}
 PORT=${PORT:-20090}
 PAINT_REPEAT=${PAINT_REPEAT:-3}
+BACKFILL_RULES=${BACKFILL_RULES:-*.yml}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -58,15 +63,15 @@ wait_ready() { # url, pid
 if [ -z "${DATA:-}" ] || [ ! -d "$DATA/data" ]; then
   # The series come from the live targets: one vLLM model and the GPU box,
   # after 30 s of simulated traffic.
-  "$work/benchtarget" --listen 127.0.0.1:20291 --vllm-models 1 >/dev/null & pids+=($!)
-  "$work/tokenpath" export gpu --simulate --listen 127.0.0.1:20292 >/dev/null 2>&1 & pids+=($!)
+  "$work/benchtarget" --listen 127.0.0.1:$((PORT+201)) --vllm-models 1 >/dev/null & pids+=($!)
+  "$work/tokenpath" export gpu --simulate --listen 127.0.0.1:$((PORT+202)) >/dev/null 2>&1 & pids+=($!)
   sleep 30
-  curl -fs 127.0.0.1:20291/metrics >"$work/vllm.txt"
-  curl -fs 127.0.0.1:20292/metrics >"$work/gpu.txt"
+  curl -fs 127.0.0.1:$((PORT+201))/metrics >"$work/vllm.txt"
+  curl -fs 127.0.0.1:$((PORT+202))/metrics >"$work/gpu.txt"
   DATA=${DATA:-$work/history}
   date +%s >"$work/END"
   "$work/backfill" --out "$DATA/data" --vllm "$work/vllm.txt" --gpu "$work/gpu.txt" --servers "$SERVERS" --models "$MODELS" \
-    --duration "$DURATION" --scrape-interval "$SCRAPE" --eval-interval "$EVAL" --end "$(cat "$work/END")" --rules "$work/rules/*.yml"
+    --duration "$DURATION" --scrape-interval "$SCRAPE" --eval-interval "$EVAL" --end "$(cat "$work/END")" --rules "$work/rules/$BACKFILL_RULES"
   cp "$work/END" "$DATA/END"
 fi
 END=$(cat "$DATA/END")
