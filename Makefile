@@ -45,7 +45,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # go-licenses reads go.mod and the module cache and classifies each dependency's licence.
 GO_LICENSES_VERSION ?= v1.6.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz soak bench-vs-prometheus bench-history bench-startup prometheus3 vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz soak bench-vs-prometheus bench-history bench-startup bench-paint prometheus3 vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
 
 all: build
 
@@ -124,6 +124,12 @@ bench-history:
 
 bench-startup:
 	scripts/bench-startup.sh
+
+# The built-in UI's first chart painted on an already running tokenpath
+# (headless chromium): make bench-paint PAINT_URL=http://127.0.0.1:9090
+PAINT_URL ?= http://127.0.0.1:9090
+bench-paint:
+	$(GO) run ./scripts/benchpaint --url $(PAINT_URL)
 
 prometheus3:
 	scripts/build-prometheus3.sh
