@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/ritwikareddykancharla/token-path-observability/metricnames"
 	"github.com/ritwikareddykancharla/token-path-observability/rules/cause"
 )
 
@@ -383,7 +384,19 @@ func templateFuncs() template.FuncMap {
 			}
 			return b
 		},
-		"agg":  aggregate,
+		"agg": aggregate,
+		// metric SERVER QUANTITY: the server's current name of the quantity;
+		// metrics SERVER QUANTITY: every name, current first (metricnames).
+		"metric": func(server, quantity string) (string, error) {
+			names, err := metricnames.Lookup(metricnames.Server(server), metricnames.Quantity(quantity))
+			if err != nil {
+				return "", err
+			}
+			return names[0], nil
+		},
+		"metrics": func(server, quantity string) ([]string, error) {
+			return metricnames.Lookup(metricnames.Server(server), metricnames.Quantity(quantity))
+		},
 		"node": nodeLabel,
 		"box":  boxLabel,
 		// seconds renders a duration as a PromQL number of seconds.
