@@ -127,13 +127,16 @@ var table = map[Server]map[Quantity][]string{
 		Waiting:           {"tgi_queue_size"},
 	},
 	SGLang: {
-		TTFT:             {"sglang:time_to_first_token_seconds"},
-		ITL:              {"sglang:inter_token_latency_seconds"},
+		TTFT: {"sglang:time_to_first_token_seconds"},
+		// Older builds had only the time-per-output-token histogram.
+		ITL:              {"sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds"},
 		Queue:            {"sglang:queue_time_seconds"},
 		E2E:              {"sglang:e2e_request_latency_seconds"},
 		GenerationTokens: {"sglang:generation_tokens_total"},
 		PromptTokens:     {"sglang:prompt_tokens_total"},
-		RequestsReceived: {"sglang:num_requests_total"},
+		// Counted when a request finishes. Builds without the counter still
+		// observe the e2e histogram once per finished request: its count.
+		RequestsFinished: {"sglang:num_requests_total", "sglang:e2e_request_latency_seconds_count"},
 		Running:          {"sglang:num_running_reqs"},
 		Waiting:          {"sglang:num_queue_reqs"},
 		KVCacheUsage:     {"sglang:token_usage"},

@@ -15,10 +15,19 @@ import (
 // tokenpath's default scrape interval.
 const evalInterval = 15 * time.Second
 
-// newRuleHarness renders DefaultRuleFiles(th) and evaluates them, in
-// ruleFileOrder, on load (a promqltest `load 15s` script); alerts are keyed
-// without alertname and severity.
+// newRuleHarness renders DefaultRuleFiles(th) and evaluates them on load (a
+// promqltest `load 15s` script).
 func newRuleHarness(t *testing.T, th Thresholds, load string) *rulestest.Harness {
+	t.Helper()
+	opts := ruleOptions(t, th)
+	opts.Load = load
+	return rulestest.New(t, opts)
+}
+
+// ruleOptions are the harness options of DefaultRuleFiles(th): the files in
+// ruleFileOrder, evaluated every evalInterval, alerts keyed without
+// alertname and severity.
+func ruleOptions(t *testing.T, th Thresholds) rulestest.Options {
 	t.Helper()
 	files, err := DefaultRuleFiles(th)
 	require.NoError(t, err)
@@ -26,9 +35,7 @@ func newRuleHarness(t *testing.T, th Thresholds, load string) *rulestest.Harness
 	for _, name := range ruleFileOrder {
 		ordered = append(ordered, rulestest.File{Name: name, Content: files[name]})
 	}
-	return rulestest.New(t, rulestest.Options{
-		Interval: evalInterval, Files: ordered, Load: load, AlertKeyWithout: []string{"severity"},
-	})
+	return rulestest.Options{Interval: evalInterval, Files: ordered, AlertKeyWithout: []string{"severity"}}
 }
 
 // requireSeries asserts that expr returns exactly want (rulestest).

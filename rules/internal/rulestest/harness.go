@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	promrules "github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/stretchr/testify/require"
 )
 
@@ -239,3 +242,44 @@ func SortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// evalAt matches the time of a promqltest instant evaluation.
+var evalAt = regexp.MustCompile(`^eval\S* +instant +at +(\S+)`)
+
+// RunScript runs the promqltest script file path against rule files: its
+// `load` commands (everything before the first `eval`) become opts.Load,
+// the rules are evaluated every opts.Interval up to the latest `eval instant
+// at`, and the script's eval commands then check the stored series, the
+// rules' outputs among them, with promqltest's own expectations.
+func RunScript(t *testing.T, opts Options, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(b), "\n")
+	first := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "eval") })
+	require.Positive(t, first, "%s: no load before the first eval", path)
+	var until time.Duration
+	for _, l := range lines[first:] {
+		m := evalAt.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil {
+			continue
+		}
+		at, err := model.ParseDuration(m[1])
+		require.NoError(t, err, "%s: %s", path, l)
+		until = max(until, time.Duration(at))
+	}
+	require.Positive(t, until, "%s: no `eval instant at` after the load", path)
+
+	opts.Load = strings.Join(lines[:first], "")
+	h := New(t, opts)
+	h.EvalUntil(until)
+	// Blank lines in place of the load keep promqltest's line numbers the file's.
+	promqltest.RunTestWithStorage(t, strings.Repeat("\n", first)+strings.Join(lines[first:], ""), h.ll.QueryEngine(),
+		func(testing.TB) storage.Storage { return openStorage{h.ll.Storage()} })
+}
+
+// openStorage keeps the harness's storage open when promqltest closes the
+// storage it ran on: the harness closes it in its cleanup.
+type openStorage struct{ storage.Storage }
+
+func (openStorage) Close() error { return nil }
