@@ -21,22 +21,9 @@ func onHost(host, load string) string {
 // healthy, the other overloaded.
 func TestHostsStayApart(t *testing.T) {
 	t.Parallel()
-	const (
-		steps = 40
-		inst  = "127.0.0.1:8000"
-	)
-	objs := []Objective{
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
-	}
-	files, _, err := RuleFiles(objs, nil)
-	require.NoError(t, err)
-	load := "load 1m\n" +
-		onHost("a", probeSeriesAt("http://"+inst, "m", steps, 10, 0, []string{"0.4", "0.5", "+Inf"}, []float64{0, 10, 10}, 4.5)) +
-		onHost("b", probeSeriesAt("http://"+inst, "m", steps, 10, 0, []string{"2", "5", "10", "+Inf"}, []float64{0, 2, 10, 10}, 70)) +
-		onHost("a", serverTTFTAt(inst, "vllm", "m", steps, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4)) +
-		onHost("b", serverTTFTAt(inst, "vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.1, 0.5, 0.9, 1}, 5.5))
-	h := newHarness(t, time.Minute, files, load)
+	const inst = "127.0.0.1:8000"
+	load := "load 1m\n" + onHost("a", healthyReplica("http://"+inst, inst)) + onHost("b", overloadedReplica("http://"+inst, inst))
+	h := newHarness(t, time.Minute, ttftObjectiveFiles(t), load)
 	h.EvalUntil(25 * time.Minute)
 
 	gap := h.Series(`tokenpath:ttft_client_server_gap_seconds`)

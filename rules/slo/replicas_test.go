@@ -29,22 +29,11 @@ import (
 func TestReplicasStayApart(t *testing.T) {
 	t.Parallel()
 	const (
-		steps   = 40
 		healthy = "127.0.0.1:8000"
 		slow    = "127.0.0.1:8001"
 	)
-	objs := []Objective{
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
-	}
-	files, _, err := RuleFiles(objs, nil)
-	require.NoError(t, err)
-	load := "load 1m\n" +
-		probeSeriesAt("http://"+healthy, "m", steps, 10, 0, []string{"0.4", "0.5", "+Inf"}, []float64{0, 10, 10}, 4.5) +
-		probeSeriesAt("http://"+slow+"/", "m", steps, 10, 0, []string{"2", "5", "10", "+Inf"}, []float64{0, 2, 10, 10}, 70) +
-		serverTTFTAt(healthy, "vllm", "m", steps, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4) +
-		serverTTFTAt(slow, "vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.1, 0.5, 0.9, 1}, 5.5)
-	h := newHarness(t, time.Minute, files, load)
+	load := "load 1m\n" + healthyReplica("http://"+healthy, healthy) + overloadedReplica("http://"+slow+"/", slow)
+	h := newHarness(t, time.Minute, ttftObjectiveFiles(t), load)
 	h.EvalUntil(25 * time.Minute)
 
 	gap := func(inst string) string { return `{instance="` + inst + `", model="m", quantile="0.5"}` }
@@ -99,4 +88,32 @@ func roundAll(m map[string]float64) map[string]float64 {
 		out[k] = math.Round(v*1e9) / 1e9
 	}
 	return out
+}
+
+// replicaSteps is how many one-minute steps the replica profiles run.
+const replicaSteps = 40
+
+// ttftObjectiveFiles renders the probe and the server TTFT objectives (5 s,
+// 99%) that the replicas and hosts are judged by.
+func ttftObjectiveFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	files, _, err := RuleFiles([]Objective{
+		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
+	}, nil)
+	require.NoError(t, err)
+	return files
+}
+
+// healthyReplica is the healthy profile of TestReplicasStayApart: the
+// probes of probeTarget and the server's own TTFT on instance inst.
+func healthyReplica(probeTarget, inst string) string {
+	return probeSeriesAt(probeTarget, "m", replicaSteps, 10, 0, []string{"0.4", "0.5", "+Inf"}, []float64{0, 10, 10}, 4.5) +
+		serverTTFTAt(inst, "vllm", "m", replicaSteps, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4)
+}
+
+// overloadedReplica is the overloaded profile of TestReplicasStayApart.
+func overloadedReplica(probeTarget, inst string) string {
+	return probeSeriesAt(probeTarget, "m", replicaSteps, 10, 0, []string{"2", "5", "10", "+Inf"}, []float64{0, 2, 10, 10}, 70) +
+		serverTTFTAt(inst, "vllm", "m", replicaSteps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.1, 0.5, 0.9, 1}, 5.5)
 }
