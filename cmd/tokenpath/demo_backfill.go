@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/ritwikareddykancharla/token-path-observability/gpu"
+	"github.com/ritwikareddykancharla/token-path-observability/gpu/procmap"
 	"github.com/ritwikareddykancharla/token-path-observability/scrape"
 	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
@@ -531,7 +532,7 @@ func (g *backfillGPUs) selfScrapeTarget() map[string]string {
 }
 
 // recordGPUTurn runs the demo's eight simulated GPUs (gpu.NewSimulatedWorkAt, read by a
-// gpu.Collector as the live one is) through the turn the servers' shadows recorded, on a
+// gpu.Collector as the live one is, with the GPU mapping beside it) through the turn the servers' shadows recorded, on a
 // simulated clock: at each 30 s step GPU i does what its server's engine did then
 // (gpuServer, gpuWorkOf), and the collector's registry is gathered as the self-scrape
 // would have. One gather half a step before `from` primes the GPM samples, so the first
@@ -553,8 +554,23 @@ func (d *demo) recordGPUTurn(ctx context.Context, servers []*recordedTurn, from 
 		return nil, err
 	}
 	defer lib.Shutdown() //nolint:errcheck // the simulated library has nothing to release
+	// The GPU mapping (gpu/procmap), registered beside the live collector the same way
+	// (registerGPUMapping): the demo's servers listen already, so it finds them as the live
+	// one will, tokenpath's own process on every simulated GPU.
+	targets := make([]procmap.Target, 0, len(d.servers))
+	for _, s := range d.servers {
+		addr := s.listener.Addr().String()
+		targets = append(targets, procmap.Target{Job: s.kind, Instance: addr, Address: addr})
+	}
+	mapping, err := procmap.New(procmap.Options{Targets: func() []procmap.Target { return targets }, GPUs: c})
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(mapping); err != nil {
 		return nil, err
 	}
 	if _, err := reg.Gather(); err != nil {

@@ -63,6 +63,7 @@ func TestDemoBackfill(t *testing.T) {
 	for _, q := range []string{
 		`gpu_gpm_dram_bandwidth_utilization_percent`, `DCGM_FI_PROF_SM_ACTIVE`, `rate(gpu_energy_joules_total[5m])`,
 		`tokenpath:gpu_memory_bandwidth:ratio`, `tokenpath:gpu_state{state="idle"}`,
+		`tokenpath_inference_target_gpu{target_job="vllm"}`, `tokenpath_inference_target_gpu{target_job="tgi"}`,
 	} {
 		m := rangeQuery(t, api, q, r)
 		require.Len(t, m, 8, q)
