@@ -156,9 +156,9 @@ func Regex(values ...string) string {
 	return q[1 : len(q)-1]
 }
 
-// Find returns the panel with the given ID from TokenPath, Latency or GPU.
+// Find returns the panel with the given ID from TokenPath, Latency, GPU or Energy.
 func Find(id string) (Panel, bool) {
-	for _, set := range [][]Panel{TokenPath(), Latency(), GPU()} {
+	for _, set := range [][]Panel{TokenPath(), Latency(), GPU(), Energy()} {
 		if i := slices.IndexFunc(set, func(p Panel) bool { return p.ID == id }); i >= 0 {
 			return set[i], true
 		}
@@ -470,5 +470,6 @@ func GPU() []Panel {
 				{Expr: gsel("gpu_memory_bandwidth_utilization"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
 			},
 		},
+		clocks(),
 	}
 }
