@@ -189,7 +189,10 @@ func chartsOf(t *testing.T, doc *goquery.Document) []components.Chart {
 func TestNarrowToHostEveryPanel(t *testing.T) {
 	var all []panels.Panel
 	all = append(append(append(all, panels.TokenPath()...), panels.Latency()...), panels.GPU()...)
-	exprs := []string{qGPUUp, qGPUValues, qGPUDeviceUp, qGPUState, qGPUThrottle, qGPUProcesses, qGPUClocksSM, qGPUClocksMem}
+	var exprs []string
+	for _, tb := range append(panels.Tables(), panels.RowDetailTables()...) {
+		exprs = append(exprs, panels.Expand(tb.Expr, nil))
+	}
 	for _, p := range all {
 		for _, q := range p.Queries {
 			exprs = append(exprs, panels.Expand(q.Expr, nil))

@@ -245,14 +245,14 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.SLORow, error) {
 	var problems errs
 	objectives := map[string]components.Value{}
-	obj, err := u.instant(ctx, qSLOObjective)
+	obj, err := u.instant(ctx, panels.SLOObjective.Expr)
 	problems.add(err)
 	for _, s := range obj {
 		objectives[string(s.Metric["slo"])] = components.Some(float64(s.Value))
 	}
 	type key struct{ host, slo, server, model, instance string }
 	rows := map[key]*components.SLORow{}
-	vals, err := u.instant(ctx, qSLO(serverSelector(c.Host, c.Model, c.Instance)))
+	vals, err := u.instant(ctx, tableQuery(panels.SLO, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range vals {
 		m := s.Metric
@@ -299,7 +299,6 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 // serverRows builds one row per (host, server, model, instance) from the
 // recorded token-path series, with the probe's TTFT beside the server's.
 func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []promv1.Alert) ([]components.ServerRow, error) {
-	sel := serverSelector(c.Host, c.Model, c.Instance)
 	rows := map[rowKey]*components.ServerRow{}
 	probes := probesByServer{}
 	get := func(m model.Metric) *components.ServerRow {
@@ -310,7 +309,7 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 		return rows[k]
 	}
 	var problems errs
-	quant, err := u.instant(ctx, qLatencyQuantiles(sel))
+	quant, err := u.instant(ctx, tableQuery(panels.LatencyQuantiles, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range quant {
 		m := s.Metric
@@ -345,13 +344,13 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 	// The probes within the model filter only: a probe configured as
 	// localhost:8001 is the probe of the row 127.0.0.1:8001, which an
 	// instance matcher on the probe's own spelling would miss.
-	probeQuant, err := u.instant(ctx, qProbeTTFT(serverSelector(c.Host, c.Model, "")))
+	probeQuant, err := u.instant(ctx, tableQuery(panels.ProbeTTFT, c.Host, c.Model, ""))
 	problems.add(err)
 	for _, s := range probeQuant {
 		m := s.Metric
 		setQuantile(probes.at(string(m[hostLabel]), string(m["instance"]), string(m["model"])), string(m["quantile"]), float64(s.Value))
 	}
-	state, err := u.instant(ctx, qServerState(sel))
+	state, err := u.instant(ctx, tableQuery(panels.ServerState, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range state {
 		if s.Metric["server"] == "probe" {
@@ -372,7 +371,7 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 			row.ErrorRate = v
 		}
 	}
-	diag, err := u.instant(ctx, qDiagnosis(sel))
+	diag, err := u.instant(ctx, tableQuery(panels.Diagnosis, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range diag {
 		row := get(s.Metric)
