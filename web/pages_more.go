@@ -76,27 +76,17 @@ func (u *UI) gpuCards(ctx context.Context, host string) ([]components.GPUCard, e
 	problems.add(err)
 	for _, s := range vals {
 		c := get(s.Metric)
-		v := components.Some(float64(s.Value))
-		switch s.Metric[model.MetricNameLabel] {
-		case "gpu_vram_used_bytes":
-			c.VRAMUsed = v
-		case "gpu_vram_total_bytes":
-			c.VRAMTotal = v
-		case "gpu_compute_utilization":
-			c.Compute = v
-		case "gpu_memory_bandwidth_utilization":
-			c.Bandwidth = v
-		case "gpu_temperature_celsius":
-			c.Temp = v
-		case "gpu_power_draw_watts":
-			c.Power = v
-		case "gpu_power_limit_watts":
-			c.PowerLimit = v
-		case "gpu_sm_clock_hertz":
-			c.SMClock = v
-		case "gpu_memory_clock_hertz":
-			c.MemClock = v
-		}
+		setByName(s, map[model.LabelValue]*components.Value{
+			"gpu_vram_used_bytes":              &c.VRAMUsed,
+			"gpu_vram_total_bytes":             &c.VRAMTotal,
+			"gpu_compute_utilization":          &c.Compute,
+			"gpu_memory_bandwidth_utilization": &c.Bandwidth,
+			"gpu_temperature_celsius":          &c.Temp,
+			"gpu_power_draw_watts":             &c.Power,
+			"gpu_power_limit_watts":            &c.PowerLimit,
+			"gpu_sm_clock_hertz":               &c.SMClock,
+			"gpu_memory_clock_hertz":           &c.MemClock,
+		})
 	}
 	devUp, err := u.instantOnHost(ctx, panels.GPUDeviceUp.Expr, host)
 	problems.add(err)
