@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -462,6 +463,17 @@ func (rt *recordedTurn) add(target map[string]string, fams []*dto.MetricFamily) 
 		rt.last[i] = v
 		samples = append(samples, turnSample{series: i, value: v, increase: inc, reset: reset})
 	})
+	// An engine restart resets every counter of the target at once. A counter that
+	// happened to be 0 before the restart shows no decrease of its own; replayed with
+	// its day's offset next to buckets that start again from their raw value, a
+	// histogram's cumulative buckets would stop being cumulative.
+	if slices.ContainsFunc(samples, func(s turnSample) bool { return s.reset }) {
+		for k := range samples {
+			if rt.series[samples[k].series].counter {
+				samples[k].reset = true
+			}
+		}
+	}
 	rt.obs = append(rt.obs, samples)
 }
 

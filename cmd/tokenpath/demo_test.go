@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"os/exec"
+	"slices"
 	"sort"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -58,6 +60,37 @@ func TestDemoBackfill(t *testing.T) {
 			require.Len(t, m[0].Values, 24*6+1, q)
 		}
 	}
+	// The backfilled histograms stay cumulative at every scrape of the day, engine restarts
+	// included (every counter of a target resets together, empty buckets too).
+	every := promv1.Range{Start: began.Add(-24 * time.Hour), End: began, Step: 30 * time.Second}
+	for _, q := range []string{
+		`sum by (le) (tgi_request_duration_bucket)`,
+		`sum by (le) (vllm:time_to_first_token_seconds_bucket)`,
+	} {
+		byStep := map[model.Time]map[float64]float64{}
+		for _, s := range rangeQuery(t, api, q, every) {
+			le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
+			require.NoError(t, err)
+			for _, v := range s.Values {
+				if byStep[v.Timestamp] == nil {
+					byStep[v.Timestamp] = map[float64]float64{}
+				}
+				byStep[v.Timestamp][le] = float64(v.Value)
+			}
+		}
+		require.NotEmpty(t, byStep, q)
+		for ts, counts := range byStep {
+			les := make([]float64, 0, len(counts))
+			for le := range counts {
+				les = append(les, le)
+			}
+			slices.Sort(les)
+			for i := 1; i < len(les); i++ {
+				require.GreaterOrEqualf(t, counts[les[i]], counts[les[i-1]], "%s at %s: le=%g below le=%g", q, ts.Time(), les[i], les[i-1])
+			}
+		}
+	}
+
 	// Each of the eight simulated GPUs, from the first step to the last, as one series with
 	// the live self-scrape's labels, and the GPU rules' series recorded from them.
 	for _, q := range []string{
