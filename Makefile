@@ -45,7 +45,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # go-licenses reads go.mod and the module cache and classifies each dependency's licence.
 GO_LICENSES_VERSION ?= v1.6.0
 
-.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-short fuzz soak bench-vs-prometheus bench-history bench-startup bench-paint prometheus3 vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
+.PHONY: all build print-ldflags print-cgo-cflags build-nocgo run demo test-deps test test-js test-short fuzz soak bench-vs-prometheus bench-history bench-startup bench-paint prometheus3 vet lint fmt generate templ web check-generated third-party-licenses check-third-party-licenses release clean
 
 all: build
 
@@ -81,10 +81,18 @@ test-deps:
 # compiled with -trimpath, as the release must be: one compilation of the
 # dependencies serves all of them instead of two.
 test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
-test: test-deps
+test: test-deps test-js
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(sim|gpu|scrape|storage|server|export)(/|$$)')
+
+# The UI's JavaScript unit tests (web/ui/src/*.test.mjs) on node's built-in
+# test runner: no npm packages needed. Missing node fails with the command
+# that installs it.
+NODE ?= node
+test-js:
+	@command -v $(NODE) >/dev/null 2>&1 || { echo "test-js: node is not installed; run, as root: apt-get install -y nodejs" >&2; exit 1; }
+	cd web/ui && $(NODE) --test src/
 
 # Every fuzz target, each for FUZZTIME (go test can fuzz one target at a
 # time). `make test` runs their seed corpora (testdata/fuzz and f.Add) only;

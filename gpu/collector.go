@@ -38,6 +38,9 @@ type CollectorOptions struct {
 	// CollectTimeout bounds one collection, NVML calls included: a driver that does not answer
 	// in time makes the scrape report tokenpath_gpu_up 0 instead of stalling it. Default 3s.
 	CollectTimeout time.Duration
+	// Now is the collector's clock (GPM windows, Xid times); nil means time.Now. The demo's
+	// backfill gathers a simulated GPU on a simulated clock.
+	Now func() time.Time
 }
 
 // DefaultCollectorOptions returns tokenpath's defaults: DCGM names on.
@@ -142,6 +145,9 @@ func NewCollector(o CollectorOptions) (*Collector, error) {
 	if o.CollectTimeout <= 0 {
 		o.CollectTimeout = defaultCollectTimeout
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	c := &Collector{
 		lib:       o.Library,
 		logger:    o.Logger.With("component", "gpu"),
@@ -150,7 +156,7 @@ func NewCollector(o CollectorOptions) (*Collector, error) {
 		retry:     o.RetryInterval,
 		eventWait: o.EventWait,
 		timeout:   o.CollectTimeout,
-		now:       time.Now,
+		now:       o.Now,
 		n:         newNativeDescs(),
 		d:         newDCGMDescs(),
 		devices:   map[int]*deviceState{},

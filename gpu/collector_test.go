@@ -737,3 +737,51 @@ func TestGPURunRetryTiming(t *testing.T) {
 		require.NoError(t, <-done)
 	})
 }
+
+// TestGPUSimulatedClock: a simulated box on a simulated clock (NewSimulatedWorkAt) read by
+// a collector on the same clock (CollectorOptions.Now), as the demo's backfill reads it:
+// gathers 30 simulated seconds apart, taken at once in real time, each report a new GPM
+// window, and the energy counter integrates the power over simulated time.
+func TestGPUSimulatedClock(t *testing.T) {
+	var clock atomic.Int64
+	t0 := time.Unix(1_800_000_000, 0)
+	clock.Store(t0.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	work := func(i int) SimulatedWork {
+		if i == 1 {
+			return SimulatedWork{Busy: 1, Compute: 1} // prefill: compute-bound
+		}
+		return SimulatedWork{} // idle: 72 W
+	}
+	c, err := NewCollector(CollectorOptions{Library: NewSimulatedWorkAt(work, now), Now: now, Hostname: "demo"})
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(c))
+	// gather returns GPU gpu's values by metric name.
+	gather := func(gpu string) map[string]float64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "gpu" && l.GetValue() == gpu {
+						out[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		return out
+	}
+	// The first gather only primes the GPM sample.
+	require.NotContains(t, gather("1"), "gpu_gpm_sm_activity_percent")
+	for step := 1; step <= 3; step++ {
+		clock.Store(t0.Add(time.Duration(step) * 30 * time.Second).UnixNano())
+		idle, busy := gather("0"), gather("1")
+		// 72 W for 30 simulated seconds a step (the second gather, at the same time, adds nothing).
+		require.InDelta(t, float64(step)*72*30, idle["gpu_energy_joules_total"], 1e-3, "step %d", step)
+		require.Contains(t, busy, "gpu_gpm_sm_activity_percent", "step %d: a new GPM window every 30 simulated seconds", step)
+		require.Greater(t, busy["gpu_gpm_sm_activity_percent"], 80.0, "step %d", step)
+		require.Less(t, busy["gpu_gpm_dram_bandwidth_utilization_percent"], 30.0, "step %d", step)
+	}
+}

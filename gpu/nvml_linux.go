@@ -596,7 +596,7 @@ func (e *nvmlEventSet) Free() error {
 // utilisation, bandwidth, power, temperature, clocks, PCIe and GPM activity move with load,
 // SM activity overtaking DRAM bandwidth only near full load.
 func NewSimulated(load func() float64) Library {
-	return newSimulated(func(int) SimulatedWork { return SimulatedWork{Busy: load()} }, loadGPM)
+	return newSimulated(func(int) SimulatedWork { return SimulatedWork{Busy: load()} }, loadGPM, time.Now)
 }
 
 // NewSimulatedWork returns go-nvml's mock DGX H100 server whose GPU i does work(i): --demo
@@ -604,7 +604,14 @@ func NewSimulated(load func() float64) Library {
 // decode and compute-bound prefill, and the GPUs report what a Hopper GPU's GPM counters
 // show for that mix (workGPM).
 func NewSimulatedWork(work func(gpu int) SimulatedWork) Library {
-	return newSimulated(work, workGPM)
+	return newSimulated(work, workGPM, time.Now)
+}
+
+// NewSimulatedWorkAt is NewSimulatedWork on the clock now: the demo's backfill steps it
+// through simulated time, so the energy counter integrates the power over that time and
+// the busy share wobbles as it would have live.
+func NewSimulatedWorkAt(work func(gpu int) SimulatedWork, now func() time.Time) Library {
+	return newSimulated(work, workGPM, now)
 }
 
 // loadGPM is NewSimulated's GPM activity for a busy fraction alone: decode-heavy batches
@@ -638,9 +645,9 @@ func workGPM(w SimulatedWork) gpmActivity {
 // gpmActivity are the GPM metrics a simulated GPU reports, in percent.
 type gpmActivity struct{ graphics, sm, occupancy, tensor, dram float64 }
 
-func newSimulated(work func(gpu int) SimulatedWork, gpm func(SimulatedWork) gpmActivity) Library {
+func newSimulated(work func(gpu int) SimulatedWork, gpm func(SimulatedWork) gpmActivity, clock func() time.Time) Library {
 	srv := dgxh100.New()
-	start := time.Now()
+	start := clock()
 	// The demo's inference servers run inside tokenpath, so tokenpath's own process is the
 	// one on every simulated GPU: gpu/procmap then maps each demo server to all eight GPUs,
 	// which is what drives them (the load is the servers' together).
@@ -648,7 +655,7 @@ func newSimulated(work func(gpu int) SimulatedWork, gpm func(SimulatedWork) gpmA
 	for i, dev := range srv.Devices {
 		d := dev.(*server.Device)
 		s := &simGPU{
-			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], work: work, start: start, last: start,
+			index: i, pid: pid, bus: simPCIBuses[i%len(simPCIBuses)], work: work, clock: clock, start: start, last: start,
 			total: d.MemoryInfo.Total,
 		}
 		// Stable identities, so dashboards survive a restart of the demo.
@@ -715,6 +722,7 @@ type simGPU struct {
 	pid   uint32
 	bus   uint32
 	work  func(gpu int) SimulatedWork
+	clock func() time.Time
 	start time.Time
 	total uint64
 
@@ -727,7 +735,7 @@ type simGPU struct {
 // the eight GPUs do not draw one identical line.
 func (s *simGPU) now() SimulatedWork {
 	w := s.work(s.index)
-	t := time.Since(s.start).Seconds()
+	t := s.clock().Sub(s.start).Seconds()
 	w.Busy = min(max(w.Busy*(0.92+0.08*math.Sin(t/7+float64(s.index))), 0), 1)
 	return w
 }
@@ -767,7 +775,7 @@ func (s *simGPU) wire(d *server.Device) {
 	d.GetTotalEnergyConsumptionFunc = func() (uint64, nvml.Return) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		now := time.Now()
+		now := s.clock()
 		s.energyMJ += s.powerMW() * now.Sub(s.last).Seconds() // mW × s = mJ
 		s.last = now
 		return uint64(s.energyMJ), nvml.SUCCESS

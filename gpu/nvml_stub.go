@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // errNoCgo says why NVML cannot be used in this build.
@@ -28,6 +29,12 @@ func NewSimulated(load func() float64) Library {
 // NewSimulatedWork returns a Library whose Init fails, as NewSimulated.
 func NewSimulatedWork(work func(gpu int) SimulatedWork) Library {
 	_ = work
+	return unavailable{err: fmt.Errorf("simulated GPU unavailable: %w", errNoCgo)}
+}
+
+// NewSimulatedWorkAt returns a Library whose Init fails, as NewSimulated.
+func NewSimulatedWorkAt(work func(gpu int) SimulatedWork, now func() time.Time) Library {
+	_, _ = work, now
 	return unavailable{err: fmt.Errorf("simulated GPU unavailable: %w", errNoCgo)}
 }
 

@@ -2,8 +2,10 @@ package grafana
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,33 +52,22 @@ type varSpec struct {
 // label every tokenpath adds, so a central engine's fleet never merges); the
 // token-path dashboard then by model and instance, the GPU dashboard by
 // instance and gpu, read from the GPU series so that a box without an
-// inference server still lists its GPUs.
-func specs() []dashboardSpec {
-	pick := func(set []panels.Panel, ids ...string) []panels.Panel {
-		out := make([]panels.Panel, 0, len(ids))
-		for _, id := range ids {
-			for _, p := range set {
-				if p.ID == id {
-					out = append(out, panels.ForGrafana(p))
-				}
-			}
-		}
-		return out
-	}
-	return []dashboardSpec{
+// inference server still lists its GPUs. A panel ID or variable that
+// grafana/panels does not have is an error naming it.
+func specs() ([]dashboardSpec, error) {
+	var missing []string
+	pick := func(set []panels.Panel, ids ...string) []panels.Panel { return pickPanels(set, &missing, ids...) }
+	out := []dashboardSpec{
 		{
 			File:  "token_path.json",
 			UID:   "tokenpath-token-path",
 			Title: "tokenpath: token path",
 			Tags:  []string{"tokenpath", "llm", "inference"},
-			Vars: []varSpec{
-				{Name: panels.VarHost, Title: "Host", Label: "host", Metric: "tokenpath:requests_running"},
-				{Name: panels.VarModel, Title: "Model", Label: "model", Metric: "tokenpath:requests_running", Filter: `host=~"$host"`},
-				{Name: panels.VarInstance, Title: "Instance", Label: "instance", Metric: "tokenpath:requests_running", Filter: `host=~"$host",model=~"$model"`},
-			},
+			Vars:  dashboardVars("", &missing, panels.VarHost, panels.VarModel, panels.VarInstance),
 			Rows: []rowSpec{
 				{Title: "Token path", Width: 12, Panels: pick(panels.TokenPath(), "ttft", "itl_heatmap", "throughput", "e2e_heatmap", "queue", "kv_cache")},
 				{Title: "Latency breakdown", Width: 12, Panels: pick(panels.Latency(), "itl_percentiles", "e2e_percentiles", "ttft_heatmap", "phases")},
+				{Title: "Energy", Width: 24, Panels: pick(panels.Energy(), "energy_per_token")},
 			},
 		},
 		{
@@ -84,18 +75,59 @@ func specs() []dashboardSpec {
 			UID:   "tokenpath-gpu-utilization",
 			Title: "tokenpath: GPU utilization",
 			Tags:  []string{"tokenpath", "gpu"},
-			Vars: []varSpec{
-				{Name: panels.VarHost, Title: "Host", Label: "host", Metric: "gpu_vram_total_bytes"},
-				{Name: panels.VarInstance, Title: "Instance", Label: "instance", Metric: "gpu_vram_total_bytes", Filter: `host=~"$host"`},
-				{Name: panels.VarGPU, Title: "GPU", Label: "gpu", Metric: "gpu_vram_total_bytes", Filter: `host=~"$host",instance=~"$instance"`},
-			},
+			Vars:  dashboardVars(gpuVarMetric, &missing, panels.VarHost, panels.VarInstance, panels.VarGPU),
 			Rows: []rowSpec{
 				{Title: "Memory and compute", Width: 12, Panels: pick(panels.GPU(), "vram", "compute")},
 				{Title: "Memory-bound detection", Width: 24, Panels: pick(panels.GPU(), "gpu_state")},
 				{Title: "Thermals, power and bandwidth", Width: 8, Panels: pick(panels.GPU(), "temperature", "power", "memory_bandwidth")},
+				{Title: "Clocks", Width: 24, Panels: pick(panels.GPU(), "clocks")},
 			},
 		},
 	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("dashboards name panels or variables that grafana/panels does not have: %s", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// pickPanels returns the panels of set with the given IDs, in that order;
+// an ID set lacks is added to missing.
+func pickPanels(set []panels.Panel, missing *[]string, ids ...string) []panels.Panel {
+	out := make([]panels.Panel, 0, len(ids))
+	for _, id := range ids {
+		i := slices.IndexFunc(set, func(p panels.Panel) bool { return p.ID == id })
+		if i < 0 {
+			*missing = append(*missing, id)
+			continue
+		}
+		// Long ranges read the 5 m series (the hidden range variables).
+		out = append(out, panels.ForGrafana(set[i]))
+	}
+	return out
+}
+
+// gpuVarMetric is the series the GPU dashboard reads every variable from, so
+// that a box without an inference server still lists its host and GPUs.
+const gpuVarMetric = "gpu_vram_total_bytes"
+
+// dashboardVars takes the named variables from panels.Variables(), in the
+// given order, each filtered by the ones before it (a model list narrowed
+// to the chosen host). A non-empty metric replaces the variables' own. A
+// name panels does not have is added to missing.
+func dashboardVars(metric string, missing *[]string, names ...string) []varSpec {
+	out := make([]varSpec, 0, len(names))
+	var filter []string
+	for _, name := range names {
+		i := slices.IndexFunc(panels.Variables(), func(v panels.Variable) bool { return v.Name == name })
+		if i < 0 {
+			*missing = append(*missing, "$"+name)
+			continue
+		}
+		v := panels.Variables()[i]
+		out = append(out, varSpec{Name: v.Name, Title: v.Title, Label: v.Label, Metric: cmp.Or(metric, v.Metric), Filter: strings.Join(filter, ",")})
+		filter = append(filter, v.Label+`=~"$`+v.Name+`"`)
+	}
+	return out
 }
 
 // Dashboards renders every dashboard as Grafana dashboard JSON, keyed by file
@@ -103,7 +135,11 @@ func specs() []dashboardSpec {
 // so the committed files can be checked against it.
 func Dashboards() (map[string][]byte, error) {
 	out := map[string][]byte{}
-	for _, s := range specs() {
+	ss, err := specs()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ss {
 		b, err := render(s)
 		if err != nil {
 			return nil, fmt.Errorf("rendering dashboard %s: %w", s.File, err)

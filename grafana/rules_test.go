@@ -3,19 +3,15 @@ package grafana
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -24,8 +20,6 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 	"github.com/ritwikareddykancharla/token-path-observability/rules"
 )
-
-const debianPrometheus = "/usr/bin/prometheus"
 
 // growingTarget serves a /metrics fixture whose counters and histograms grow
 // with every scrape (the n-th scrape shows n times the fixture's values), so
@@ -97,7 +91,6 @@ func TestEveryChartHasDataFromTheRules(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Prometheus server; not in -short")
 	}
-	testbin.RequirePeer(t, debianPrometheus, "prometheus")
 	dir := t.TempDir()
 	files, err := rules.DefaultRuleFiles(rules.DefaultThresholds())
 	require.NoError(t, err)
@@ -126,33 +119,8 @@ scrape_configs:
   - job_name: gpu
     static_configs: [{targets: [%q]}]
 `, strings.Join(ruleFiles, ", "), v1, v0, tgi, gpu)
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o644))
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	var logs strings.Builder
-	cmd := exec.Command(debianPrometheus, "--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("prometheus logs:\n%s", logs.String())
-		}
-	})
-	client, err := api.NewClient(api.Config{Address: "http://" + addr})
+	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: cfg})
+	client, err := api.NewClient(api.Config{Address: prom.URL()})
 	require.NoError(t, err)
 	requireChartData(t, promv1.NewAPI(client), chartQueries(t))
 }

@@ -32,7 +32,7 @@ func TestHighTTFTReachesAlertmanager(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager and waits minutes for an alert")
 	}
-	amBin := requireBinary(t, "prometheus-alertmanager")
+	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
 	amURL := startAlertmanager(t, amBin)
 
 	tp := testbin.Start(t, testbin.Options{Args: []string{
@@ -107,20 +107,15 @@ func TestInferenceTargetDownReachesAlertmanager(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager")
 	}
-	amBin := requireBinary(t, "prometheus-alertmanager")
+	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
 	amURL := startAlertmanager(t, amBin)
 
 	deadVLLM := testbin.FreePort(t) // nothing listens there
 	deadTGI := testbin.FreePort(t)
-	tp := testbin.Start(t, testbin.Options{Args: []string{
-		"--scrape.interval=1s",
-		"--no-gpu.enable",
-		"--no-probe.enable",
-		"--vllm.endpoint=http://" + deadVLLM,
-		"--tgi.endpoint=http://" + deadTGI,
-		"--alertmanager.url=" + amURL,
+	tp := testbin.Start(t, testbin.Options{Args: targetArgs("http://"+deadVLLM, "http://"+deadTGI,
+		"--alertmanager.url="+amURL,
 		"--alert.for=3s",
-	}})
+	)})
 
 	var received []amAlert
 	waitFor(t, 90*time.Second, "InferenceTargetDown for both endpoints in Alertmanager", func() (bool, string) {
@@ -175,9 +170,17 @@ func alertmanagerAlerts(t *testing.T, amURL, name string) []amAlert {
 	return alerts
 }
 
-func requireBinary(t *testing.T, name string) string {
-	t.Helper()
-	return testbin.RequirePeer(t, name, name)
+// targetArgs are tokenpath's flags for a test of alerts on two scraped
+// targets, a vLLM and a TGI endpoint, scraped every second with neither GPU
+// nor probe, followed by extra.
+func targetArgs(vllmURL, tgiURL string, extra ...string) []string {
+	return append([]string{
+		"--scrape.interval=1s",
+		"--no-gpu.enable",
+		"--no-probe.enable",
+		"--vllm.endpoint=" + vllmURL,
+		"--tgi.endpoint=" + tgiURL,
+	}, extra...)
 }
 
 // startAlertmanager runs a real Alertmanager on a free loopback port with a

@@ -37,22 +37,13 @@ func TestAlertsSurviveAlertmanagerOutage(t *testing.T) {
 	amURL, stopAM := runAlertmanager(t, amBin, amAddr)
 
 	// The TGI endpoint answers until the test closes it; the vLLM endpoint is dead all along.
-	tgi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = w.Write([]byte("# TYPE tgi_request_count counter\ntgi_request_count 0\n"))
-	}))
-	t.Cleanup(tgi.Close)
+	tgi := answeringTGI(t)
 	tgiAddr := strings.TrimPrefix(tgi.URL, "http://")
 	deadVLLM := testbin.FreePort(t)
-	tp := testbin.Start(t, testbin.Options{Args: []string{
-		"--scrape.interval=1s",
-		"--no-gpu.enable",
-		"--no-probe.enable",
-		"--vllm.endpoint=http://" + deadVLLM,
-		"--tgi.endpoint=" + tgi.URL,
-		"--alertmanager.url=" + amURL,
+	tp := testbin.Start(t, testbin.Options{Args: targetArgs("http://"+deadVLLM, tgi.URL,
+		"--alertmanager.url="+amURL,
 		"--alert.for=2s",
-	}})
+	)})
 
 	instances := func(url string) map[string]bool {
 		out := map[string]bool{}
@@ -120,11 +111,7 @@ func TestAlertsQueueWhileAlertmanagerIsSlow(t *testing.T) {
 	releaseAll := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(releaseAll)
 
-	tgi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = w.Write([]byte("# TYPE tgi_request_count counter\ntgi_request_count 0\n"))
-	}))
-	t.Cleanup(tgi.Close)
+	tgi := answeringTGI(t)
 	tgiAddr := strings.TrimPrefix(tgi.URL, "http://")
 	deadVLLM := testbin.FreePort(t)
 	cfg := filepath.Join(t.TempDir(), "tokenpath.yml")
@@ -137,15 +124,10 @@ alerting:
     static_configs:
     - targets: [%q]
 `, strings.TrimPrefix(slow.URL, "http://"))), 0o600))
-	tp := testbin.Start(t, testbin.Options{Args: []string{
-		"--config.file=" + cfg,
-		"--scrape.interval=1s",
-		"--no-gpu.enable",
-		"--no-probe.enable",
-		"--vllm.endpoint=http://" + deadVLLM,
-		"--tgi.endpoint=" + tgi.URL,
+	tp := testbin.Start(t, testbin.Options{Args: targetArgs("http://"+deadVLLM, tgi.URL,
+		"--config.file="+cfg,
 		"--alert.for=2s",
-	}})
+	)})
 
 	waitFor(t, 90*time.Second, "the first alert's send held by the slow Alertmanager", func() (bool, string) {
 		return held.Load() == 1, fmt.Sprint(held.Load())
@@ -209,4 +191,17 @@ func firingInstances(t *testing.T, base string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// answeringTGI is a TGI endpoint that answers every scrape (with one counter)
+// until the test closes it: a target whose InferenceTargetDown the test
+// causes by closing it.
+func answeringTGI(t *testing.T) *httptest.Server {
+	t.Helper()
+	tgi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("# TYPE tgi_request_count counter\ntgi_request_count 0\n"))
+	}))
+	t.Cleanup(tgi.Close)
+	return tgi
 }

@@ -190,8 +190,8 @@ up{job="llm", instance="llm-b:30000", server="sglang"} 1x8 0x20
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRuleHarness(t, tc.thresholds, "load 15s\n"+tc.load)
 			for _, c := range tc.checks {
-				h.evalUntil(c.at)
-				active := h.alerts(c.alert)
+				h.EvalUntil(c.at)
+				active := h.Alerts(c.alert)
 				if c.state == "" {
 					require.Empty(t, active, "%s at %s", c.alert, c.at)
 					continue
@@ -223,7 +223,7 @@ func TestAlertAnnotations(t *testing.T) {
 		runningLoad("localhost:8000", 24) +
 		`up{job="vllm", instance="vllm-b:8000", server="vllm"} 0x10` + "\n"
 	h := newRuleHarness(t, Thresholds{For: time.Minute, TTFTCritical: 9 * time.Second}, load)
-	h.evalUntil(2 * time.Minute)
+	h.EvalUntil(2 * time.Minute)
 
 	cases := []struct {
 		alert, labels, severity, summary string
@@ -295,7 +295,7 @@ func TestAlertAnnotations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.alert, func(t *testing.T) {
-			active := h.alerts(tc.alert)
+			active := h.Alerts(tc.alert)
 			a, ok := active[tc.labels]
 			require.True(t, ok, "want %s, have %v", tc.labels, keysOf(active))
 			require.Equal(t, "firing", a.State.String())

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/ritwikareddykancharla/token-path-observability/metricnames"
 	"github.com/ritwikareddykancharla/token-path-observability/rules/cause"
 )
 
@@ -309,7 +311,9 @@ func (t Thresholds) Validate() error {
 		errs = append(errs, fmt.Errorf("DiagnosisKneeWindow (%s) is shorter than %s: a band needs %d minutes of history", w, kneeMinWindow, kneeMinSamples))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("rules/defaults.go: invalid thresholds: %w", err)
+		// Each error names the threshold (a Thresholds field; the --alert.*
+		// and --diagnosis.* flags set them).
+		return fmt.Errorf("invalid thresholds of the embedded rules: %w", err)
 	}
 	return nil
 }
@@ -349,11 +353,17 @@ func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
 		return nil, err
 	}
 	data := templateData{Thresholds: t.withDefaults(), Servers: tokenPathServers, RunbookBase: RunbookBase, KneeMinSamples: kneeMinSamples}
+	return renderRuleFiles(defaultTemplates, data)
+}
 
+// renderRuleFiles renders the templates defaults/NAME.tmpl of fsys for every
+// NAME of ruleFileOrder with data. Its errors name the rule file (and the
+// template's line), the part a reader of `tokenpath rules export` sees.
+func renderRuleFiles(fsys fs.FS, data templateData) (map[string][]byte, error) {
 	tmpl, err := template.New("defaults").Delims("[[", "]]").Option("missingkey=error").
-		Funcs(templateFuncs()).ParseFS(defaultTemplates, "defaults/*.yml.tmpl")
+		Funcs(templateFuncs()).ParseFS(fsys, "defaults/*.yml.tmpl")
 	if err != nil {
-		return nil, fmt.Errorf("rules/defaults.go: parsing the embedded rule templates: %w", err)
+		return nil, fmt.Errorf("parsing the embedded rule templates: %w", err)
 	}
 	p := parser.NewParser(parser.Options{})
 	logger := slog.New(slog.DiscardHandler)
@@ -361,10 +371,10 @@ func DefaultRuleFiles(t Thresholds) (map[string][]byte, error) {
 	for _, name := range ruleFileOrder {
 		var buf bytes.Buffer
 		if err := tmpl.ExecuteTemplate(&buf, name+".tmpl", data); err != nil {
-			return nil, fmt.Errorf("rules/defaults.go: rendering %s: %w", name, err)
+			return nil, fmt.Errorf("rendering the embedded rule file %s: %w", name, err)
 		}
 		if _, errs := rulefmt.Parse(buf.Bytes(), false, model.UTF8Validation, p, logger); len(errs) > 0 {
-			return nil, fmt.Errorf("rules/defaults.go: rendered %s is not a valid rule file: %w", name, errors.Join(errs...))
+			return nil, fmt.Errorf("the embedded rule file %s, rendered, is not a valid rule file: %w", name, errors.Join(errs...))
 		}
 		files[name] = buf.Bytes()
 	}
@@ -386,7 +396,19 @@ func templateFuncs() template.FuncMap {
 			}
 			return b
 		},
-		"agg":  aggregate,
+		"agg": aggregate,
+		// metric SERVER QUANTITY: the server's current name of the quantity;
+		// metrics SERVER QUANTITY: every name, current first (metricnames).
+		"metric": func(server, quantity string) (string, error) {
+			names, err := metricnames.Lookup(metricnames.Server(server), metricnames.Quantity(quantity))
+			if err != nil {
+				return "", err
+			}
+			return names[0], nil
+		},
+		"metrics": func(server, quantity string) ([]string, error) {
+			return metricnames.Lookup(metricnames.Server(server), metricnames.Quantity(quantity))
+		},
 		"node": nodeLabel,
 		"box":  boxLabel,
 		// seconds renders a duration as a PromQL number of seconds.
@@ -430,7 +452,7 @@ func templateFuncs() template.FuncMap {
 //     the scrape config is kept, otherwise model is empty.
 func aggregate(server, op, by, expr string) (string, error) {
 	if op != "sum" && op != "max" {
-		return "", fmt.Errorf("rules/defaults.go: agg: unknown aggregation %q", op)
+		return "", fmt.Errorf("unknown aggregation %q (want sum or max)", op)
 	}
 	labels := "host, instance, job, model"
 	if by != "" {
@@ -446,7 +468,7 @@ func aggregate(server, op, by, expr string) (string, error) {
 	case "tgi", "llamacpp":
 		return fmt.Sprintf("%s by (%s) (%s)", op, labels, expr), nil
 	default:
-		return "", fmt.Errorf("rules/defaults.go: agg: unknown server %q", server)
+		return "", fmt.Errorf("unknown server kind %q (want vllm, sglang, tgi or llamacpp)", server)
 	}
 }
 

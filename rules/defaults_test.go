@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -142,6 +143,48 @@ func TestThresholdsValidate(t *testing.T) {
 			}
 			require.ErrorContains(t, err, tc.wantErr)
 			require.ErrorContains(t, renderErr, tc.wantErr)
+			// Named for the user: the thresholds, not a Go source file.
+			require.ErrorContains(t, err, "invalid thresholds of the embedded rules: ")
+			require.NotContains(t, err.Error(), ".go")
+		})
+	}
+}
+
+// TestRenderErrorsNameTheRuleFile: a template that asks for a server name
+// metricnames lacks, or an unknown server kind, fails with the rule file,
+// its template line and the name at fault, and no Go source file.
+func TestRenderErrorsNameTheRuleFile(t *testing.T) {
+	cases := []struct {
+		name, expr string
+		want       []string
+	}{
+		{
+			"unknown quantity", `[[ metric "vllm" "ttft_typo" ]]`,
+			[]string{"rendering the embedded rule file token_path.rules.yml: ", "token_path.rules.yml.tmpl:5:", `server kind "vllm" reports no "ttft_typo" in metricnames`},
+		},
+		{
+			"unknown server", `[[ agg "triton" "sum" "" "up" ]]`,
+			[]string{"rendering the embedded rule file token_path.rules.yml: ", "token_path.rules.yml.tmpl:5:", `unknown server kind "triton" (want vllm, sglang, tgi or llamacpp)`},
+		},
+		{
+			"invalid PromQL", `rate(up[1m]`,
+			[]string{"the embedded rule file token_path.rules.yml, rendered, is not a valid rule file: ", "could not parse expression"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, name := range ruleFileOrder {
+				fsys["defaults/"+name+".tmpl"] = &fstest.MapFile{Data: []byte("groups: []\n")}
+			}
+			fsys["defaults/"+TokenPathRuleFile+".tmpl"] = &fstest.MapFile{Data: []byte(
+				"groups:\n  - name: g\n    rules:\n      - record: r\n        expr: " + tc.expr + "\n")}
+			_, err := renderRuleFiles(fsys, templateData{Thresholds: DefaultThresholds().withDefaults()})
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+			require.NotContains(t, err.Error(), ".go")
 		})
 	}
 }

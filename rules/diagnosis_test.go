@@ -355,7 +355,7 @@ func TestDiagnosis(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRuleHarness(t, tc.thresholds, "load 15s\n"+tc.row.load()+tc.extra)
-			h.evalUntil(3 * time.Minute)
+			h.EvalUntil(3 * time.Minute)
 			requireSeries(t, h, "tokenpath:diagnosis", diagnosisWant(tc.row, tc.want))
 			requireSeries(t, h, "sum without (cause) (tokenpath:diagnosis)", map[string]float64{tc.row.row(): 1})
 			for name, v := range tc.numbers {
@@ -383,7 +383,7 @@ func TestDiagnosisRows(t *testing.T) {
 	// the same host.
 	hostedGPU := strings.ReplaceAll(gpuOn("gpu-c:9400", 90, 30), `{instance=`, `{host="rack1-gpu-c", instance=`)
 	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+healthy().load()+busy.load()+hosted.load()+hostedGPU)
-	h.evalUntil(2 * time.Minute)
+	h.EvalUntil(2 * time.Minute)
 	requireSeries(t, h, "tokenpath:diagnosis == 1", map[string]float64{
 		healthy().row("cause", "none"):        1,
 		busy.row("cause", "queue_saturation"): 1,

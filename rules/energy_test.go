@@ -74,7 +74,7 @@ func TestEnergyPerToken(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRuleHarness(t, Thresholds{}, "load 15s\n"+a.load()+b.load()+gpus+tc.mapping)
-			h.evalUntil(3 * time.Minute)
+			h.EvalUntil(3 * time.Minute)
 			for expr, want := range tc.numbers {
 				requireSeries(t, h, expr, want)
 			}
@@ -89,7 +89,7 @@ func TestEnergyWithoutTokens(t *testing.T) {
 	idle := with(func(r *rowInputs) { r.Gen = 0 })
 	elsewhere := with(func(r *rowInputs) { r.Instance = "gpu-b:8000" })
 	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+idle.load()+elsewhere.load()+energyGPU{"0", "GPU-0", 400, 5, 5}.load())
-	h.evalUntil(3 * time.Minute)
+	h.EvalUntil(3 * time.Minute)
 	requireSeries(t, h, "tokenpath:energy_per_token:joules", map[string]float64{})
 	requireSeries(t, h, "tokenpath:tokens_per_joule", map[string]float64{lbl("node", "gpu-a", "scope", "node"): 0})
 }

@@ -21,7 +21,7 @@ func TestInferenceTargetGPU(t *testing.T) {
 		// The mapping states have no series of their own in the rule.
 		`  tokenpath_inference_target_gpu_mapping{host="a", ` + self + `, target_job="sglang", target_instance="10.0.0.9:30000", state="remote"} 1x8` + "\n"
 	h := newRuleHarness(t, Thresholds{}, load)
-	h.evalUntil(time.Minute)
+	h.EvalUntil(time.Minute)
 	requireSeries(t, h, "tokenpath:inference_target_gpu", map[string]float64{
 		lbl("host", "a", "job", "vllm", "instance", "localhost:8000", "gpu", "1", "uuid", "GPU-1"):  1,
 		lbl("host", "a", "job", "vllm", "instance", "localhost:8000", "gpu", "3", "uuid", "GPU-3"):  1,
@@ -39,6 +39,6 @@ func TestInferenceTargetGPU(t *testing.T) {
 // records nothing and fails nothing.
 func TestInferenceTargetGPUWithoutMapping(t *testing.T) {
 	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+runningLoad("localhost:8000", 2))
-	h.evalUntil(time.Minute)
+	h.EvalUntil(time.Minute)
 	requireSeries(t, h, "tokenpath:inference_target_gpu", map[string]float64{})
 }

@@ -133,7 +133,7 @@ func TestGPUState(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRuleHarness(t, tc.thresholds, "load 15s\n"+tc.gpu.load()+tc.servers)
-			h.evalUntil(2 * time.Minute)
+			h.EvalUntil(2 * time.Minute)
 			requireSeries(t, h, "tokenpath:gpu_state", gpuStateWant(tc.gpu.Instance, tc.want))
 			// Exactly one state holds.
 			requireSeries(t, h, "sum without (state) (tokenpath:gpu_state)", map[string]float64{
@@ -148,7 +148,7 @@ func TestGPUState(t *testing.T) {
 func TestGPURatios(t *testing.T) {
 	g := gpuFixture{Instance: "localhost:9090", VRAMUsed: 73e9, VRAMTotal: 80e9, GPMSM: 35, GPMDRAM: 80, NVMLCompute: 100, NVMLBand: 60}
 	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+g.load()+runningLoad("[::1]:8000", 24))
-	h.evalUntil(time.Minute)
+	h.EvalUntil(time.Minute)
 	gpu := lbl("instance", "localhost:9090", "job", "tokenpath", "gpu", "0", "uuid", "GPU-0a1b", "name", "NVIDIA H100 80GB HBM3")
 	cases := []struct {
 		expr string
@@ -172,7 +172,7 @@ func TestGPURatios(t *testing.T) {
 // GPU series and no rule errors.
 func TestGPURulesWithoutGPUs(t *testing.T) {
 	h := newRuleHarness(t, Thresholds{}, "load 15s\n"+runningLoad("localhost:8000", 2))
-	h.evalUntil(time.Minute)
+	h.EvalUntil(time.Minute)
 	requireSeries(t, h, `{__name__=~"tokenpath:gpu.*"}`, map[string]float64{})
 	requireSeries(t, h, "tokenpath:host_requests_running:sum", map[string]float64{lbl("node", "localhost"): 2})
 }

@@ -20,7 +20,7 @@ func TestHistogramQuantileClamped(t *testing.T) {
   tokenpath:ttft_seconds_bucket:rate1m{server="vllm", model="m", instance="gpu-b:8000", job="vllm", le="+Inf"} 0x20
 `
 	h := newRuleHarness(t, Thresholds{}, load)
-	h.evalUntil(time.Minute)
+	h.EvalUntil(time.Minute)
 	row := func(q string) string {
 		return lbl("server", "vllm", "model", "m", "instance", "gpu-a:8000", "job", "vllm", "quantity", "ttft", "quantile", q)
 	}

@@ -34,7 +34,7 @@ func TestRulesKeepHostsApart(t *testing.T) {
 			host, running, gpuSteps)
 	}
 	h := newRuleHarness(t, Thresholds{}, load.String())
-	h.evalUntil(2 * time.Minute)
+	h.EvalUntil(2 * time.Minute)
 
 	gpu := func(host, state string) string {
 		return lbl("host", host, "instance", "localhost:9090", "job", "tokenpath", "gpu", "0", "uuid", "GPU-0a1b",

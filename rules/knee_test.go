@@ -122,7 +122,7 @@ func TestKVCacheKnee(t *testing.T) {
 			th := tc.thresholds
 			th.DiagnosisKneeWindow = hour.DiagnosisKneeWindow
 			h := newRuleHarness(t, th, "load 15s\n"+kneeRow(tc.server, tc.segs...))
-			h.evalUntil(time.Hour)
+			h.EvalUntil(time.Hour)
 			requireSeries(t, h, "tokenpath:kv_cache_band_ttft_tail:seconds", tc.bands)
 			want := func(v float64) map[string]float64 {
 				if v == 0 {
@@ -133,7 +133,7 @@ func TestKVCacheKnee(t *testing.T) {
 			requireSeries(t, h, "tokenpath:kv_cache_knee_baseline:seconds", want(tc.baseline))
 			requireSeries(t, h, "tokenpath:kv_cache_knee:ratio", want(tc.knee))
 			requireSeries(t, h, "tokenpath:kv_cache_headroom:ratio", want(tc.headroom))
-			active := h.alerts("KVCacheNearKnee")
+			active := h.Alerts("KVCacheNearKnee")
 			if !tc.alert {
 				require.Empty(t, active)
 				return
@@ -159,11 +159,11 @@ func TestKVCacheNearKneeAnnotations(t *testing.T) {
 	// The knee exists from minute 49 (ten minutes of the 85% band, 40-49);
 	// the headroom is under 5 points from then on: pending at 49, firing
 	// from 51 (`for` 2m).
-	h.evalUntil(50 * time.Minute)
+	h.EvalUntil(50 * time.Minute)
 	row := lbl("server", "vllm", "model", "m", "instance", "gpu-a:8000", "job", "vllm")
-	require.Equal(t, "pending", h.alerts("KVCacheNearKnee")[row].State.String())
-	h.evalUntil(time.Hour)
-	a := h.alerts("KVCacheNearKnee")[row]
+	require.Equal(t, "pending", h.Alerts("KVCacheNearKnee")[row].State.String())
+	h.EvalUntil(time.Hour)
+	a := h.Alerts("KVCacheNearKnee")[row]
 	require.NotNil(t, a)
 	require.Equal(t, "firing", a.State.String())
 	require.Equal(t, "warning", a.Labels.Get("severity"))

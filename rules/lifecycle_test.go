@@ -123,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRuleHarness(t, tc.thresholds, "load 15s\n"+tc.row.load())
-			h.evalUntil(6 * time.Minute)
+			h.EvalUntil(6 * time.Minute)
 			requireSeries(t, h, "tokenpath:lifecycle:seconds", tc.phases)
 			consistency, mark := map[string]float64{}, map[string]float64{}
 			if tc.consistency != 0 {

@@ -10,12 +10,14 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/rules/internal/rulestest"
 )
 
 // steps is how many intervals every fixture series runs: 10 minutes.
 const steps = 40
 
-// lbl renders label pairs the way ruleHarness.series keys its results.
+// lbl renders label pairs the way rulestest.Harness.Series keys its results.
 func lbl(kv ...string) string { return labels.FromStrings(kv...).String() }
 
 // vllmFixture describes a vLLM /metrics exposition in a load script.
@@ -279,7 +281,7 @@ func TestTokenPathPerServer(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRuleHarness(t, Thresholds{}, "load 15s\n"+tc.load)
-			h.evalUntil(5 * time.Minute)
+			h.EvalUntil(5 * time.Minute)
 			for expr, want := range tc.want {
 				sel := fmt.Sprintf("%s{server=%q}", expr, tc.server)
 				if strings.Contains(expr, "{") {
@@ -340,7 +342,7 @@ func TestTokenPathSeriesPerServer(t *testing.T) {
 		sglangFixture("sglang-a:30000", "qwen-2") +
 		llamacppFixture("llama-a:8081")
 	h := newRuleHarness(t, Thresholds{}, load)
-	h.evalUntil(3 * time.Minute)
+	h.EvalUntil(3 * time.Minute)
 
 	files, err := DefaultRuleFiles(Thresholds{})
 	require.NoError(t, err)
@@ -350,7 +352,7 @@ func TestTokenPathSeriesPerServer(t *testing.T) {
 		ours[m[1]] = true
 	}
 	got := map[string][]string{}
-	for k := range h.series(`count by (name, server) (label_replace({__name__=~"tokenpath:.+", server!=""}, "name", "$1", "__name__", "(.+)"))`) {
+	for k := range h.Series(`count by (name, server) (label_replace({__name__=~"tokenpath:.+", server!=""}, "name", "$1", "__name__", "(.+)"))`) {
 		m := regexp.MustCompile(`name="([^"]+)", server="([^"]+)"`).FindStringSubmatch(k)
 		require.NotNil(t, m, k)
 		if ours[m[1]] {
@@ -381,9 +383,9 @@ func TestVLLMV0AndV1NamesGiveTheSameSeries(t *testing.T) {
 	all := `{__name__=~"tokenpath:.+", __name__!~"tokenpath:diagnosis.*"}`
 	eval := func(t *testing.T, load string) map[string]float64 {
 		h := newRuleHarness(t, Thresholds{}, "load 15s\n"+load)
-		h.evalUntil(4 * time.Minute)
+		h.EvalUntil(4 * time.Minute)
 		out := map[string]float64{}
-		vec := h.series(`label_replace(` + all + `, "name", "$1", "__name__", "(.+)")`)
+		vec := h.Series(`label_replace(` + all + `, "name", "$1", "__name__", "(.+)")`)
 		for k, v := range vec {
 			out[k] = v
 		}
@@ -415,7 +417,7 @@ func TestVLLMV0AndV1NamesGiveTheSameSeries(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := eval(t, tc.load)
-			require.Equal(t, sortedKeys(v1), sortedKeys(got))
+			require.Equal(t, rulestest.SortedKeys(v1), rulestest.SortedKeys(got))
 			for k, v := range v1 {
 				if v == 0 {
 					// A 0/1 flag (histogram_quantile_clamped) has no relative error.
@@ -451,10 +453,10 @@ func TestTokenPathEmptyWindowAndCounterReset(t *testing.T) {
 		fmt.Fprintf(&load, "  vllm:num_requests_running{%s} 3x8 0x32\n", l)
 		h := newRuleHarness(t, Thresholds{}, load.String())
 
-		h.evalUntil(90 * time.Second)
-		require.Len(t, h.series(`tokenpath:ttft_seconds:histogram_quantile{server="vllm"}`), 3, "busy")
+		h.EvalUntil(90 * time.Second)
+		require.Len(t, h.Series(`tokenpath:ttft_seconds:histogram_quantile{server="vllm"}`), 3, "busy")
 
-		h.evalUntil(5 * time.Minute)
+		h.EvalUntil(5 * time.Minute)
 		requireSeries(t, h, `tokenpath:ttft_seconds:histogram_quantile{server="vllm"}`, map[string]float64{})
 		requireSeries(t, h, `tokenpath:ttft_seconds:mean_rate1m{server="vllm"}`, map[string]float64{})
 		requireSeries(t, h, `tokenpath:request_errors:ratio_rate1m{server="vllm"}`, map[string]float64{})
@@ -462,7 +464,7 @@ func TestTokenPathEmptyWindowAndCounterReset(t *testing.T) {
 		requireSeries(t, h, `tokenpath:generation_tokens:rate1m{server="vllm"}`, map[string]float64{with(): 0})
 		requireSeries(t, h, `tokenpath:requests_running{server="vllm"}`, map[string]float64{with(): 0})
 		// The alerts see no value, so they do not fire on an idle server.
-		require.Empty(t, h.alerts("HighTTFT"))
+		require.Empty(t, h.Alerts("HighTTFT"))
 	})
 
 	t.Run("counter reset", func(t *testing.T) {
@@ -480,7 +482,7 @@ func TestTokenPathEmptyWindowAndCounterReset(t *testing.T) {
 		// At 5m30s the window holds 190, 200, 0, 10: increases 10, 0 (200→0 is a
 		// reset: the new 0 counts as an increase of 0) and 10 = 20 over 45 s,
 		// extrapolated to the 60 s window.
-		h.evalUntil(5*time.Minute + 30*time.Second)
+		h.EvalUntil(5*time.Minute + 30*time.Second)
 		requireSeries(t, h, `tokenpath:generation_tokens:rate1m{server="vllm"}`, map[string]float64{with(): 20.0 / 45})
 		// Every bucket resets together, so the percentiles keep their shape.
 		requireSeries(t, h, `tokenpath:ttft_seconds:histogram_quantile{server="vllm"}`, map[string]float64{

@@ -11,6 +11,7 @@ packages=(
   prometheus-alertmanager # alert delivery goes to a real Alertmanager
   victoria-metrics        # the fleet tests' second remote-write receiver and query engine
   chromium                # the web UI's browser tests
+  nodejs                  # the web UI's JavaScript unit tests (node --test, make test-js)
   gcc                     # cgo (NVML) and the stub libnvidia-ml of the GPU tests
   make                    # the tests build tokenpath through the Makefile's flags
   git                     # version stamping reads the revision and branch

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,7 +162,7 @@ type promFixture struct {
 // expected numbers are the exposition's values at this load.
 const liveLoad = 0.5
 
-// startPrometheus runs /usr/bin/prometheus on a free loopback port, scraping
+// startPrometheus runs Debian's Prometheus (testbin.StartPrometheus) scraping
 // a target that serves exposition(liveLoad) every second, and waits until the
 // first scrape and rule evaluation are visible through the API. With history
 // > 0, promtool first backfills that much past data (one sample every two
@@ -176,11 +176,12 @@ func startPrometheus(t *testing.T, exposition func(load float64) string, rules s
 	}))
 	t.Cleanup(target.Close)
 	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
 	if history > 0 {
-		backfill(t, exposition, history, filepath.Join(dir, "data"))
+		backfill(t, exposition, history, dataDir)
 	}
 	ruleFile := filepath.Join(dir, "rules.yml")
-	require.NoError(t, os.WriteFile(ruleFile, []byte(cmpOr(rules, "groups: []\n")), 0o600))
+	require.NoError(t, os.WriteFile(ruleFile, []byte(cmp.Or(rules, "groups: []\n")), 0o600))
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -192,51 +193,19 @@ scrape_configs:
   - targets: [%q]
     labels: {server: vllm}
 `, ruleFile, strings.TrimPrefix(target.URL, "http://"))
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o600))
-	addr := freeAddr(t)
-	var logs testbin.LogBuffer
-	cmd := exec.Command(prometheusBin,
-		"--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--log.level=warn",
-	)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("prometheus logs:\n%s", logs.String())
-		}
-	})
-	f := &promFixture{URL: "http://" + addr}
+	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: cfg, DataDir: dataDir})
+	f := &promFixture{URL: prom.URL()}
 	c, err := promapi.NewClient(promapi.Config{Address: f.URL})
 	require.NoError(t, err)
 	f.API = promv1.NewAPI(c)
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited:\n%s", logs.String())
-		default:
-		}
-		if f.ready(t.Context(), rules != "") {
-			return f
-		}
+	for !f.ready(t.Context(), rules != "") {
 		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 30s:\n%s", logs.String())
+			t.Fatalf("prometheus has not scraped the fixture (and evaluated its rules) after 30s:\n%s", testbin.Tail(prom.Logs(), 5000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	return f
 }
 
 // ready reports whether the target has been scraped twice (so rates and
@@ -288,13 +257,6 @@ func backfill(t *testing.T, exposition func(load float64) string, history time.D
 	require.NoError(t, os.MkdirAll(dataDir, 0o755))
 	out, err := exec.Command(promtoolBin, "tsdb", "create-blocks-from", "openmetrics", "--quiet", in, dataDir).CombinedOutput()
 	require.NoError(t, err, "promtool backfill: %s", out)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func freeAddr(t *testing.T) string {

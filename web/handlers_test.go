@@ -22,6 +22,15 @@ func get(t *testing.T, h http.Handler, target string) (*httptest.ResponseRecorde
 	return rec, doc
 }
 
+// getOK renders target and requires a 200 page without an error banner.
+func getOK(t *testing.T, h http.Handler, target string) *goquery.Document {
+	t.Helper()
+	rec, doc := get(t, h, target)
+	require.Equal(t, http.StatusOK, rec.Code, target)
+	require.Equal(t, 0, doc.Find(`[data-testid="page-error"]`).Length(), doc.Find(`[data-testid="page-error"]`).Text())
+	return doc
+}
+
 func testids(doc *goquery.Document, sel string) []string {
 	var out []string
 	doc.Find(sel).Each(func(_ int, s *goquery.Selection) {

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -87,13 +86,7 @@ const twoHostsRules = `groups:
 func TestTwoHostsSameInstance(t *testing.T) {
 	f := startPrometheus(t, twoHostsExposition, twoHostsRules, 0)
 	ui := newUI(t, f.API)
-	page := func(t *testing.T, target string) *goquery.Document {
-		t.Helper()
-		rec, doc := get(t, ui, target)
-		require.Equal(t, http.StatusOK, rec.Code)
-		require.Equal(t, 0, doc.Find(`[data-testid="page-error"]`).Length(), doc.Find(`[data-testid="page-error"]`).Text())
-		return doc
-	}
+	page := func(t *testing.T, target string) *goquery.Document { t.Helper(); return getOK(t, ui, target) }
 	attrs := func(s *goquery.Selection, attr string) []string {
 		return s.Map(func(_ int, x *goquery.Selection) string { return x.AttrOr(attr, "") })
 	}
@@ -189,7 +182,10 @@ func chartsOf(t *testing.T, doc *goquery.Document) []components.Chart {
 func TestNarrowToHostEveryPanel(t *testing.T) {
 	var all []panels.Panel
 	all = append(append(append(all, panels.TokenPath()...), panels.Latency()...), panels.GPU()...)
-	exprs := []string{qGPUUp, qGPUValues, qGPUDeviceUp, qGPUState, qGPUThrottle, qGPUProcesses, qGPUClocksSM, qGPUClocksMem}
+	var exprs []string
+	for _, tb := range append(panels.Tables(), panels.RowDetailTables()...) {
+		exprs = append(exprs, panels.Expand(tb.Expr, nil))
+	}
 	for _, p := range all {
 		for _, q := range p.Queries {
 			exprs = append(exprs, panels.Expand(q.Expr, nil))

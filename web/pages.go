@@ -194,6 +194,15 @@ func chartsFrom(c components.Controls, empty string, ps ...panels.Panel) []compo
 	return out
 }
 
+// setByName stores the sample's value in the field that fields names for
+// its metric name; a series of another name changes nothing. It reads one
+// table query's series into a row or a card.
+func setByName(s *model.Sample, fields map[model.LabelValue]*components.Value) {
+	if f, ok := fields[s.Metric[model.MetricNameLabel]]; ok {
+		*f = components.Some(float64(s.Value))
+	}
+}
+
 // instant runs an instant query and returns its vector.
 func (u *UI) instant(ctx context.Context, q string) (model.Vector, error) {
 	v, warnings, _, err := u.api.Query(ctx, q, u.now())
@@ -269,14 +278,14 @@ func (u *UI) tokenPathPage(r *http.Request) (templ.Component, error) {
 func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.SLORow, error) {
 	var problems errs
 	objectives := map[string]components.Value{}
-	obj, err := u.instant(ctx, qSLOObjective)
+	obj, err := u.instant(ctx, panels.SLOObjective.Expr)
 	problems.add(err)
 	for _, s := range obj {
 		objectives[string(s.Metric["slo"])] = components.Some(float64(s.Value))
 	}
 	type key struct{ host, slo, server, model, instance string }
 	rows := map[key]*components.SLORow{}
-	vals, err := u.instant(ctx, qSLO(serverSelector(c.Host, c.Model, c.Instance)))
+	vals, err := u.instant(ctx, tableQuery(panels.SLO, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range vals {
 		m := s.Metric
@@ -290,22 +299,16 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 			}
 			rows[k] = row
 		}
-		v := components.Some(float64(s.Value))
-		switch m[model.MetricNameLabel] {
-		case "tokenpath:slo_attainment:ratio_rate1d":
-			row.Attainment = v
-		case "tokenpath:slo_error_budget_remaining:ratio":
-			row.BudgetRemaining = v
-		case "tokenpath:slo_burn_rate:ratio_rate1h":
-			row.BurnRate = v
-		case "tokenpath:slo_window_covered:seconds":
-			switch m["window"] {
-			case "1d":
-				row.AttainmentCovered = v
-			case "30d":
-				row.BudgetCovered = v
-			}
+		fields := map[model.LabelValue]*components.Value{
+			"tokenpath:slo_attainment:ratio_rate1d":      &row.Attainment,
+			"tokenpath:slo_error_budget_remaining:ratio": &row.BudgetRemaining,
+			"tokenpath:slo_burn_rate:ratio_rate1h":       &row.BurnRate,
 		}
+		// Coverage is one series per window: the day's attainment, the month's budget.
+		if covered, ok := map[model.LabelValue]*components.Value{"1d": &row.AttainmentCovered, "30d": &row.BudgetCovered}[m["window"]]; ok {
+			fields["tokenpath:slo_window_covered:seconds"] = covered
+		}
+		setByName(s, fields)
 	}
 	out := make([]components.SLORow, 0, len(rows))
 	for _, r := range rows {
@@ -323,7 +326,6 @@ func (u *UI) sloRows(ctx context.Context, c components.Controls) ([]components.S
 // serverRows builds one row per (host, server, model, instance) from the
 // recorded token-path series, with the probe's TTFT beside the server's.
 func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []promv1.Alert) ([]components.ServerRow, error) {
-	sel := serverSelector(c.Host, c.Model, c.Instance)
 	rows := map[rowKey]*components.ServerRow{}
 	probes := probesByServer{}
 	get := func(m model.Metric) *components.ServerRow {
@@ -334,7 +336,7 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 		return rows[k]
 	}
 	var problems errs
-	quant, err := u.instant(ctx, qLatencyQuantiles(sel))
+	quant, err := u.instant(ctx, tableQuery(panels.LatencyQuantiles, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range quant {
 		m := s.Metric
@@ -369,54 +371,41 @@ func (u *UI) serverRows(ctx context.Context, c components.Controls, alerts []pro
 	// The probes within the model filter only: a probe configured as
 	// localhost:8001 is the probe of the row 127.0.0.1:8001, which an
 	// instance matcher on the probe's own spelling would miss.
-	probeQuant, err := u.instant(ctx, qProbeTTFT(serverSelector(c.Host, c.Model, "")))
+	probeQuant, err := u.instant(ctx, tableQuery(panels.ProbeTTFT, c.Host, c.Model, ""))
 	problems.add(err)
 	for _, s := range probeQuant {
 		m := s.Metric
 		setQuantile(probes.at(string(m[hostLabel]), string(m["instance"]), string(m["model"])), string(m["quantile"]), float64(s.Value))
 	}
-	state, err := u.instant(ctx, qServerState(sel))
+	state, err := u.instant(ctx, tableQuery(panels.ServerState, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range state {
 		if s.Metric["server"] == "probe" {
 			continue
 		}
 		row := get(s.Metric)
-		v := components.Some(float64(s.Value))
-		switch s.Metric[model.MetricNameLabel] {
-		case "tokenpath:generation_tokens:rate1m":
-			row.TokensPerSec = v
-		case "tokenpath:requests_running":
-			row.Running = v
-		case "tokenpath:requests_waiting":
-			row.Waiting = v
-		case "tokenpath:kv_cache_usage:ratio":
-			row.KVCache = v
-		case "tokenpath:request_errors:ratio_rate1m":
-			row.ErrorRate = v
-		}
+		setByName(s, map[model.LabelValue]*components.Value{
+			"tokenpath:generation_tokens:rate1m":    &row.TokensPerSec,
+			"tokenpath:requests_running":            &row.Running,
+			"tokenpath:requests_waiting":            &row.Waiting,
+			"tokenpath:kv_cache_usage:ratio":        &row.KVCache,
+			"tokenpath:request_errors:ratio_rate1m": &row.ErrorRate,
+		})
 	}
-	diag, err := u.instant(ctx, qDiagnosis(sel))
+	diag, err := u.instant(ctx, tableQuery(panels.Diagnosis, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range diag {
 		row := get(s.Metric)
-		v := components.Some(float64(s.Value))
-		switch s.Metric[model.MetricNameLabel] {
-		case "tokenpath:diagnosis":
-			if s.Value == 1 {
-				row.Diagnosis = string(s.Metric["cause"])
-			}
-		case "tokenpath:diagnosis_tail:ratio":
-			row.DiagnosisTail = v
-		case "tokenpath:diagnosis_queue_share:ratio":
-			row.DiagnosisQueueShare = v
-		case "tokenpath:diagnosis_itl_spike:ratio":
-			row.DiagnosisITLSpike = v
-		case "tokenpath:diagnosis_prompt_share:ratio":
-			row.DiagnosisPromptShare = v
-		case "tokenpath:diagnosis_front_gap:seconds":
-			row.DiagnosisFrontGap = v
+		if s.Metric[model.MetricNameLabel] == "tokenpath:diagnosis" && s.Value == 1 {
+			row.Diagnosis = string(s.Metric["cause"])
 		}
+		setByName(s, map[model.LabelValue]*components.Value{
+			"tokenpath:diagnosis_tail:ratio":         &row.DiagnosisTail,
+			"tokenpath:diagnosis_queue_share:ratio":  &row.DiagnosisQueueShare,
+			"tokenpath:diagnosis_itl_spike:ratio":    &row.DiagnosisITLSpike,
+			"tokenpath:diagnosis_prompt_share:ratio": &row.DiagnosisPromptShare,
+			"tokenpath:diagnosis_front_gap:seconds":  &row.DiagnosisFrontGap,
+		})
 	}
 	detailed := make([]*components.ServerRow, 0, len(rows))
 	for _, row := range rows {

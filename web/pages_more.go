@@ -29,7 +29,7 @@ func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
 	host := p.Controls.Host
 	var problems errs
 	v := components.GPUPage{Page: p}
-	up, err := u.instantOnHost(ctx, qGPUUp, host)
+	up, err := u.instantOnHost(ctx, panels.GPUUp.Expr, host)
 	problems.add(err)
 	// NVML is usable when some tokenpath_gpu_up without a gpu label is 1.
 	on := false
@@ -48,25 +48,6 @@ func (u *UI) gpuPage(r *http.Request) (templ.Component, error) {
 		unfiltered := p.Controls
 		unfiltered.Model, unfiltered.Instance = "", ""
 		v.Charts = chartsFrom(unfiltered, "", panels.GPU()...)
-		clocks := components.Chart{
-			ID: "clocks", Title: "Clocks", Description: "SM and memory clocks; a falling SM clock under load means throttling (see the reasons on each card).",
-			Kind: string(panels.KindTimeSeries), Unit: "hertz",
-		}
-		for _, q := range []components.ChartQuery{
-			{Expr: qGPUClocksSM, Legend: "GPU {{gpu}} SM"},
-			{Expr: qGPUClocksMem, Legend: "GPU {{gpu}} memory"},
-		} {
-			var err error
-			if q.Expr, err = narrowToHost(q.Expr, host); err != nil {
-				problems.add(err)
-				continue
-			}
-			if len(p.Controls.Hosts) > 1 {
-				q.Legend = "{{" + hostLabel + "}} " + q.Legend
-			}
-			clocks.Queries = append(clocks.Queries, q)
-		}
-		v.Charts = append(v.Charts, clocks)
 	}
 	v.Page.Error = problems.String()
 	return components.GPU(v), nil
@@ -91,51 +72,41 @@ func (u *UI) gpuCards(ctx context.Context, host string) ([]components.GPUCard, e
 		return c
 	}
 	var problems errs
-	vals, err := u.instantOnHost(ctx, qGPUValues, host)
+	vals, err := u.instantOnHost(ctx, panels.GPUValues.Expr, host)
 	problems.add(err)
 	for _, s := range vals {
 		c := get(s.Metric)
-		v := components.Some(float64(s.Value))
-		switch s.Metric[model.MetricNameLabel] {
-		case "gpu_vram_used_bytes":
-			c.VRAMUsed = v
-		case "gpu_vram_total_bytes":
-			c.VRAMTotal = v
-		case "gpu_compute_utilization":
-			c.Compute = v
-		case "gpu_memory_bandwidth_utilization":
-			c.Bandwidth = v
-		case "gpu_temperature_celsius":
-			c.Temp = v
-		case "gpu_power_draw_watts":
-			c.Power = v
-		case "gpu_power_limit_watts":
-			c.PowerLimit = v
-		case "gpu_sm_clock_hertz":
-			c.SMClock = v
-		case "gpu_memory_clock_hertz":
-			c.MemClock = v
-		}
+		setByName(s, map[model.LabelValue]*components.Value{
+			"gpu_vram_used_bytes":              &c.VRAMUsed,
+			"gpu_vram_total_bytes":             &c.VRAMTotal,
+			"gpu_compute_utilization":          &c.Compute,
+			"gpu_memory_bandwidth_utilization": &c.Bandwidth,
+			"gpu_temperature_celsius":          &c.Temp,
+			"gpu_power_draw_watts":             &c.Power,
+			"gpu_power_limit_watts":            &c.PowerLimit,
+			"gpu_sm_clock_hertz":               &c.SMClock,
+			"gpu_memory_clock_hertz":           &c.MemClock,
+		})
 	}
-	devUp, err := u.instantOnHost(ctx, qGPUDeviceUp, host)
+	devUp, err := u.instantOnHost(ctx, panels.GPUDeviceUp.Expr, host)
 	problems.add(err)
 	for _, s := range devUp {
 		if s.Value == 0 {
 			get(s.Metric).Up = false
 		}
 	}
-	states, err := u.instantOnHost(ctx, qGPUState, host)
+	states, err := u.instantOnHost(ctx, panels.GPUState.Expr, host)
 	problems.add(err)
 	for _, s := range states {
 		get(s.Metric).State = string(s.Metric["state"])
 	}
-	thr, err := u.instantOnHost(ctx, qGPUThrottle, host)
+	thr, err := u.instantOnHost(ctx, panels.GPUThrottle.Expr, host)
 	problems.add(err)
 	for _, s := range thr {
 		c := get(s.Metric)
 		c.Throttle = append(c.Throttle, string(s.Metric["reason"]))
 	}
-	procs, err := u.instantOnHost(ctx, qGPUProcesses, host)
+	procs, err := u.instantOnHost(ctx, panels.GPUProcesses.Expr, host)
 	problems.add(err)
 	for _, s := range procs {
 		c := get(s.Metric)
@@ -267,7 +238,7 @@ func (u *UI) targetsPage(r *http.Request) (templ.Component, error) {
 	res, err := u.api.Targets(ctx)
 	problems.add(err)
 	samples := map[[2]string]float64{}
-	vec, err := u.instant(ctx, qScrapeSamples)
+	vec, err := u.instant(ctx, panels.ScrapeSamples.Expr)
 	problems.add(err)
 	for _, s := range vec {
 		samples[[2]string{string(s.Metric["job"]), string(s.Metric["instance"])}] = float64(s.Value)

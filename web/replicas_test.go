@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -63,13 +62,7 @@ func replicasExposition(float64) string {
 func TestReplicasOfOneModel(t *testing.T) {
 	f := startPrometheus(t, replicasExposition, "", 0)
 	ui := newUI(t, f.API)
-	page := func(t *testing.T, target string) *goquery.Document {
-		t.Helper()
-		rec, doc := get(t, ui, target)
-		require.Equal(t, http.StatusOK, rec.Code)
-		require.Equal(t, 0, doc.Find(`[data-testid="page-error"]`).Length(), doc.Find(`[data-testid="page-error"]`).Text())
-		return doc
-	}
+	page := func(t *testing.T, target string) *goquery.Document { t.Helper(); return getOK(t, ui, target) }
 	key := func(server, inst string) string { return server + "/" + replicaModel + "/" + inst }
 	sloKeys := func(doc *goquery.Document) []string {
 		return doc.Find(`[data-testid="slo-row"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("data-key", "") })

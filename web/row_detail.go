@@ -12,32 +12,13 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
 	"github.com/ritwikareddykancharla/token-path-observability/web/components"
 )
 
 // The series behind a row's detail (rules/README.md): lifecycle, KV knee
 // and headroom per row; energy per row (GPUs mapped) or per host; the GPUs
 // serving a row and the state of that mapping.
-
-// qRowDetail reads the lifecycle and KV-knee series of the rows in sel.
-func qRowDetail(sel string) string {
-	return `{__name__=~"tokenpath:(lifecycle:seconds|lifecycle_consistency:ratio|lifecycle_inconsistent|kv_cache_knee:ratio|kv_cache_headroom:ratio)",` + sel + `}`
-}
-
-// qEnergy reads energy per token and tokens per joule, per row and per
-// host; host series have no server or model, so no row filter applies here.
-const qEnergy = `{__name__=~"tokenpath:(energy_per_token:joules|tokens_per_joule)"}`
-
-// qGPUMap reads which GPUs serve which target and the mapping's state; the
-// series carry the target's job and instance, not its model.
-func qGPUMap(instance string) string {
-	return `{__name__=~"tokenpath:inference_target_gpu|tokenpath_inference_target_gpu_mapping",instance=~"` + regexOrAll(instance) + `"}`
-}
-
-// qLastBuckets reads the bucket bounds of the rows' latency histograms.
-func qLastBuckets(sel string) string {
-	return `{__name__=~"tokenpath:(ttft|itl|e2e)_seconds_bucket:rate1m",` + sel + `}`
-}
 
 // rowLabels says whether a series with labels m belongs to row: every row
 // label the series carries must be the row's.
@@ -54,7 +35,6 @@ func rowLabels(m model.Metric, row *components.ServerRow) bool {
 // shows what could be read.
 func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*components.ServerRow) error {
 	var problems errs
-	sel := serverSelector(c.Host, c.Model, c.Instance)
 	each := func(m model.Metric, f func(d *components.RowDetail)) {
 		for _, r := range rows {
 			if _, ok := m["instance"]; ok && rowLabels(m, r) {
@@ -63,7 +43,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 		}
 	}
 
-	detail, err := u.instant(ctx, qRowDetail(sel))
+	detail, err := u.instant(ctx, tableQuery(panels.RowDetail, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range detail {
 		v := components.Some(float64(s.Value))
@@ -84,7 +64,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 		}
 	}
 
-	buckets, err := u.instant(ctx, qLastBuckets(sel))
+	buckets, err := u.instant(ctx, tableQuery(panels.LastBuckets, c.Host, c.Model, c.Instance))
 	problems.add(err)
 	for _, s := range buckets {
 		le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
@@ -101,7 +81,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 	}
 
 	gpuOf := map[*components.ServerRow][]string{} // row → GPU indexes serving it
-	gmap, err := u.instantOnHost(ctx, qGPUMap(c.Instance), c.Host)
+	gmap, err := u.instantOnHost(ctx, tableQuery(panels.GPUMap, "", "", c.Instance), c.Host)
 	problems.add(err)
 	for _, s := range gmap {
 		for _, r := range rows {
@@ -121,7 +101,7 @@ func (u *UI) addRowDetails(ctx context.Context, c components.Controls, rows []*c
 		}
 	}
 
-	energy, err := u.instantOnHost(ctx, qEnergy, c.Host)
+	energy, err := u.instantOnHost(ctx, panels.EnergyPerToken.Expr, c.Host)
 	problems.add(err)
 	for _, r := range rows {
 		// The row's own figures when its GPUs are mapped, else its host's.

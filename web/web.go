@@ -146,21 +146,8 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.serveAsset(w, r, name)
 		return
 	}
-	var page func(*http.Request) (templ.Component, error)
-	switch r.URL.Path {
-	case "/":
-		page = u.tokenPathPage
-	case "/latency":
-		page = u.latencyPage
-	case "/gpu":
-		page = u.gpuPage
-	case "/alerts":
-		page = u.alertsPage
-	case "/targets":
-		page = u.targetsPage
-	case "/explore":
-		page = u.explorePage
-	default:
+	page, ok := u.pages()[r.URL.Path]
+	if !ok {
 		u.render(w, r, http.StatusNotFound, components.NotFound(components.NotFoundPage{
 			Page: u.page(r, "Page not found", "", false),
 			URL:  r.URL.Path,
@@ -174,6 +161,18 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, http.StatusOK, c)
+}
+
+// pages maps each page's path to the handler that builds its view model.
+func (u *UI) pages() map[string]func(*http.Request) (templ.Component, error) {
+	return map[string]func(*http.Request) (templ.Component, error){
+		"/":        u.tokenPathPage,
+		"/latency": u.latencyPage,
+		"/gpu":     u.gpuPage,
+		"/alerts":  u.alertsPage,
+		"/targets": u.targetsPage,
+		"/explore": u.explorePage,
+	}
 }
 
 // render writes a component through a buffer, so that a render error

@@ -106,14 +106,22 @@ func (d *demo) probes() []probe.Config {
 // demoGPUs is the number of GPUs of go-nvml's simulated DGX H100.
 const demoGPUs = 8
 
-// gpuWork is what simulated GPU i does: the work of the simulated server it serves. The
-// eight GPUs are shared out in order, as tensor-parallel groups (0–3 the vLLM server, 4–7
-// TGI), and each reports its server's engine time — busy, and the part of it computing
-// prompt tokens — so decode-heavy batches raise DRAM bandwidth and prefill-heavy ones SM
-// and tensor activity.
+// gpuWork is what simulated GPU i does: the work of the simulated server it serves
+// (gpuServer), as its engine reports it now.
 func (d *demo) gpuWork(i int) gpu.SimulatedWork {
-	s := d.servers[min(max(i, 0)*len(d.servers)/demoGPUs, len(d.servers)-1)]
-	a := s.sim.Activity()
+	return gpuWorkOf(d.servers[d.gpuServer(i)].sim.Activity())
+}
+
+// gpuServer is the index in d.servers of the simulated server that GPU i serves. The eight
+// GPUs are shared out in order, as tensor-parallel groups (0–3 the vLLM server, 4–7 TGI).
+func (d *demo) gpuServer(i int) int {
+	return min(max(i, 0)*len(d.servers)/demoGPUs, len(d.servers)-1)
+}
+
+// gpuWorkOf is a GPU's work for its server's engine time — busy, and the part of it
+// computing prompt tokens — so decode-heavy batches raise DRAM bandwidth and
+// prefill-heavy ones SM and tensor activity.
+func gpuWorkOf(a sim.Activity) gpu.SimulatedWork {
 	w := gpu.SimulatedWork{Busy: a.Busy}
 	if a.Busy > 0 {
 		w.Compute = a.ComputeBusy / a.Busy

@@ -8,9 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +26,9 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/ritwikareddykancharla/token-path-observability/gpu"
+	"github.com/ritwikareddykancharla/token-path-observability/gpu/procmap"
+	"github.com/ritwikareddykancharla/token-path-observability/scrape"
 	"github.com/ritwikareddykancharla/token-path-observability/sim"
 )
 
@@ -56,8 +61,9 @@ type backfillReport struct {
 // every minute in time order, as the rule manager would have. Everything goes into a
 // scratch TSDB inside dataDir, through its appender; its blocks are then moved into
 // dataDir, so the history reaches neither the live WAL nor remote write. A dataDir that
-// already holds data (a restarted demo) is left alone.
-func (d *demo) backfill(ctx context.Context, dataDir string, ruleFiles map[string][]byte) (*backfillReport, error) {
+// already holds data (a restarted demo) is left alone. With gpus set (--gpu.enable), the
+// simulated GPUs' series are backfilled too, as tokenpath's self-scrape stores them.
+func (d *demo) backfill(ctx context.Context, dataDir string, ruleFiles map[string][]byte, gpus *backfillGPUs) (*backfillReport, error) {
 	span := d.flags.backfill
 	if span <= 0 {
 		return nil, nil
@@ -113,7 +119,7 @@ func (d *demo) backfill(ctx context.Context, dataDir string, ruleFiles map[strin
 		return nil, err
 	}
 	report := &backfillReport{From: from, To: to}
-	if err := d.backfillInto(ctx, db, from, to, report); err != nil {
+	if err := d.backfillInto(ctx, db, from, to, report, gpus); err != nil {
 		return nil, err
 	}
 	report.Raw = time.Since(began)
@@ -353,8 +359,8 @@ func loadBackfillRules(ctx context.Context, db *tsdb.DB, scratch string, files m
 // the turn's increases, so they rise through the day, and start again from the turn's value
 // where the turn's engine restarted.
 // Simulating one turn instead of the whole day keeps the backfill to the cost of its
-// appends.
-func (d *demo) backfillInto(ctx context.Context, db *tsdb.DB, from, to time.Time, report *backfillReport) error {
+// appends. With gpus set, the simulated GPUs' turn (recordGPUTurn) follows the servers'.
+func (d *demo) backfillInto(ctx context.Context, db *tsdb.DB, from, to time.Time, report *backfillReport, gpus *backfillGPUs) error {
 	period := d.schedule.total
 	turns := make([]*recordedTurn, len(d.servers))
 	var wg sync.WaitGroup
@@ -365,6 +371,13 @@ func (d *demo) backfillInto(ctx context.Context, db *tsdb.DB, from, to time.Time
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("--demo.backfill: %w", err)
+	}
+	if gpus != nil {
+		rt, err := d.recordGPUTurn(ctx, turns, from, period, gpus)
+		if err != nil {
+			return fmt.Errorf("--demo.backfill: simulated GPUs: %w", err)
+		}
+		turns = append(turns, rt)
 	}
 	slots := int(period / demoBackfillScrape)
 	cum := make([][]float64, len(turns))
@@ -417,6 +430,51 @@ type recordedTurn struct {
 	series []backfillSeries
 	// obs[k] are the samples of the k-th scrape of the turn, k = 0…period/30 s (both ends).
 	obs [][]turnSample
+	// work[k] is what the server's GPUs did at the k-th scrape (gpuWorkOf its engine's
+	// activity then); empty for the GPUs' own turn.
+	work []gpu.SimulatedWork
+	// index and last are the series seen so far, by flattenScrape's key, and each one's last
+	// value, while the turn is recorded.
+	index map[string]int
+	last  map[int]float64
+}
+
+// add records one scrape of fams from target as the turn's next observation.
+func (rt *recordedTurn) add(target map[string]string, fams []*dto.MetricFamily) {
+	if rt.index == nil {
+		rt.index, rt.last = map[string]int{}, map[int]float64{}
+	}
+	var samples []turnSample
+	flattenScrape(target, fams, func(key string, build func() labels.Labels, counter bool, v float64) {
+		i, ok := rt.index[key]
+		if !ok {
+			i = len(rt.series)
+			rt.index[key] = i
+			rt.series = append(rt.series, backfillSeries{lset: build(), counter: counter})
+		}
+		inc, reset := v, false
+		if prev, ok := rt.last[i]; ok {
+			if v >= prev {
+				inc = v - prev
+			} else {
+				reset = true
+			}
+		}
+		rt.last[i] = v
+		samples = append(samples, turnSample{series: i, value: v, increase: inc, reset: reset})
+	})
+	// An engine restart resets every counter of the target at once. A counter that
+	// happened to be 0 before the restart shows no decrease of its own; replayed with
+	// its day's offset next to buckets that start again from their raw value, a
+	// histogram's cumulative buckets would stop being cumulative.
+	if slices.ContainsFunc(samples, func(s turnSample) bool { return s.reset }) {
+		for k := range samples {
+			if rt.series[samples[k].series].counter {
+				samples[k].reset = true
+			}
+		}
+	}
+	rt.obs = append(rt.obs, samples)
 }
 
 // backfillSeries is one series of a recorded turn.
@@ -445,8 +503,6 @@ func (d *demo) recordTurn(ctx context.Context, s *demoServer, from time.Time, pe
 		return nil, err
 	}
 	rt := &recordedTurn{}
-	index := map[string]int{}
-	last := map[int]float64{}
 	target := s.targetLabels()
 	err = shadow.RunVirtual(ctx, from, from.Add(period+demoBackfillScrape/2), demoBackfillScrape, func(t time.Time, reg prometheus.Gatherer) error {
 		if sc := d.schedule.at(t); sc != shadow.Scenario() {
@@ -461,26 +517,8 @@ func (d *demo) recordTurn(ctx context.Context, s *demoServer, from time.Time, pe
 				return fmt.Errorf("gathering the simulated %s: %w", s.kind, err)
 			}
 		}
-		var samples []turnSample
-		flattenScrape(target, fams, func(key string, build func() labels.Labels, counter bool, v float64) {
-			i, ok := index[key]
-			if !ok {
-				i = len(rt.series)
-				index[key] = i
-				rt.series = append(rt.series, backfillSeries{lset: build(), counter: counter})
-			}
-			inc, reset := v, false
-			if prev, ok := last[i]; ok {
-				if v >= prev {
-					inc = v - prev
-				} else {
-					reset = true
-				}
-			}
-			last[i] = v
-			samples = append(samples, turnSample{series: i, value: v, increase: inc, reset: reset})
-		})
-		rt.obs = append(rt.obs, samples)
+		rt.add(target, fams)
+		rt.work = append(rt.work, gpuWorkOf(shadow.Activity()))
 		return nil
 	})
 	if err != nil {
@@ -488,6 +526,82 @@ func (d *demo) recordTurn(ctx context.Context, s *demoServer, from time.Time, pe
 	}
 	if want := int(period/demoBackfillScrape) + 1; len(rt.obs) != want {
 		return nil, fmt.Errorf("simulated %s: %d scrapes in a turn, want %d", s.kind, len(rt.obs), want)
+	}
+	return rt, nil
+}
+
+// backfillGPUs says how the live tokenpath stores its simulated GPUs' series: the
+// collector's options and the labels of the built-in self-scrape job that reads them.
+type backfillGPUs struct {
+	// instance is the self-scrape job's instance label: the public listen address.
+	instance  string
+	dcgmNames bool
+}
+
+// selfScrapeTarget is the labels server.SelfScrape.ScrapeConfig gives tokenpath's own series.
+func (g *backfillGPUs) selfScrapeTarget() map[string]string {
+	return map[string]string{"job": "tokenpath", "instance": g.instance, scrape.ServerLabel: "other"}
+}
+
+// recordGPUTurn runs the demo's eight simulated GPUs (gpu.NewSimulatedWorkAt, read by a
+// gpu.Collector as the live one is, with the GPU mapping beside it) through the turn the servers' shadows recorded, on a
+// simulated clock: at each 30 s step GPU i does what its server's engine did then
+// (gpuServer, gpuWorkOf), and the collector's registry is gathered as the self-scrape
+// would have. One gather half a step before `from` primes the GPM samples, so the first
+// step already has GPM activity, as a live scrape after the first has.
+func (d *demo) recordGPUTurn(ctx context.Context, servers []*recordedTurn, from time.Time, period time.Duration, g *backfillGPUs) (*recordedTurn, error) {
+	// The clock and the step are read by the collector's per-GPU goroutines.
+	var clock, step atomic.Int64
+	clock.Store(from.Add(-demoBackfillScrape).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	work := func(i int) gpu.SimulatedWork {
+		return servers[d.gpuServer(i)].work[step.Load()]
+	}
+	lib := gpu.NewSimulatedWorkAt(work, now)
+	opts := gpu.DefaultCollectorOptions()
+	opts.Library, opts.DCGMNames, opts.Now = lib, g.dcgmNames, now
+	opts.Logger = slog.New(slog.DiscardHandler)
+	c, err := gpu.NewCollector(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer lib.Shutdown() //nolint:errcheck // the simulated library has nothing to release
+	// The GPU mapping (gpu/procmap), registered beside the live collector the same way
+	// (registerGPUMapping): the demo's servers listen already, so it finds them as the live
+	// one will, tokenpath's own process on every simulated GPU.
+	targets := make([]procmap.Target, 0, len(d.servers))
+	for _, s := range d.servers {
+		addr := s.listener.Addr().String()
+		targets = append(targets, procmap.Target{Job: s.kind, Instance: addr, Address: addr})
+	}
+	mapping, err := procmap.New(procmap.Options{Targets: func() []procmap.Target { return targets }, GPUs: c})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(mapping); err != nil {
+		return nil, err
+	}
+	if _, err := reg.Gather(); err != nil {
+		return nil, fmt.Errorf("gathering: %w", err)
+	}
+	rt := &recordedTurn{}
+	target := g.selfScrapeTarget()
+	slots := int(period / demoBackfillScrape)
+	for k := 0; k <= slots; k++ {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		clock.Store(from.Add(time.Duration(k) * demoBackfillScrape).UnixNano())
+		step.Store(int64(k))
+		fams, err := reg.Gather()
+		if err != nil {
+			return nil, fmt.Errorf("gathering: %w", err)
+		}
+		rt.add(target, fams)
 	}
 	return rt, nil
 }
@@ -575,8 +689,9 @@ func formatBound(f float64) string {
 	return model.SampleValue(f).String()
 }
 
-// backfillDemo runs the demo's backfill (nothing without --demo) with the embedded rules.
-func (x *extras) backfillDemo(ctx context.Context, dataDir string) error {
+// backfillDemo runs the demo's backfill (nothing without --demo) with the embedded rules;
+// selfInstance is the instance label of tokenpath's self-scrape, which stores the GPUs.
+func (x *extras) backfillDemo(ctx context.Context, dataDir, selfInstance string) error {
 	if x.demo == nil {
 		return nil
 	}
@@ -584,6 +699,10 @@ func (x *extras) backfillDemo(ctx context.Context, dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("--demo.backfill: %w", err)
 	}
-	_, err = x.demo.backfill(ctx, dataDir, files)
+	var gpus *backfillGPUs
+	if x.flags.gpuEnabled {
+		gpus = &backfillGPUs{instance: selfInstance, dcgmNames: x.flags.gpuDCGMNames}
+	}
+	_, err = x.demo.backfill(ctx, dataDir, files, gpus)
 	return err
 }

@@ -352,7 +352,7 @@ func runServer(f serveFlags, cmd *kingpin.CmdClause) error {
 		initCtx, initCancel := context.WithCancel(ctx)
 		g.Add(func() error {
 			// --demo writes its simulated history before the TSDB opens (demo_backfill.go).
-			if err := extras.backfillDemo(initCtx, f.tsdbPath); err != nil {
+			if err := extras.backfillDemo(initCtx, f.tsdbPath, apiAddr); err != nil {
 				return err
 			}
 			if err := store.Open(); err != nil {

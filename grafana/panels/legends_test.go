@@ -53,6 +53,7 @@ func replicaSeries() string {
 		for _, name := range []string{
 			"gpu_vram_used_bytes", "gpu_vram_total_bytes", "gpu_compute_utilization", "gpu_temperature_celsius",
 			"gpu_power_draw_watts", "gpu_power_limit_watts", "gpu_memory_bandwidth_utilization",
+			"gpu_sm_clock_hertz", "gpu_memory_clock_hertz",
 		} {
 			fmt.Fprintf(&b, "  %s{%s} 1\n", name, l)
 		}

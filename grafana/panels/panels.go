@@ -156,9 +156,9 @@ func Regex(values ...string) string {
 	return q[1 : len(q)-1]
 }
 
-// Find returns the panel with the given ID from TokenPath, Latency or GPU.
+// Find returns the panel with the given ID from TokenPath, Latency, GPU or Energy.
 func Find(id string) (Panel, bool) {
-	for _, set := range [][]Panel{TokenPath(), Latency(), GPU()} {
+	for _, set := range [][]Panel{TokenPath(), Latency(), GPU(), Energy()} {
 		if i := slices.IndexFunc(set, func(p Panel) bool { return p.ID == id }); i >= 0 {
 			return set[i], true
 		}
@@ -254,14 +254,7 @@ func TokenPath() []Panel {
 			Kind:        KindTimeSeries,
 			Queries:     percentiles("ttft", "{{host}} {{server}} {{model}} {{instance}} "),
 		},
-		{
-			ID:          "itl_heatmap",
-			Title:       "Inter-token latency distribution",
-			Description: "Observations per second in each inter-token-latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose). TGI reports mean time per token (prefill included) rather than true inter-token latency.",
-			Unit:        "s",
-			Kind:        KindHeatmap,
-			Queries:     heatmap("itl"),
-		},
+		itlHeatmapPanel(),
 		{
 			ID:          "throughput",
 			Title:       "Tokens per second and batch size",
@@ -274,14 +267,7 @@ func TokenPath() []Panel {
 				{Expr: "sum by (host, model) (" + sel("tokenpath:requests_running") + ")", Legend: "{{host}} {{model}} batch size (all instances)", RightAxis: true, Unit: "short"},
 			},
 		},
-		{
-			ID:          "e2e_heatmap",
-			Title:       "Request latency distribution",
-			Description: "Finished requests per second in each end-to-end latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose).",
-			Unit:        "s",
-			Kind:        KindHeatmap,
-			Queries:     heatmap("e2e"),
-		},
+		e2eHeatmapPanel(),
 		{
 			ID:          "queue",
 			Title:       "Running and waiting requests",
@@ -336,14 +322,7 @@ func Latency() []Panel {
 			Kind:        KindTimeSeries,
 			Queries:     percentiles("itl", "{{host}} {{server}} {{model}} {{instance}} {{measure}} "),
 		},
-		{
-			ID:          "itl_heatmap",
-			Title:       "Inter-token latency distribution",
-			Description: "Observations per second in each inter-token-latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose).",
-			Unit:        "s",
-			Kind:        KindHeatmap,
-			Queries:     heatmap("itl"),
-		},
+		itlHeatmapPanel(),
 		{
 			ID:          "e2e_percentiles",
 			Title:       "End-to-end request latency",
@@ -352,14 +331,7 @@ func Latency() []Panel {
 			Kind:        KindTimeSeries,
 			Queries:     percentiles("e2e", "{{host}} {{server}} {{model}} {{instance}} "),
 		},
-		{
-			ID:          "e2e_heatmap",
-			Title:       "Request latency distribution",
-			Description: "Finished requests per second in each end-to-end latency bucket, for one server kind at a time (vLLM, else SGLang, else TGI; select a model to choose).",
-			Unit:        "s",
-			Kind:        KindHeatmap,
-			Queries:     heatmap("e2e"),
-		},
+		e2eHeatmapPanel(),
 		{
 			ID:          "phases",
 			Title:       "Where the time goes (mean per request)",
@@ -388,29 +360,12 @@ const (
 // temperature, power and memory bandwidth.
 func GPU() []Panel {
 	return []Panel{
-		{
-			ID:          "vram",
-			Title:       "VRAM used / total",
-			Description: "Device memory in use and installed. vLLM reserves most of it at start-up, so a full GPU is not a busy GPU.",
-			Unit:        "bytes",
-			Kind:        KindTimeSeries,
-			Queries: []Query{
-				{Expr: gsel("gpu_vram_used_bytes"), Legend: "{{host}} GPU {{gpu}} {{instance}} used"},
-				{Expr: gsel("gpu_vram_total_bytes"), Legend: "{{host}} GPU {{gpu}} {{instance}} total"},
-			},
-		},
-		{
-			ID:          "compute",
-			Title:       "Compute utilisation",
-			Description: "Share of time a kernel ran on the GPU (NVML GPU utilisation).",
-			Unit:        "percent",
-			Kind:        KindTimeSeries,
-			Min:         ptr(0),
-			Max:         ptr(100),
-			Queries: []Query{
-				{Expr: gsel("gpu_compute_utilization"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
-			},
-		},
+		gpuPanel("vram", "VRAM used / total",
+			"Device memory in use and installed. vLLM reserves most of it at start-up, so a full GPU is not a busy GPU.", "bytes",
+			gpuLine{"gpu_vram_used_bytes", "used"}, gpuLine{"gpu_vram_total_bytes", "total"}),
+		percentOfTime(gpuPanel("compute", "Compute utilisation",
+			"Share of time a kernel ran on the GPU (NVML GPU utilisation).", "percent",
+			gpuLine{"gpu_compute_utilization", ""})),
 		{
 			ID:    "gpu_state",
 			Title: "Memory-bound detection",
@@ -437,38 +392,13 @@ func GPU() []Panel {
 				{Value: StateMemoryBound, Text: "memory-bound", Color: "orange"},
 			},
 		},
-		{
-			ID:          "temperature",
-			Title:       "Temperature",
-			Description: "GPU core temperature.",
-			Unit:        "celsius",
-			Kind:        KindTimeSeries,
-			Queries: []Query{
-				{Expr: gsel("gpu_temperature_celsius"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
-			},
-		},
-		{
-			ID:          "power",
-			Title:       "Power draw / limit",
-			Description: "Current board power and the enforced power limit.",
-			Unit:        "watt",
-			Kind:        KindTimeSeries,
-			Queries: []Query{
-				{Expr: gsel("gpu_power_draw_watts"), Legend: "{{host}} GPU {{gpu}} {{instance}} draw"},
-				{Expr: gsel("gpu_power_limit_watts"), Legend: "{{host}} GPU {{gpu}} {{instance}} limit"},
-			},
-		},
-		{
-			ID:          "memory_bandwidth",
-			Title:       "Memory bandwidth utilisation",
-			Description: "Share of time device memory was being read or written (NVML memory utilisation); decode-heavy LLM work is bound here.",
-			Unit:        "percent",
-			Kind:        KindTimeSeries,
-			Min:         ptr(0),
-			Max:         ptr(100),
-			Queries: []Query{
-				{Expr: gsel("gpu_memory_bandwidth_utilization"), Legend: "{{host}} GPU {{gpu}} {{instance}}"},
-			},
-		},
+		gpuPanel("temperature", "Temperature", "GPU core temperature.", "celsius",
+			gpuLine{"gpu_temperature_celsius", ""}),
+		gpuPanel("power", "Power draw / limit", "Current board power and the enforced power limit.", "watt",
+			gpuLine{"gpu_power_draw_watts", "draw"}, gpuLine{"gpu_power_limit_watts", "limit"}),
+		percentOfTime(gpuPanel("memory_bandwidth", "Memory bandwidth utilisation",
+			"Share of time device memory was being read or written (NVML memory utilisation); decode-heavy LLM work is bound here.", "percent",
+			gpuLine{"gpu_memory_bandwidth_utilization", ""})),
+		clocks(),
 	}
 }

@@ -73,7 +73,7 @@ func TestRegexMatchesOnlyTheValues(t *testing.T) {
 }
 
 func TestPanelsAreWellFormed(t *testing.T) {
-	sets := map[string][]Panel{"TokenPath": TokenPath(), "Latency": Latency(), "GPU": GPU()}
+	sets := map[string][]Panel{"TokenPath": TokenPath(), "Latency": Latency(), "GPU": GPU(), "Energy": Energy()}
 	for name, set := range sets {
 		t.Run(name, func(t *testing.T) {
 			require.NotEmpty(t, set)
@@ -244,7 +244,7 @@ func evalInstantAt(t *testing.T, series, expr string, at time.Duration) []string
 // fleet`, the Grafana dashboards on a central engine); cmd/tokenpath's
 // TestFleetHosts compares the two engines' answers.
 func TestQueriesAvoidEngineDifferences(t *testing.T) {
-	for _, set := range [][]Panel{TokenPath(), Latency(), GPU()} {
+	for _, set := range [][]Panel{TokenPath(), Latency(), GPU(), Energy()} {
 		for _, p := range set {
 			for _, q := range p.Queries {
 				e, err := parser.NewParser(parser.Options{}).ParseExpr(Expand(q.Expr, nil))

@@ -22,16 +22,16 @@ func TestBudgetOverTenMinutes(t *testing.T) {
 	files, _, err := RuleFiles([]Objective{obj}, nil)
 	require.NoError(t, err)
 	h := newHarness(t, time.Minute, files, "load 1m\n"+probeSeries("m", 10, 10, 10, []string{"5", "+Inf"}, []float64{10, 10}, 10))
-	h.evalUntil(10 * time.Minute)
+	h.EvalUntil(10 * time.Minute)
 	key := `{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`
 	window := func(w string) string {
 		return `{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe", window="` + w + `"}`
 	}
 	// Evaluations at 1m … 10m have a rate: ten samples, 600 s.
-	require.Equal(t, map[string]float64{window("1d"): 600, window("30d"): 600}, h.series(`tokenpath:slo_window_covered:seconds`))
-	require.InDelta(t, 0.5, h.series(`tokenpath:slo_attainment:ratio_rate1d`)[key], 1e-9)
-	require.InDelta(t, 1-0.5*600.0/2592000/0.01, h.series(`tokenpath:slo_error_budget_remaining:ratio`)[key], 1e-12)
-	require.InDelta(t, 0.98842593, h.series(`tokenpath:slo_error_budget_remaining:ratio`)[key], 1e-8)
+	require.Equal(t, map[string]float64{window("1d"): 600, window("30d"): 600}, h.Series(`tokenpath:slo_window_covered:seconds`))
+	require.InDelta(t, 0.5, h.Series(`tokenpath:slo_attainment:ratio_rate1d`)[key], 1e-9)
+	require.InDelta(t, 1-0.5*600.0/2592000/0.01, h.Series(`tokenpath:slo_error_budget_remaining:ratio`)[key], 1e-12)
+	require.InDelta(t, 0.98842593, h.Series(`tokenpath:slo_error_budget_remaining:ratio`)[key], 1e-8)
 }
 
 // TestBudgetOverThirtyDays evaluates the covered-window and budget

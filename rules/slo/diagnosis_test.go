@@ -82,11 +82,11 @@ func TestBurnAlertsCarryTheDiagnosis(t *testing.T) {
 			files, _, err := RuleFiles([]Objective{tc.obj}, nil)
 			require.NoError(t, err)
 			h := newHarness(t, time.Minute, files, "load 1m\n"+tc.load)
-			h.evalUntil(30 * time.Minute)
+			h.EvalUntil(30 * time.Minute)
 			for _, alert := range []string{AlertFastBurn, AlertSlowBurn} {
-				require.Equal(t, map[string]string{tc.key: "firing"}, h.alertStates(alert), alert)
-				require.Equal(t, map[string]string{tc.key: tc.diagnosis}, h.alertAnnotation(alert, "diagnosis"), alert)
-				require.Equal(t, map[string]string{tc.key: tc.runbook}, h.alertAnnotation(alert, "runbook_url"), alert)
+				require.Equal(t, map[string]string{tc.key: "firing"}, h.AlertStates(alert), alert)
+				require.Equal(t, map[string]string{tc.key: tc.diagnosis}, h.AlertAnnotation(alert, "diagnosis"), alert)
+				require.Equal(t, map[string]string{tc.key: tc.runbook}, h.AlertAnnotation(alert, "runbook_url"), alert)
 			}
 		})
 	}

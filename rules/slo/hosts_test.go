@@ -21,25 +21,12 @@ func onHost(host, load string) string {
 // healthy, the other overloaded.
 func TestHostsStayApart(t *testing.T) {
 	t.Parallel()
-	const (
-		steps = 40
-		inst  = "127.0.0.1:8000"
-	)
-	objs := []Objective{
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
-	}
-	files, _, err := RuleFiles(objs, nil)
-	require.NoError(t, err)
-	load := "load 1m\n" +
-		onHost("a", probeSeriesAt("http://"+inst, "m", steps, 10, 0, []string{"0.4", "0.5", "+Inf"}, []float64{0, 10, 10}, 4.5)) +
-		onHost("b", probeSeriesAt("http://"+inst, "m", steps, 10, 0, []string{"2", "5", "10", "+Inf"}, []float64{0, 2, 10, 10}, 70)) +
-		onHost("a", serverTTFTAt(inst, "vllm", "m", steps, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4)) +
-		onHost("b", serverTTFTAt(inst, "vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.1, 0.5, 0.9, 1}, 5.5))
-	h := newHarness(t, time.Minute, files, load)
-	h.evalUntil(25 * time.Minute)
+	const inst = "127.0.0.1:8000"
+	load := "load 1m\n" + onHost("a", healthyReplica("http://"+inst, inst)) + onHost("b", overloadedReplica("http://"+inst, inst))
+	h := newHarness(t, time.Minute, ttftObjectiveFiles(t), load)
+	h.EvalUntil(25 * time.Minute)
 
-	gap := h.series(`tokenpath:ttft_client_server_gap_seconds`)
+	gap := h.Series(`tokenpath:ttft_client_server_gap_seconds`)
 	require.Len(t, gap, 2, "%v", gap)
 	require.InDelta(t, 0.45-0.375, gap[`{host="a", instance="`+inst+`", model="m", quantile="0.5"}`], 1e-9)
 	require.InDelta(t, 6.875-5, gap[`{host="b", instance="`+inst+`", model="m", quantile="0.5"}`], 1e-9)
@@ -56,6 +43,6 @@ func TestHostsStayApart(t *testing.T) {
 		key("b", "probe"): 0.8,
 		key("a", "vllm"):  0,
 		key("b", "vllm"):  0.5,
-	}, roundAll(h.series(`tokenpath:slo_errors:ratio_rate1h`)))
-	require.Equal(t, map[string]string{key("b", "probe"): "firing", key("b", "vllm"): "firing"}, h.alertStates(AlertFastBurn))
+	}, roundAll(h.Series(`tokenpath:slo_errors:ratio_rate1h`)))
+	require.Equal(t, map[string]string{key("b", "probe"): "firing", key("b", "vllm"): "firing"}, h.AlertStates(AlertFastBurn))
 }

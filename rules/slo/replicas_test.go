@@ -29,37 +29,26 @@ import (
 func TestReplicasStayApart(t *testing.T) {
 	t.Parallel()
 	const (
-		steps   = 40
 		healthy = "127.0.0.1:8000"
 		slow    = "127.0.0.1:8001"
 	)
-	objs := []Objective{
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
-		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
-	}
-	files, _, err := RuleFiles(objs, nil)
-	require.NoError(t, err)
-	load := "load 1m\n" +
-		probeSeriesAt("http://"+healthy, "m", steps, 10, 0, []string{"0.4", "0.5", "+Inf"}, []float64{0, 10, 10}, 4.5) +
-		probeSeriesAt("http://"+slow+"/", "m", steps, 10, 0, []string{"2", "5", "10", "+Inf"}, []float64{0, 2, 10, 10}, 70) +
-		serverTTFTAt(healthy, "vllm", "m", steps, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4) +
-		serverTTFTAt(slow, "vllm", "m", steps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.1, 0.5, 0.9, 1}, 5.5)
-	h := newHarness(t, time.Minute, files, load)
-	h.evalUntil(25 * time.Minute)
+	load := "load 1m\n" + healthyReplica("http://"+healthy, healthy) + overloadedReplica("http://"+slow+"/", slow)
+	h := newHarness(t, time.Minute, ttftObjectiveFiles(t), load)
+	h.EvalUntil(25 * time.Minute)
 
 	gap := func(inst string) string { return `{instance="` + inst + `", model="m", quantile="0.5"}` }
-	got := h.series(`tokenpath:ttft_client_server_gap_seconds`)
+	got := h.Series(`tokenpath:ttft_client_server_gap_seconds`)
 	require.Len(t, got, 2, "%v", got)
 	require.InDelta(t, 0.45-0.375, got[gap(healthy)], 1e-9)
 	require.InDelta(t, 6.875-5, got[gap(slow)], 1e-9)
-	mean := h.series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)
+	mean := h.Series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)
 	require.Len(t, mean, 2, "%v", mean)
 	require.InDelta(t, 0.45-0.4, mean[`{instance="`+healthy+`", model="m"}`], 1e-9)
 	require.InDelta(t, 7-5.5, mean[`{instance="`+slow+`", model="m"}`], 1e-9)
-	require.Equal(t, map[string]string{gap(slow): "firing"}, h.alertStates(AlertClientServerGap))
+	require.Equal(t, map[string]string{gap(slow): "firing"}, h.AlertStates(AlertClientServerGap))
 	require.Equal(t,
 		map[string]string{gap(slow): "Requests for m on 127.0.0.1:8001 wait 1.875s in front of the engine"},
-		h.alertAnnotation(AlertClientServerGap, "summary"))
+		h.AlertAnnotation(AlertClientServerGap, "summary"))
 
 	key := func(server, inst string) string {
 		slo, source := "probe-ttft-5s", "probe"
@@ -73,7 +62,7 @@ func TestReplicasStayApart(t *testing.T) {
 		key("probe", slow):    0.8,
 		key("vllm", healthy):  0,
 		key("vllm", slow):     0.5,
-	}, roundAll(h.series(`tokenpath:slo_errors:ratio_rate1h`)))
+	}, roundAll(h.Series(`tokenpath:slo_errors:ratio_rate1h`)))
 	// Goodput: 10 probes a minute all good on the healthy replica, 2 on the
 	// slow one; the servers' 1 request/s, half of it good on the slow one.
 	require.Equal(t, roundAll(map[string]float64{
@@ -81,14 +70,14 @@ func TestReplicasStayApart(t *testing.T) {
 		key("probe", slow):    2.0 / 60,
 		key("vllm", healthy):  1,
 		key("vllm", slow):     0.5,
-	}), roundAll(h.series(`tokenpath:slo_goodput:rate5m`)))
+	}), roundAll(h.Series(`tokenpath:slo_goodput:rate5m`)))
 	burning := map[string]string{key("probe", slow): "firing", key("vllm", slow): "firing"}
-	require.Equal(t, burning, h.alertStates(AlertFastBurn))
-	require.Equal(t, burning, h.alertStates(AlertSlowBurn))
-	summaries := h.alertAnnotation(AlertFastBurn, "summary")
+	require.Equal(t, burning, h.AlertStates(AlertFastBurn))
+	require.Equal(t, burning, h.AlertStates(AlertSlowBurn))
+	summaries := h.AlertAnnotation(AlertFastBurn, "summary")
 	require.Equal(t, "SLO probe-ttft-5s of m on 127.0.0.1:8001 burns its error budget (page)", summaries[key("probe", slow)])
 	require.Equal(t, "SLO server-ttft-5s of m on 127.0.0.1:8001 burns its error budget (page)", summaries[key("vllm", slow)])
-	require.Contains(t, h.alertAnnotation(AlertFastBurn, "description")[key("probe", slow)], "80% of ttft events of 127.0.0.1:8001 are over 5s")
+	require.Contains(t, h.AlertAnnotation(AlertFastBurn, "description")[key("probe", slow)], "80% of ttft events of 127.0.0.1:8001 are over 5s")
 }
 
 // roundAll rounds every value to 1e-9, so that maps of hand-worked values
@@ -99,4 +88,32 @@ func roundAll(m map[string]float64) map[string]float64 {
 		out[k] = math.Round(v*1e9) / 1e9
 	}
 	return out
+}
+
+// replicaSteps is how many one-minute steps the replica profiles run.
+const replicaSteps = 40
+
+// ttftObjectiveFiles renders the probe and the server TTFT objectives (5 s,
+// 99%) that the replicas and hosts are judged by.
+func ttftObjectiveFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	files, _, err := RuleFiles([]Objective{
+		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceProbe},
+		{Indicator: IndicatorTTFT, Threshold: 5 * time.Second, Target: 0.99, Source: SourceServer},
+	}, nil)
+	require.NoError(t, err)
+	return files
+}
+
+// healthyReplica is the healthy profile of TestReplicasStayApart: the
+// probes of probeTarget and the server's own TTFT on instance inst.
+func healthyReplica(probeTarget, inst string) string {
+	return probeSeriesAt(probeTarget, "m", replicaSteps, 10, 0, []string{"0.4", "0.5", "+Inf"}, []float64{0, 10, 10}, 4.5) +
+		serverTTFTAt(inst, "vllm", "m", replicaSteps, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4)
+}
+
+// overloadedReplica is the overloaded profile of TestReplicasStayApart.
+func overloadedReplica(probeTarget, inst string) string {
+	return probeSeriesAt(probeTarget, "m", replicaSteps, 10, 0, []string{"2", "5", "10", "+Inf"}, []float64{0, 2, 10, 10}, 70) +
+		serverTTFTAt(inst, "vllm", "m", replicaSteps, []string{"2.5", "5", "7.5", "+Inf"}, []float64{0.1, 0.5, 0.9, 1}, 5.5)
 }

@@ -340,23 +340,23 @@ func TestBurnAlerts(t *testing.T) {
 			files, _, err := RuleFiles([]Objective{tc.obj}, nil)
 			require.NoError(t, err)
 			h := newHarness(t, time.Minute, files, "load 1m\n"+tc.load)
-			h.evalUntil(tc.at)
-			got := h.series(`tokenpath:slo_errors:ratio_rate1h`)
+			h.EvalUntil(tc.at)
+			got := h.Series(`tokenpath:slo_errors:ratio_rate1h`)
 			require.Len(t, got, len(tc.wantErrors), "%v", got)
 			for k, v := range tc.wantErrors {
 				require.Contains(t, got, k)
 				require.InDelta(t, v, got[k], 1e-9, k)
 			}
-			require.Equal(t, map[string]string(tc.wantPage), h.alertStates(AlertFastBurn), "page")
-			require.Equal(t, map[string]string(tc.wantTicket), h.alertStates(AlertSlowBurn), "ticket")
+			require.Equal(t, map[string]string(tc.wantPage), h.AlertStates(AlertFastBurn), "page")
+			require.Equal(t, map[string]string(tc.wantTicket), h.AlertStates(AlertSlowBurn), "ticket")
 
 			// Attainment and budget follow from the same ratio.
-			att := h.series(`tokenpath:slo_attainment:ratio_rate1d`)
+			att := h.Series(`tokenpath:slo_attainment:ratio_rate1d`)
 			for k, v := range tc.wantErrors {
 				require.InDelta(t, 1-v, att[k], 1e-9, k)
 			}
 			// Both windows hold the same few minutes; neither is full.
-			covered := h.series(`tokenpath:slo_window_covered:seconds`)
+			covered := h.Series(`tokenpath:slo_window_covered:seconds`)
 			require.Len(t, covered, 2*len(tc.wantErrors), "%v", covered)
 			for k := range tc.wantErrors {
 				for _, w := range []string{"1d", "30d"} {
@@ -368,7 +368,7 @@ func TestBurnAlerts(t *testing.T) {
 			// The budget counts the errors of the minutes that exist against
 			// the 30 days' budget: ratio × covered / 30 d / (1 − target), not
 			// ratio / (1 − target), which ten minutes would take to −1900%.
-			budget := h.series(`tokenpath:slo_error_budget_remaining:ratio`)
+			budget := h.Series(`tokenpath:slo_error_budget_remaining:ratio`)
 			for k, v := range tc.wantErrors {
 				require.InDelta(t, 1-v*tc.covered/(30*86400)/0.01, budget[k], 1e-9, k)
 			}
@@ -395,17 +395,17 @@ func TestFastBurnNeedsTheShortWindow(t *testing.T) {
 `, l)
 	key := `{indicator="ttft", instance="127.0.0.1:8000", model="m", server="probe", slo="probe-ttft-5s", source="probe"}`
 	h := newHarness(t, time.Minute, files, load)
-	h.evalUntil(25 * time.Minute)
-	require.Equal(t, map[string]string{key: "firing"}, h.alertStates(AlertFastBurn))
+	h.EvalUntil(25 * time.Minute)
+	require.Equal(t, map[string]string{key: "firing"}, h.AlertStates(AlertFastBurn))
 	// 45m: the 30m window still holds 15 minutes of the burn.
-	h.evalUntil(45 * time.Minute)
-	require.Equal(t, map[string]string{key: "firing"}, h.alertStates(AlertFastBurn))
+	h.EvalUntil(45 * time.Minute)
+	require.Equal(t, map[string]string{key: "firing"}, h.AlertStates(AlertFastBurn))
 	// 65m: both short windows are clean while the long ones still are not.
-	h.evalUntil(65 * time.Minute)
-	require.Greater(t, h.series(`tokenpath:slo_errors:ratio_rate1h`)[key], 0.144)
-	require.Greater(t, h.series(`tokenpath:slo_errors:ratio_rate6h`)[key], 0.06)
-	require.Zero(t, h.series(`tokenpath:slo_errors:ratio_rate30m`)[key])
-	require.Empty(t, h.alertStates(AlertFastBurn))
+	h.EvalUntil(65 * time.Minute)
+	require.Greater(t, h.Series(`tokenpath:slo_errors:ratio_rate1h`)[key], 0.144)
+	require.Greater(t, h.Series(`tokenpath:slo_errors:ratio_rate6h`)[key], 0.06)
+	require.Zero(t, h.Series(`tokenpath:slo_errors:ratio_rate30m`)[key])
+	require.Empty(t, h.AlertStates(AlertFastBurn))
 }
 
 // TestProbeUnified maps probe series onto the unified series: instance from
@@ -428,23 +428,23 @@ func TestProbeUnified(t *testing.T) {
   tokenpath_probe_e2e_seconds{%[1]s} {{schema:0 sum:0 count:0 buckets:[0 0]}}+{{schema:0 sum:2 count:2 buckets:[0 2]}}x20
 `, l)
 	h := newHarness(t, 15*time.Second, files, load)
-	h.evalUntil(3 * time.Minute)
+	h.EvalUntil(3 * time.Minute)
 	unified := `{instance="127.0.0.1:8000", job="tokenpath", model="m", server="probe"}`
 	withQ := func(q string) string {
 		return `{instance="127.0.0.1:8000", job="tokenpath", model="m", quantile="` + q + `", server="probe"}`
 	}
 	// p50: half of the 0.25–0.5 bucket.
-	require.Equal(t, map[string]float64{withQ("0.5"): 0.375}, h.series(`tokenpath:ttft_seconds:histogram_quantile{quantile="0.5"}`))
-	require.InDelta(t, 0.375, h.series(`tokenpath:ttft_seconds:mean_rate1m`)[unified], 1e-9)
-	require.InDelta(t, 2.0/15, h.series(`tokenpath:ttft_seconds_count:rate1m`)[unified], 1e-9)
-	require.InDelta(t, 2.0/15, h.series(`tokenpath:ttft_seconds_bucket:rate1m{le="0.5"}`)[`{instance="127.0.0.1:8000", job="tokenpath", le="0.5", model="m", server="probe"}`], 1e-9)
-	require.InDelta(t, 1.0/3, h.series(`tokenpath:request_errors:ratio_rate1m`)[unified], 1e-9)
+	require.Equal(t, map[string]float64{withQ("0.5"): 0.375}, h.Series(`tokenpath:ttft_seconds:histogram_quantile{quantile="0.5"}`))
+	require.InDelta(t, 0.375, h.Series(`tokenpath:ttft_seconds:mean_rate1m`)[unified], 1e-9)
+	require.InDelta(t, 2.0/15, h.Series(`tokenpath:ttft_seconds_count:rate1m`)[unified], 1e-9)
+	require.InDelta(t, 2.0/15, h.Series(`tokenpath:ttft_seconds_bucket:rate1m{le="0.5"}`)[`{instance="127.0.0.1:8000", job="tokenpath", le="0.5", model="m", server="probe"}`], 1e-9)
+	require.InDelta(t, 1.0/3, h.Series(`tokenpath:request_errors:ratio_rate1m`)[unified], 1e-9)
 	// e2e exists only as a native histogram: schema 0 bucket (1, 2].
-	e2e := h.series(`tokenpath:e2e_seconds:histogram_quantile{quantile="0.5"}`)
+	e2e := h.Series(`tokenpath:e2e_seconds:histogram_quantile{quantile="0.5"}`)
 	require.Len(t, e2e, 1)
 	require.Greater(t, e2e[withQ("0.5")], 1.0)
 	require.LessOrEqual(t, e2e[withQ("0.5")], 2.0)
-	require.InDelta(t, 1.0, h.series(`tokenpath:e2e_seconds:mean_rate1m`)[unified], 1e-9)
+	require.InDelta(t, 1.0, h.Series(`tokenpath:e2e_seconds:mean_rate1m`)[unified], 1e-9)
 }
 
 // TestClientServerGap: a probe that waits in front of the engine (median
@@ -484,24 +484,24 @@ func TestClientServerGap(t *testing.T) {
 				serverTTFT("vllm", "other", 40, []string{"0.25", "0.5", "+Inf"}, []float64{0, 1, 1}, 0.4)
 			h := newHarness(t, time.Minute, files, load)
 			// Pending until the gap has lasted 10 minutes.
-			h.evalUntil(8 * time.Minute)
+			h.EvalUntil(8 * time.Minute)
 			pending := map[string]string{}
 			if tc.fires {
 				pending[`{instance="127.0.0.1:8000", model="m", quantile="0.5"}`] = "pending"
 			}
-			require.Equal(t, pending, h.alertStates(AlertClientServerGap))
-			h.evalUntil(25 * time.Minute)
-			p50 := h.series(`tokenpath:ttft_client_server_gap_seconds`)
+			require.Equal(t, pending, h.AlertStates(AlertClientServerGap))
+			h.EvalUntil(25 * time.Minute)
+			p50 := h.Series(`tokenpath:ttft_client_server_gap_seconds`)
 			require.Len(t, p50, 1)
 			require.InDelta(t, tc.wantP50, p50[`{instance="127.0.0.1:8000", model="m", quantile="0.5"}`], 1e-9)
-			mean := h.series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)
+			mean := h.Series(`tokenpath:ttft_client_server_gap_seconds:mean_rate5m`)
 			require.Len(t, mean, 1)
 			require.InDelta(t, tc.wantMean, mean[`{instance="127.0.0.1:8000", model="m"}`], 1e-9)
 			want := map[string]string{}
 			if tc.fires {
 				want[`{instance="127.0.0.1:8000", model="m", quantile="0.5"}`] = "firing"
 			}
-			require.Equal(t, want, h.alertStates(AlertClientServerGap))
+			require.Equal(t, want, h.AlertStates(AlertClientServerGap))
 		})
 	}
 }

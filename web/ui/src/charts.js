@@ -7,6 +7,7 @@ import { queryRange } from './api.js';
 import { fmt, fmtSeconds, legend } from './format.js';
 import { seriesColor, legendValue } from './series.js';
 import { populatedSpan, edgeLabel, edgeSplits } from './heatspan.js';
+import { heatCells } from './heatcells.js';
 const heatStops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 const namedColors = { blue: '#5794f2', green: '#73bf69', yellow: '#fade2a', orange: '#ff9830', red: '#f2495c', purple: '#b877d9' };
 
@@ -177,45 +178,8 @@ export class Chart {
       const prev = byLe.get(le);
       byLe.set(le, prev ? prev.map((v, i) => (v ?? 0) + (ys[i] ?? 0)) : ys);
     }
-    // parseFloat does not read Prometheus' "+Inf".
-    const leValue = le => (le === '+Inf' || le === 'Inf' ? Infinity : parseFloat(le));
-    const les = [...byLe.keys()].filter(le => !isNaN(leValue(le))).sort((a, b) => {
-      const x = leValue(a), y = leValue(b);
-      return x === y ? 0 : x < y ? -1 : 1;
-    });
-    const n = les.length;
-    const bounds = les.map(leValue);
-    const counts = les.map(() => new Array(xs.length).fill(0));
-    const p99 = new Array(xs.length).fill(null);
-    const p99v = new Array(xs.length).fill(null);
-    let max = 0;
-    for (let j = 0; j < xs.length; j++) {
-      let prev = 0;
-      const cum = [];
-      let any = false;
-      for (let i = 0; i < n; i++) {
-        const v = byLe.get(les[i])[j];
-        if (v != null) any = true;
-        const c = Math.max(prev, v ?? prev);
-        cum.push(c);
-        counts[i][j] = (c - prev) * rng.step;
-        if (counts[i][j] > max) max = counts[i][j];
-        prev = c;
-      }
-      const total = cum[n - 1];
-      if (!any || !(total > 0)) continue;
-      const rank = 0.99 * total;
-      let i = cum.findIndex(c => c >= rank);
-      const lo = i > 0 ? cum[i - 1] : 0;
-      const frac = cum[i] > lo ? (rank - lo) / (cum[i] - lo) : 0;
-      if (!isFinite(bounds[i])) {
-        p99[j] = i; p99v[j] = bounds[i - 1] ?? null;
-      } else {
-        p99[j] = i + frac;
-        const lb = i > 0 ? bounds[i - 1] : 0;
-        p99v[j] = lb + (bounds[i] - lb) * frac;
-      }
-    }
+    const { bounds, counts, p99, p99v, max } = heatCells(byLe, xs.length, rng.step);
+    const n = bounds.length;
     const label = k => edgeLabel(k, bounds, b => fmt(b, this.cfg.unit || 's'));
     // The y-axis spans the populated buckets only.
     const { lo: yLo, hi: yHi } = populatedSpan(counts);
