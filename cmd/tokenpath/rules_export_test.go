@@ -244,7 +244,7 @@ func TestRulesExportInPrometheus(t *testing.T) {
 	// one tokenpath:slo_objective:ratio per SLO group, four with the probe
 	// and server SLOs of TTFT and ITL) and the counts are the same.
 	// The long-range group runs every 5 minutes at an offset of its own on
-	// each side, longer than this test waits; rules/longrange_test.go checks
+	// each side, longer than this test waits; rules/testdata/longrange.promqltest checks
 	// its values.
 	const all = `{__name__=~"tokenpath:.+", __name__!~"tokenpath:.+_seconds(_bucket:rate5m|:histogram_quantile_rate5m)"}`
 	var at time.Time
