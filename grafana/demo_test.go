@@ -39,8 +39,8 @@ func chartQueries(t *testing.T) map[string]string {
 		for _, p := range d.Panels {
 			for _, tg := range p.Targets {
 				// The range variables at their short-range value: the 5 m
-				// series come at most every 5 minutes (rules/longrange_test.go
-				// checks their values).
+				// series come at most every 5 minutes (rules/testdata/
+				// longrange.promqltest checks their values).
 				expr := panels.Expand(tg.Expr, map[string]string{panels.VarBucketRate: "rate1m", panels.VarQuantile: "histogram_quantile"})
 				out[expr] = fmt.Sprintf("%s panel %q %s", name, p.Title, tg.RefID)
 			}
