@@ -37,28 +37,8 @@ REPEAT=${REPEAT:-7}
 PORT=${PORT:-20090}
 PAINT_REPEAT=${PAINT_REPEAT:-3}
 BACKFILL_RULES=${BACKFILL_RULES:-*.yml}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-PROM3=${PROM3:-$(scripts/build-prometheus3.sh)}
-if [ -n "${TOKENPATH:-}" ]; then cp "$TOKENPATH" "$work/tokenpath"; else make --no-print-directory build BIN="$work/tokenpath" >/dev/null; fi
-export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
-go build -o "$work/benchtarget" ./scripts/benchtarget
-go build -o "$work/benchquery" ./scripts/benchquery
-go build -o "$work/backfill" ./scripts/backfill
-go build -o "$work/benchpaint" ./scripts/benchpaint
-"$work/tokenpath" rules export --dir "$work/rules" >/dev/null
-
-wait_ready() { # url, pid
-  for _ in $(seq 1 6000); do
-    curl -fs "$1/-/ready" >/dev/null 2>&1 && return 0
-    kill -0 "$2" 2>/dev/null || { echo "process $2 died" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "not ready" >&2; return 1
-}
+. scripts/bench-common.sh
+bench_build benchtarget benchquery backfill benchpaint
 
 if [ -z "${DATA:-}" ] || [ ! -d "$DATA/data" ]; then
   # The series come from the live targets: one vLLM model and the GPU box,
@@ -97,7 +77,7 @@ for impl in tokenpath prometheus3 prometheus3 tokenpath; do
   fi
   pid=$!
   pids+=("$pid")
-  wait_ready http://127.0.0.1:$PORT "$pid"
+  wait_ready http://127.0.0.1:$PORT "$pid" >/dev/null
   sleep 20 # start-up compaction and the first rule evaluations
   for r in 24h 168h 168h-1m; do
     echo "## $impl range=$r"

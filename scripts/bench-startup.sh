@@ -15,16 +15,8 @@ RUN=${RUN:-600}
 MODELS=${MODELS:-16}
 PORT=${PORT:-20090}
 TBASE=${TBASE:-20200} # the targets listen on TBASE … TBASE+8
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-PROM3=${PROM3:-$(scripts/build-prometheus3.sh)}
-make --no-print-directory build BIN="$work/tokenpath" >/dev/null
-export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
-go build -o "$work/benchtarget" ./scripts/benchtarget
-"$work/tokenpath" rules export --dir "$work/rules" >/dev/null
+. scripts/bench-common.sh
+bench_build benchtarget
 
 "$work/tokenpath" export gpu --simulate --listen 127.0.0.1:$TBASE >/dev/null 2>&1 & pids+=($!)
 targets="\"127.0.0.1:$TBASE\""

@@ -24,36 +24,13 @@ MEASURE=${2:-120}
 LOADS=${LOADS:-1k 20k 100k}
 ROUNDS=${ROUNDS:-2}
 PROM2=${PROM2-$(command -v prometheus || true)}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-PROM3=${PROM3:-$(scripts/build-prometheus3.sh)}
-make --no-print-directory build BIN="$work/tokenpath" >/dev/null
-export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
-go build -o "$work/benchtarget" ./scripts/benchtarget
-go build -o "$work/benchquery" ./scripts/benchquery
-"$work/tokenpath" rules export --dir "$work/rules" >/dev/null
+. scripts/bench-common.sh
+bench_build benchtarget benchquery
 
 clk=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
-wait_ready() { # url, pid
-  local start
-  start=$(date +%s.%N)
-  for _ in $(seq 1 1200); do
-    if curl -fs "$1/-/ready" >/dev/null 2>&1; then
-      echo "$(date +%s.%N) - $start" | bc
-      return 0
-    fi
-    kill -0 "$2" 2>/dev/null || { echo "process $2 died" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "not ready" >&2; return 1
-}
 
 # load_targets LOAD: starts the load's targets and sets targets to their
 # addresses.
@@ -129,7 +106,7 @@ run_one() {
   start_impl "$impl" "$work/data"
   pid=$!
   pids+=("$pid")
-  ready=$(wait_ready http://127.0.0.1:20090 "$pid")
+  ready=$(wait_ready http://127.0.0.1:20090 "$pid" 60)
   sleep "$WARMUP"
   if [ -n "$profile" ]; then
     mkdir -p "$profile"

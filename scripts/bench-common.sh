@@ -1,0 +1,46 @@
+# Sourced by the bench-*.sh scripts (not run on its own): a scratch directory
+# and the processes started in it, both cleaned up on exit, and the binaries
+# every comparison with Prometheus needs.
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# bench_build TOOL...: $work/tokenpath (a `make build`, or a copy of
+# $TOKENPATH), Prometheus 3 in $PROM3 (built once by build-prometheus3.sh and
+# cached), tokenpath's exported rules in $work/rules, and each named tool
+# under scripts/ in $work.
+bench_build() {
+  PROM3=${PROM3:-$(scripts/build-prometheus3.sh)}
+  if [ -n "${TOKENPATH:-}" ]; then
+    cp "$TOKENPATH" "$work/tokenpath"
+  else
+    make --no-print-directory build BIN="$work/tokenpath" >/dev/null
+  fi
+  export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
+  local tool
+  for tool in "$@"; do
+    go build -o "$work/$tool" "./scripts/$tool"
+  done
+  "$work/tokenpath" rules export --dir "$work/rules" >/dev/null
+}
+
+# wait_ready URL PID [SECONDS]: waits (at most SECONDS, default 600) until
+# URL/-/ready answers and prints how many seconds that took; fails if PID
+# exits first.
+wait_ready() {
+  local start deadline
+  start=$(date +%s.%N)
+  deadline=$(( $(date +%s) + ${3:-600} ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    if curl -fs "$1/-/ready" >/dev/null 2>&1; then
+      echo "$(date +%s.%N) - $start" | bc
+      return 0
+    fi
+    kill -0 "$2" 2>/dev/null || { echo "process $2 died" >&2; return 1; }
+    sleep 0.05
+  done
+  echo "not ready" >&2
+  return 1
+}
