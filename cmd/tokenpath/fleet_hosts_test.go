@@ -40,15 +40,15 @@ const chromiumBinary = "/usr/bin/chromium"
 // two engines every chart query of grafana/panels and every table query of
 // the UI answers with the same shape: result type, label sets and values.
 func TestFleetHosts(t *testing.T) {
-	requirePeer(t, chromiumBinary, "chromium")
-	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
-	vm := startVictoriaMetrics(t)
-	engines := []*peer{prom, vm}
+	testbin.RequirePeer(t, chromiumBinary, "chromium")
+	prom := startPrometheusReceiver(t)
+	vm := testbin.StartVictoriaMetrics(t)
+	engines := []*testbin.Peer{prom, vm}
 	locals := map[string]*proc{}
 	for _, h := range fleetHosts {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  evaluation_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
-			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr, vm.Addr)
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr(), vm.Addr())
 		locals[h] = start(t, procOpts{keepRules: true, args: []string{
 			"--demo", "--no-probe.enable",
 			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
@@ -59,8 +59,8 @@ func TestFleetHosts(t *testing.T) {
 	// Ready when every dashboard query has data for every host on both
 	// engines: the rate1m recordings need a minute of samples first.
 	for _, e := range engines {
-		waitFor(t, 4*time.Minute, "every dashboard query to return data for every host on "+e.name, func() (bool, string) {
-			missing := dashboardGaps(e.api(), dashboards, time.Now())
+		waitFor(t, 4*time.Minute, "every dashboard query to return data for every host on "+e.Name(), func() (bool, string) {
+			missing := dashboardGaps(e.API(), dashboards, time.Now())
 			return len(missing) == 0, strings.Join(missing, "; ")
 		})
 	}
@@ -75,17 +75,17 @@ func TestFleetHosts(t *testing.T) {
 		at = time.Now().Add(-15 * time.Second).Truncate(step)
 		var missing []string
 		for _, e := range engines {
-			missing = append(missing, dashboardGaps(e.api(), dashboards, at)...)
+			missing = append(missing, dashboardGaps(e.API(), dashboards, at)...)
 			// The SLO groups run once a minute, whatever the evaluation
 			// interval: their recordings come later than the rest, and
 			// VictoriaMetrics draws a series between its samples only once it
 			// can tell their interval from at least two (docs/fleet-engines.md,
 			// lookback), so wait for three.
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			v, _, _, err := e.api().Query(ctx, "(min by (host) (count_over_time("+web.TableQueries()["slo_objective"]+"[5m])) >= 3) and count by (host) ("+slo+")", at)
+			v, _, _, err := e.API().Query(ctx, "(min by (host) (count_over_time("+web.TableQueries()["slo_objective"]+"[5m])) >= 3) and count by (host) ("+slo+")", at)
 			cancel()
 			if vec, _ := v.(model.Vector); err != nil || len(vec) != len(fleetHosts) {
-				missing = append(missing, fmt.Sprintf("%s: SLO recordings of %v hosts (%v)", e.name, len(vec), err))
+				missing = append(missing, fmt.Sprintf("%s: SLO recordings of %v hosts (%v)", e.Name(), len(vec), err))
 			}
 		}
 		if len(missing) > 0 {
@@ -95,8 +95,8 @@ func TestFleetHosts(t *testing.T) {
 	})
 
 	for _, e := range engines {
-		t.Run(e.name+"/unified series per host", func(t *testing.T) {
-			api := e.api()
+		t.Run(e.Name()+"/unified series per host", func(t *testing.T) {
+			api := e.API()
 			for _, h := range fleetHosts {
 				// The host's series on the engine are exactly the tokenpath's
 				// own, plus host: nothing lost, nothing merged.
@@ -109,21 +109,21 @@ func TestFleetHosts(t *testing.T) {
 					got[string(s.Metric[model.MetricNameLabel])] = true
 				}
 				require.Greater(t, len(want), 30, "host %s records the unified series", h)
-				require.Equal(t, want, got, "unified series names of host %s on %s", h, e.name)
+				require.Equal(t, want, got, "unified series names of host %s on %s", h, e.Name())
 				local := instant(t, locals[h].api(), `count({__name__=~"tokenpath:.+"})`, at)
 				central := instant(t, api, fmt.Sprintf(`count({__name__=~"tokenpath:.+", host=%q})`, h), at)
 				require.Len(t, local, 1)
 				require.Len(t, central, 1)
 				require.InDelta(t, float64(local[0].Value), float64(central[0].Value), float64(local[0].Value)*0.05,
-					"series count of host %s: tokenpath %v, %s %v", h, local[0].Value, e.name, central[0].Value)
+					"series count of host %s: tokenpath %v, %s %v", h, local[0].Value, e.Name(), central[0].Value)
 			}
 			require.Empty(t, instant(t, api, `{__name__=~"tokenpath:.+", host!~"alpha|beta|gamma"}`, at), "every series names one of the hosts")
 			// The same demo on three boxes: three of each vLLM series.
 			running := instant(t, api, `count by (host) (tokenpath:requests_running{server="vllm"})`, at)
 			require.Len(t, running, len(fleetHosts), "%v", running)
 		})
-		t.Run(e.name+"/dashboard queries per host", func(t *testing.T) {
-			require.Empty(t, dashboardGaps(e.api(), dashboards, at))
+		t.Run(e.Name()+"/dashboard queries per host", func(t *testing.T) {
+			require.Empty(t, dashboardGaps(e.API(), dashboards, at))
 		})
 	}
 
@@ -140,17 +140,17 @@ func TestFleetHosts(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				var want, wantRange shape
 				for i, e := range engines {
-					v, _, _, err := e.api().Query(ctxT(t), q, at)
-					require.NoError(t, err, "%s: instant %s", e.name, q)
-					m, _, _, err := e.api().QueryRange(ctxT(t), q, r)
-					require.NoError(t, err, "%s: range %s", e.name, q)
+					v, _, _, err := e.API().Query(ctxT(t), q, at)
+					require.NoError(t, err, "%s: instant %s", e.Name(), q)
+					m, _, _, err := e.API().QueryRange(ctxT(t), q, r)
+					require.NoError(t, err, "%s: range %s", e.Name(), q)
 					got, gotRange := shapeOf(v), shapeOf(m)
 					if i == 0 {
 						want, wantRange = got, gotRange
 						continue
 					}
-					require.Empty(t, want.diff(got), "instant %s: %s against %s", q, e.name, engines[0].name)
-					require.Empty(t, wantRange.diff(gotRange), "range %s: %s against %s", q, e.name, engines[0].name)
+					require.Empty(t, want.diff(got), "instant %s: %s against %s", q, e.Name(), engines[0].Name())
+					require.Empty(t, wantRange.diff(gotRange), "range %s: %s against %s", q, e.Name(), engines[0].Name())
 				}
 				if why, ok := emptyInThisFleet[name]; ok {
 					require.Empty(t, want.Series, "%s: %s; a test of it with data belongs here", q, why)
@@ -167,11 +167,8 @@ func TestFleetHosts(t *testing.T) {
 	})
 
 	for _, e := range engines {
-		t.Run(e.name+"/fleet UI", func(t *testing.T) {
-			addr := testbin.FreePort(t)
-			startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
-				"fleet", "--query.url=http://"+e.Addr, "--web.listen-address="+addr)
-			fleetUIChecks(t, "http://"+addr)
+		t.Run(e.Name()+"/fleet UI", func(t *testing.T) {
+			fleetUIChecks(t, startFleet(t, e).URL())
 		})
 	}
 }

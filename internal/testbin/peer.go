@@ -9,11 +9,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
 
 // Peer is a real program a test talks to on loopback: Debian's Prometheus,
-// Alertmanager or VictoriaMetrics. It can be stopped and started again on
-// the same address and data directory, as an outage would.
+// Alertmanager or VictoriaMetrics, or a tokenpath the test built (a
+// simulator, `tokenpath fleet`). It can be stopped and started again on the
+// same address and data directory, as an outage would.
 type Peer struct {
 	tb   testing.TB
 	opts PeerOptions
@@ -24,10 +28,13 @@ type Peer struct {
 
 // PeerOptions describes how to run a peer and how to tell it is ready.
 type PeerOptions struct {
-	Name    string   // For messages, e.g. "prometheus".
-	Command string   // A command on PATH or an absolute path.
-	Package string   // The Debian package that provides Command.
+	Name    string // For messages, e.g. "prometheus".
+	Command string // A command on PATH or an absolute path.
+	// Package is the Debian package that provides Command; empty for a
+	// program the test built itself (Binary), which is never missing.
+	Package string
 	Args    []string // Must make the program listen on Addr.
+	Env     []string // The whole environment; nil inherits this process's.
 	Addr    string   // host:port the program listens on.
 	// ReadyPath answers 200 once the program serves (e.g. /-/ready).
 	ReadyPath string
@@ -39,7 +46,9 @@ type PeerOptions struct {
 // when the test ends, logging its output if the test failed.
 func StartPeer(tb testing.TB, o PeerOptions) *Peer {
 	tb.Helper()
-	o.Command = RequirePeer(tb, o.Command, o.Package)
+	if o.Package != "" {
+		o.Command = RequirePeer(tb, o.Command, o.Package)
+	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 60 * time.Second
 	}
@@ -54,11 +63,25 @@ func StartPeer(tb testing.TB, o PeerOptions) *Peer {
 	return p
 }
 
+// Name is the peer's name in messages, e.g. "prometheus".
+func (p *Peer) Name() string { return p.opts.Name }
+
 // Addr is the host:port the peer listens on.
 func (p *Peer) Addr() string { return p.opts.Addr }
 
 // URL is the peer's base URL.
 func (p *Peer) URL() string { return "http://" + p.opts.Addr }
+
+// API is a Prometheus HTTP API client of the peer (Prometheus,
+// VictoriaMetrics and tokenpath all serve /api/v1).
+func (p *Peer) API() promv1.API {
+	p.tb.Helper()
+	c, err := promapi.NewClient(promapi.Config{Address: p.URL()})
+	if err != nil {
+		p.tb.Fatalf("API client of %s: %v", p.opts.Name, err)
+	}
+	return promv1.NewAPI(c)
+}
 
 // Logs returns what the peer has written so far, across restarts.
 func (p *Peer) Logs() string { return p.logs.String() }
@@ -67,6 +90,7 @@ func (p *Peer) Logs() string { return p.logs.String() }
 func (p *Peer) Start() {
 	p.tb.Helper()
 	p.cmd = exec.Command(p.opts.Command, p.opts.Args...)
+	p.cmd.Env = p.opts.Env
 	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
 	if err := p.cmd.Start(); err != nil {
 		p.tb.Fatalf("starting %s: %v", p.opts.Name, err)
@@ -164,6 +188,59 @@ func StartPrometheus(tb testing.TB, o PrometheusOptions) *Peer {
 	return StartPeer(tb, PeerOptions{
 		Name: "prometheus", Command: "prometheus", Package: "prometheus",
 		Args: args, Addr: addr, ReadyPath: "/-/ready",
+	})
+}
+
+// AlertmanagerOptions configures StartAlertmanager.
+type AlertmanagerOptions struct {
+	// Config is alertmanager.yml (default: every alert to a receiver that
+	// keeps it, grouped after 1s, so tests read it back through the v2 API).
+	Config string
+}
+
+// StartAlertmanager runs Debian's Alertmanager, without clustering, on a free
+// loopback port and waits for /-/ready.
+func StartAlertmanager(tb testing.TB, o AlertmanagerOptions) *Peer {
+	tb.Helper()
+	dir := tb.TempDir()
+	if o.Config == "" {
+		o.Config = "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n"
+	}
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(o.Config), 0o600); err != nil {
+		tb.Fatalf("writing %s: %v", cfg, err)
+	}
+	addr := FreePort(tb)
+	return StartPeer(tb, PeerOptions{
+		Name: "alertmanager", Command: "prometheus-alertmanager", Package: "prometheus-alertmanager",
+		Args: []string{
+			"--config.file=" + cfg,
+			"--storage.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr,
+			"--cluster.listen-address=",
+		},
+		Addr: addr, ReadyPath: "/-/ready",
+	})
+}
+
+// StartVictoriaMetrics runs Debian's VictoriaMetrics single-node on a free
+// loopback port: remote write at /api/v1/write, Prometheus' query API at
+// /api/v1/query. Its query cache is off and data is searchable at once
+// (latencyOffset 0), so a test reads what was written, not a cached or
+// delayed view.
+func StartVictoriaMetrics(tb testing.TB) *Peer {
+	tb.Helper()
+	addr := FreePort(tb)
+	return StartPeer(tb, PeerOptions{
+		Name: "victoria-metrics", Command: "victoria-metrics", Package: "victoria-metrics",
+		Args: []string{
+			"-httpListenAddr=" + addr,
+			"-storageDataPath=" + tb.TempDir(),
+			"-retentionPeriod=1y",
+			"-search.disableCache",
+			"-search.latencyOffset=0s",
+		},
+		Addr: addr, ReadyPath: "/health",
 	})
 }
 
