@@ -82,7 +82,7 @@ func TestRemoteWriteSurvivesOutage(t *testing.T) {
 	for _, r := range receivers {
 		waitAtLeast(t, r.API(), "count_over_time("+counter+"[1m])", 5, 60*time.Second)
 	}
-	pid := p.cmd.Process.Pid
+	pid := p.peer.Pid()
 	rssBefore := rssBytes(t, pid)
 
 	down := time.Now()

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -36,18 +35,16 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// proc is a tokenpath child process under the test's control: unlike
-// testbin.Start it exposes the exit status, waits for readiness with
-// credentials, and can be started on an existing data directory.
+// proc is a tokenpath child process under the test's control (a
+// testbin.Peer): unlike testbin.Start it exposes the exit status, waits for
+// readiness with credentials, and can be started on an existing data
+// directory.
 type proc struct {
 	t       testing.TB
 	URL     string
 	Addr    string
 	DataDir string
-	cmd     *exec.Cmd
-	logs    *testbin.LogBuffer
-	done    chan struct{}
-	state   *os.ProcessState // set before done is closed
+	peer    *testbin.Peer
 	user    string
 	pass    string
 }
@@ -67,7 +64,6 @@ type procOpts struct {
 // launch starts tokenpath and returns at once.
 func launch(t testing.TB, o procOpts) *proc {
 	t.Helper()
-	bin := testbin.Binary(t)
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
 	}
@@ -78,23 +74,10 @@ func launch(t testing.TB, o procOpts) *proc {
 	if !o.keepRules {
 		args = append(args, "--no-rules.defaults")
 	}
-	logs := &testbin.LogBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(testbin.CleanEnv(), o.env...)
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	require.NoError(t, cmd.Start(), "starting tokenpath")
-	p := &proc{t: t, URL: "http://" + o.addr, Addr: o.addr, DataDir: o.dataDir, cmd: cmd, logs: logs, done: make(chan struct{}), user: o.user, pass: o.pass}
-	go func() {
-		_ = cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop(syscall.SIGTERM, 20*time.Second)
-		if t.Failed() {
-			t.Logf("tokenpath %s logs:\n%s", p.Addr, tail(logs.String(), 20000))
-		}
+	p := &proc{t: t, URL: "http://" + o.addr, Addr: o.addr, DataDir: o.dataDir, user: o.user, pass: o.pass}
+	p.peer = testbin.LaunchPeer(t, testbin.PeerOptions{
+		Name: "tokenpath " + o.addr, Command: testbin.Binary(t), Args: args,
+		Env: append(testbin.CleanEnv(), o.env...), Addr: o.addr, ReadyPath: "/-/ready",
 	})
 	return p
 }
@@ -107,61 +90,27 @@ func start(t testing.TB, o procOpts) *proc {
 	return p
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
-
 // stop signals the process and waits at most d for it to exit, then kills
 // it. It returns the exit code (-1 for a death by signal).
-func (p *proc) stop(sig syscall.Signal, d time.Duration) int {
-	select {
-	case <-p.done:
-		return p.state.ExitCode()
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(d):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	return p.state.ExitCode()
-}
+func (p *proc) stop(sig syscall.Signal, d time.Duration) int { return p.peer.StopWith(sig, d) }
 
 // waitExit waits at most d for the process to exit by itself.
-func (p *proc) waitExit(d time.Duration) (exited bool, code int) {
-	select {
-	case <-p.done:
-		return true, p.state.ExitCode()
-	case <-time.After(d):
-		return false, 0
-	}
-}
+func (p *proc) waitExit(d time.Duration) (exited bool, code int) { return p.peer.WaitExit(d) }
 
-func (p *proc) Logs() string { return p.logs.String() }
+func (p *proc) Logs() string { return p.peer.Logs() }
 
+// waitReady waits at most d until /-/ready answers 200 to the process'
+// credentials.
 func (p *proc) waitReady(d time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(d)
-	for i := 0; time.Now().Before(deadline) && i < 1000; i++ {
-		select {
-		case <-p.done:
-			p.t.Fatalf("tokenpath exited (%v) before it was ready:\n%s", p.state, p.Logs())
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := p.do(http.MethodGet, "/-/ready", nil, nil)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
+	p.peer.WaitReady(d, p.authorize)
+}
+
+// authorize adds the process' credentials, if it has any, to req.
+func (p *proc) authorize(req *http.Request) {
+	if p.user != "" {
+		req.SetBasicAuth(p.user, p.pass)
 	}
-	p.t.Fatalf("tokenpath not ready after %s:\n%s", d, p.Logs())
 }
 
 // do sends a request with the process' credentials.
@@ -173,9 +122,7 @@ func (p *proc) do(method, path string, body io.Reader, hdr http.Header) (*http.R
 		return nil, err
 	}
 	maps(req.Header, hdr)
-	if p.user != "" {
-		req.SetBasicAuth(p.user, p.pass)
-	}
+	p.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()

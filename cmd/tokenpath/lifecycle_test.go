@@ -169,7 +169,7 @@ func TestReload(t *testing.T) {
 
 	t.Run("SIGHUP adds a target", func(t *testing.T) {
 		rewrite(scrapeConfig(map[string]string{"a": targets["a"], "b": targets["b"]}))
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+		require.NoError(t, p.peer.Signal(syscall.SIGHUP))
 		waitValue(t, api, `max(up{job="b"})`, 1, 30*time.Second)
 		require.ElementsMatch(t, []string{"a", "b"}, activeJobs(t, api))
 		require.Equal(t, beforeA, rawSamples(t, api, `app_scrapes_total{job="a"}`, T), "job a's data survives the reload")
@@ -206,7 +206,7 @@ func TestReload(t *testing.T) {
 	})
 
 	t.Run("SIGHUP with a broken file keeps the old configuration", func(t *testing.T) {
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+		require.NoError(t, p.peer.Signal(syscall.SIGHUP))
 		waitFor(t, 10*time.Second, "the failed reload to be logged twice", func() (bool, string) {
 			n := strings.Count(p.Logs(), "Failed to apply configuration")
 			return n >= 2, strconv.Itoa(n)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ type Peer struct {
 	logs LogBuffer
 	cmd  *exec.Cmd
 	done chan struct{}
+	// state is the last run's exit, stored before done is closed.
+	state atomic.Pointer[os.ProcessState]
 }
 
 // PeerOptions describes how to run a peer and how to tell it is ready.
@@ -46,6 +49,15 @@ type PeerOptions struct {
 // when the test ends, logging its output if the test failed.
 func StartPeer(tb testing.TB, o PeerOptions) *Peer {
 	tb.Helper()
+	p := LaunchPeer(tb, o)
+	p.WaitReady(p.opts.ReadyTimeout, nil)
+	return p
+}
+
+// LaunchPeer is StartPeer without the wait: the program runs when it
+// returns, and is stopped when the test ends.
+func LaunchPeer(tb testing.TB, o PeerOptions) *Peer {
+	tb.Helper()
 	if o.Package != "" {
 		o.Command = RequirePeer(tb, o.Command, o.Package)
 	}
@@ -53,7 +65,7 @@ func StartPeer(tb testing.TB, o PeerOptions) *Peer {
 		o.ReadyTimeout = 60 * time.Second
 	}
 	p := &Peer{tb: tb, opts: o}
-	p.Start()
+	p.Launch()
 	tb.Cleanup(func() {
 		p.Stop()
 		if tb.Failed() {
@@ -89,43 +101,63 @@ func (p *Peer) Logs() string { return p.logs.String() }
 // Start runs the program (again, after Stop) and waits until it is ready.
 func (p *Peer) Start() {
 	p.tb.Helper()
-	p.cmd = exec.Command(p.opts.Command, p.opts.Args...)
-	p.cmd.Env = p.opts.Env
-	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
-	if err := p.cmd.Start(); err != nil {
+	p.Launch()
+	p.WaitReady(p.opts.ReadyTimeout, nil)
+}
+
+// Launch runs the program (again, after Stop) and returns at once, for a
+// test that watches it fail to start or waits for it in its own way.
+func (p *Peer) Launch() {
+	p.tb.Helper()
+	cmd := exec.Command(p.opts.Command, p.opts.Args...)
+	cmd.Env = p.opts.Env
+	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
+	if err := cmd.Start(); err != nil {
 		p.tb.Fatalf("starting %s: %v", p.opts.Name, err)
 	}
 	done := make(chan struct{})
-	p.done = done
-	cmd := p.cmd
-	go func() { _ = cmd.Wait(); close(done) }()
+	p.cmd, p.done = cmd, done
+	go func() {
+		_ = cmd.Wait()
+		p.state.Store(cmd.ProcessState)
+		close(done)
+	}()
+}
 
-	deadline := time.Now().Add(p.opts.ReadyTimeout)
+// WaitReady polls every 100ms until edit's request to the ready path
+// answers 200 (edit may add credentials; nil sends it as it is), failing
+// the test when the program exits first or timeout passes.
+func (p *Peer) WaitReady(timeout time.Duration, edit func(*http.Request)) {
+	p.tb.Helper()
+	deadline := time.Now().Add(timeout)
 	last := "no answer yet"
 	for {
 		select {
-		case <-done:
-			p.tb.Fatalf("%s exited before it was ready:\n%s", p.opts.Name, Tail(p.logs.String(), 5000))
+		case <-p.done:
+			p.tb.Fatalf("%s exited (%v) before it was ready:\n%s", p.opts.Name, p.state.Load(), Tail(p.logs.String(), 5000))
 		default:
 		}
-		ok, status := p.answersReady()
+		ok, status := p.answersReady(edit)
 		if ok {
 			return
 		}
 		last = status
 		if time.Now().After(deadline) {
-			p.tb.Fatalf("%s not ready after %s (%s):\n%s", p.opts.Name, p.opts.ReadyTimeout, last, Tail(p.logs.String(), 5000))
+			p.tb.Fatalf("%s not ready after %s (%s):\n%s", p.opts.Name, timeout, last, Tail(p.logs.String(), 5000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func (p *Peer) answersReady() (bool, string) {
+func (p *Peer) answersReady(edit func(*http.Request)) (bool, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL()+p.opts.ReadyPath, http.NoBody)
 	if err != nil {
 		return false, err.Error()
+	}
+	if edit != nil {
+		edit(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -135,24 +167,46 @@ func (p *Peer) answersReady() (bool, string) {
 	return resp.StatusCode == http.StatusOK, resp.Status
 }
 
+// Pid is the process id of the running program.
+func (p *Peer) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the running program (e.g. SIGHUP to reload).
+func (p *Peer) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
 // Stop ends the peer with SIGTERM (SIGKILL after 20s) and waits for it; a
 // stopped peer stays stopped until Start.
-func (p *Peer) Stop() {
-	if p.cmd == nil {
-		return
-	}
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+func (p *Peer) Stop() { p.StopWith(syscall.SIGTERM, 20*time.Second) }
+
+// StopWith sends sig, waits at most grace for the program to exit, then
+// kills it. It returns the exit code (-1 for a death by signal), also when
+// the program had already exited by itself.
+func (p *Peer) StopWith(sig syscall.Signal, grace time.Duration) int {
+	if p.cmd != nil {
 		select {
 		case <-p.done:
-		case <-time.After(20 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
+		default:
+			_ = p.cmd.Process.Signal(sig)
+			select {
+			case <-p.done:
+			case <-time.After(grace):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
 		}
+		p.cmd = nil
 	}
-	p.cmd = nil
+	return p.state.Load().ExitCode()
+}
+
+// WaitExit waits at most d for the program to exit by itself and returns
+// its exit code if it did.
+func (p *Peer) WaitExit(d time.Duration) (exited bool, code int) {
+	select {
+	case <-p.done:
+		return true, p.state.Load().ExitCode()
+	case <-time.After(d):
+		return false, 0
+	}
 }
 
 // PrometheusOptions configures StartPrometheus.
