@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // TestClientTTFTMatchesHistogram checks that a plain HTTP client timing the SSE content chunks
@@ -450,27 +452,9 @@ func TestRunStopsEverything(t *testing.T) {
 	require.Error(t, s.Run(context.Background()), "a simulator runs once")
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestListenAndServe(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testbin.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -526,7 +525,6 @@ func wrapHandler(s *server, handler http.HandlerFunc) http.Handler {
 	return mux
 }
 
-
 // TestRequest checks what a probe sends: the marker header and user, usage
 // requested, the API key from a file or the environment, extra headers, the
 // completions API, and a discovered model.
@@ -745,24 +743,6 @@ func TestRegisterTwice(t *testing.T) {
 	require.ErrorContains(t, err, "second probe manager")
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecretsNotLogged: a server that echoes the request's credentials in
 // its error body must not get them into tokenpath's log.
 func TestSecretsNotLogged(t *testing.T) {
@@ -772,7 +752,7 @@ func TestSecretsNotLogged(t *testing.T) {
 			http.Error(w, fmt.Sprintf("unauthorized: %s / %s", r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")), http.StatusUnauthorized)
 		}
 	})
-	var logs syncBuffer
+	var logs testbin.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := newHarness(t, Options{Logger: logger, Getenv: func(string) string { return "env-secret-123" }})
 	c := cfg(srv.URL, func(c *Config) { c.APIKeyEnv = "KEY" })
