@@ -42,17 +42,8 @@ scrape_configs:
 
 	// Compare everything stamped up to T, once Prometheus has a later sample.
 	T := time.Now().Add(-2 * time.Second)
-	waitFor(t, 60*time.Second, "prometheus to receive samples after T", func() (bool, string) {
-		v, _, _, err := prom.Query(ctxT(t), `max(timestamp(app_scrapes_total))`, time.Now())
-		if err != nil {
-			return false, err.Error()
-		}
-		vec, ok := v.(model.Vector)
-		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
-		}
-		return float64(vec[0].Value) > float64(T.Unix())+0.5, vec.String()
-	})
+	waitSample(t, prom, `max(timestamp(app_scrapes_total))`, "after T", 60*time.Second,
+		func(v float64) bool { return v > float64(T.Unix())+0.5 })
 	local := rawSamples(t, api, "app_scrapes_total", T)
 	remote := rawSamples(t, prom, "app_scrapes_total", T)
 	require.GreaterOrEqual(t, totalSamples(local), 3)

@@ -101,17 +101,8 @@ func TestRemoteWriteSurvivesOutage(t *testing.T) {
 	// The queues deliver each series in order: a sample from after the
 	// restart means the backlog before it is in.
 	for _, r := range receivers {
-		waitFor(t, 2*time.Minute, r.Name()+" to receive samples from after its restart", func() (bool, string) {
-			v, _, _, err := r.API().Query(ctxT(t), "max(timestamp("+counter+"))", time.Now())
-			if err != nil {
-				return false, err.Error()
-			}
-			vec, ok := v.(model.Vector)
-			if !ok || len(vec) != 1 {
-				return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value
-			}
-			return float64(vec[0].Value) > float64(up.Add(5*time.Second).Unix()), vec.String()
-		})
+		waitSample(t, r.API(), "max(timestamp("+counter+"))", "after "+r.Name()+"'s restart", 2*time.Minute,
+			func(v float64) bool { return v > float64(up.Add(5*time.Second).Unix()) })
 	}
 	rssAfter := rssBytes(t, pid)
 	t.Logf("tokenpath RSS: %.1f MiB before the %s outage, at most %.1f MiB during it, %.1f MiB after delivery",

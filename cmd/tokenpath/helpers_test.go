@@ -243,32 +243,29 @@ func instant(t testing.TB, api promv1.API, q string, ts time.Time) model.Vector 
 // waitValue waits until q returns one sample with value want.
 func waitValue(t testing.TB, api promv1.API, q string, want float64, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%s == %g", q, want), func() (bool, string) {
-		v, _, _, err := api.Query(ctxT(t), q, time.Now())
-		if err != nil {
-			return false, err.Error()
-		}
-		vec, ok := v.(model.Vector)
-		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
-		}
-		return float64(vec[0].Value) == want, vec.String()
-	})
+	waitSample(t, api, q, fmt.Sprintf("== %g", want), d, func(v float64) bool { return v == want })
 }
 
 // waitAtLeast waits until the scalar result of q is at least floor.
 func waitAtLeast(t testing.TB, api promv1.API, q string, floor float64, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%s >= %g", q, floor), func() (bool, string) {
+	waitSample(t, api, q, fmt.Sprintf(">= %g", floor), d, func(v float64) bool { return v >= floor })
+}
+
+// waitSample waits until q, queried now, returns one sample whose value
+// passes ok; cond says what ok checks, for the failure message.
+func waitSample(t testing.TB, api promv1.API, q, cond string, d time.Duration, ok func(float64) bool) {
+	t.Helper()
+	waitFor(t, d, q+" "+cond, func() (bool, string) {
 		v, _, _, err := api.Query(ctxT(t), q, time.Now())
 		if err != nil {
 			return false, err.Error()
 		}
-		vec, ok := v.(model.Vector)
-		if !ok || len(vec) != 1 {
+		vec, isVec := v.(model.Vector)
+		if !isVec || len(vec) != 1 {
 			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
 		}
-		return float64(vec[0].Value) >= floor, vec.String()
+		return ok(float64(vec[0].Value)), vec.String()
 	})
 }
 
@@ -277,12 +274,7 @@ func target(t testing.TB, api promv1.API, job string) promv1.ActiveTarget {
 	t.Helper()
 	res, err := api.Targets(ctxT(t))
 	require.NoError(t, err)
-	var found []promv1.ActiveTarget
-	for _, at := range res.Active {
-		if string(at.Labels["job"]) == job {
-			found = append(found, at)
-		}
-	}
+	found := activeTargetsOf(res, job)
 	require.Lenf(t, found, 1, "active targets of job %q in %+v", job, res.Active)
 	return found[0]
 }
@@ -294,16 +286,37 @@ func findTarget(t testing.TB, api promv1.API, job string) (promv1.ActiveTarget, 
 	if err != nil {
 		return promv1.ActiveTarget{}, false
 	}
+	found := activeTargetsOf(res, job)
+	if len(found) != 1 {
+		return promv1.ActiveTarget{}, false
+	}
+	return found[0], true
+}
+
+// requireTargetDown waits at most d for the target of job to be down with
+// an error containing wantErr, and for its up series to say 0.
+func requireTargetDown(t testing.TB, api promv1.API, job, wantErr string, d time.Duration) {
+	t.Helper()
+	var at promv1.ActiveTarget
+	waitFor(t, d, job+" down with an error", func() (bool, string) {
+		var ok bool
+		if at, ok = findTarget(t, api, job); !ok {
+			return false, "no target yet"
+		}
+		return at.Health == promv1.HealthBad && at.LastError != "", fmt.Sprintf("%s %q", at.Health, at.LastError)
+	})
+	require.Contains(t, at.LastError, wantErr)
+	waitValue(t, api, fmt.Sprintf(`up{job=%q}`, job), 0, 30*time.Second)
+}
+
+func activeTargetsOf(res promv1.TargetsResult, job string) []promv1.ActiveTarget {
 	var found []promv1.ActiveTarget
 	for _, at := range res.Active {
 		if string(at.Labels["job"]) == job {
 			found = append(found, at)
 		}
 	}
-	if len(found) != 1 {
-		return promv1.ActiveTarget{}, false
-	}
-	return found[0], true
+	return found
 }
 
 // hostOf is the host:port of an httptest server.
