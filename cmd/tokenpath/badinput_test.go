@@ -134,11 +134,7 @@ func TestFirstConfigThatCannotApply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
-			}
-			cfg := writeFile(t, dir, "tokenpath.yml", tc.config)
+			cfg := writeConfig(t, tc.config, tc.files)
 			// The embedded rules stay on: they are applied with the user's,
 			// as in production.
 			p := launch(t, procOpts{args: []string{"--config.file=" + cfg, "--no-gpu.enable"}, keepRules: true})
@@ -205,11 +201,7 @@ func TestCheckConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
-			}
-			file := writeFile(t, dir, "tokenpath.yml", tc.content)
+			file := writeConfig(t, tc.content, tc.files)
 			cmd := exec.Command(testbin.Binary(t), "check", "config", file)
 			cmd.Env = append(testbin.CleanEnv(), tc.env...)
 			out, err := cmd.CombinedOutput()

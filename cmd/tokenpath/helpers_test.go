@@ -330,6 +330,18 @@ func writeFile(t testing.TB, dir, name, content string) string {
 	return p
 }
 
+// writeConfig writes tokenpath.yml with config, and files beside it (name →
+// content, e.g. the rule files it names), in a fresh directory; it returns
+// the path of tokenpath.yml.
+func writeConfig(t testing.TB, config string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		writeFile(t, dir, name, content)
+	}
+	return writeFile(t, dir, "tokenpath.yml", config)
+}
+
 // serveRegistry serves a registry like an instrumented application, with
 // content negotiation (protobuf for native histograms and exemplars).
 func serveRegistry(t testing.TB, reg *prometheus.Registry) *httptest.Server {
