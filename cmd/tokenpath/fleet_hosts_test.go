@@ -27,9 +27,6 @@ import (
 // TestFleetHosts.
 var fleetHosts = []string{"alpha", "beta", "gamma"}
 
-// chromiumBinary is Debian's chromium, the browser of the fleet UI checks.
-const chromiumBinary = "/usr/bin/chromium"
-
 // TestFleetHosts: three tokenpaths (--demo, hosts alpha, beta and gamma)
 // remote-write to Debian's Prometheus and Debian's VictoriaMetrics at once,
 // so both engines hold the same samples. On each engine every host's unified
@@ -40,7 +37,7 @@ const chromiumBinary = "/usr/bin/chromium"
 // two engines every chart query of grafana/panels and every table query of
 // the UI answers with the same shape: result type, label sets and values.
 func TestFleetHosts(t *testing.T) {
-	testbin.RequirePeer(t, chromiumBinary, "chromium")
+	testbin.RequirePeer(t, "chromium", "chromium") // before the long set-up
 	prom := startPrometheusReceiver(t)
 	vm := testbin.StartVictoriaMetrics(t)
 	engines := []*testbin.Peer{prom, vm}
@@ -390,7 +387,7 @@ func fleetUIChecks(t *testing.T, base string) {
 	}
 	t.Run("explore sees every host", func(t *testing.T) {
 		b.open(t, base+"/explore?range=5m&expr="+url.QueryEscape(`count by (host) (tokenpath:requests_running)`))
-		b.waitTrue(t, `document.body.dataset.explore === 'done'`)
+		b.WaitTrue(t, `document.body.dataset.explore === 'done'`)
 		text := b.eval(t, `document.querySelector('[data-testid="explore-table"]').innerText`).(string)
 		for _, h := range fleetHosts {
 			require.Contains(t, text, `host="`+h+`"`)
@@ -404,7 +401,7 @@ func fleetUIChecks(t *testing.T, base string) {
 			// The change submits the controls form: dispatch it after
 			// Evaluate returns, since the navigation would cut it short.
 			b.eval(t, `setTimeout(() => { const s = document.querySelector('[data-testid="filter-host"]'); s.value = 'beta'; s.dispatchEvent(new Event('change')); }, 0), true`)
-			b.waitTrue(t, `new URLSearchParams(location.search).get('host') === 'beta' && !!(window.tokenpath && window.tokenpath.ready)`)
+			b.WaitTrue(t, `new URLSearchParams(location.search).get('host') === 'beta' && !!(window.tokenpath && window.tokenpath.ready)`)
 			b.eval(t, `window.tokenpath.ready.then(() => true)`)
 			require.Equal(t, []string{"beta"}, b.chartHosts(t), "hosts in the chart legends of %s?host=beta", path)
 			if path != "/gpu" {
@@ -416,64 +413,27 @@ func fleetUIChecks(t *testing.T, base string) {
 	})
 }
 
-// fleetBrowser is a headless Chromium tab.
-type fleetBrowser struct{ ctx context.Context }
+// fleetBrowser is a headless Chromium tab on the fleet UI.
+type fleetBrowser struct{ *testbin.Browser }
 
 func newFleetBrowser(t *testing.T) *fleetBrowser {
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumBinary),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first action starts the browser and ties it to its context: run
-	// it on the tab's own, not on a per-step timeout that would close it.
-	require.NoError(t, chromedp.Do(ctx))
-	return &fleetBrowser{ctx: ctx}
+	return &fleetBrowser{testbin.NewBrowser(t)}
 }
 
 func (b *fleetBrowser) eval(t *testing.T, expr string) any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-	require.NoError(t, err, expr)
-	return v
-}
-
-// waitTrue evaluates expr until it is true (at most 30s); evaluations cut
-// short by a navigation are retried.
-func (b *fleetBrowser) waitTrue(t *testing.T, expr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", expr)
+	return testbin.Eval[any](t, b.Browser, expr)
 }
 
 // open navigates and waits until every chart has loaded.
 func (b *fleetBrowser) open(t *testing.T, url string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Navigate(url))
 	require.NoError(t, err, url)
-	b.waitTrue(t, `document.readyState === 'complete' && window.tokenpath && window.tokenpath.ready`)
+	b.WaitTrue(t, `document.readyState === 'complete' && window.tokenpath && window.tokenpath.ready`)
 	b.eval(t, `window.tokenpath.ready.then(() => true)`)
 }
 

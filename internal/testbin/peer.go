@@ -228,10 +228,7 @@ func StartPrometheus(tb testing.TB, o PrometheusOptions) *Peer {
 	if o.DataDir == "" {
 		o.DataDir = filepath.Join(dir, "data")
 	}
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(o.Config), 0o600); err != nil {
-		tb.Fatalf("writing %s: %v", cfg, err)
-	}
+	cfg := writeConfig(tb, dir, "prometheus.yml", o.Config)
 	addr := FreePort(tb)
 	args := append([]string{
 		"--config.file=" + cfg,
@@ -247,8 +244,8 @@ func StartPrometheus(tb testing.TB, o PrometheusOptions) *Peer {
 
 // AlertmanagerOptions configures StartAlertmanager.
 type AlertmanagerOptions struct {
-	// Config is alertmanager.yml (default: every alert to a receiver that
-	// keeps it, grouped after 1s, so tests read it back through the v2 API).
+	// Config is alertmanager.yml (default: every alert, grouped after 1s, to
+	// a receiver without integrations; tests read alerts from the v2 API).
 	Config string
 }
 
@@ -260,10 +257,7 @@ func StartAlertmanager(tb testing.TB, o AlertmanagerOptions) *Peer {
 	if o.Config == "" {
 		o.Config = "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n"
 	}
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(o.Config), 0o600); err != nil {
-		tb.Fatalf("writing %s: %v", cfg, err)
-	}
+	cfg := writeConfig(tb, dir, "alertmanager.yml", o.Config)
 	addr := FreePort(tb)
 	return StartPeer(tb, PeerOptions{
 		Name: "alertmanager", Command: "prometheus-alertmanager", Package: "prometheus-alertmanager",
@@ -296,6 +290,16 @@ func StartVictoriaMetrics(tb testing.TB) *Peer {
 		},
 		Addr: addr, ReadyPath: "/health",
 	})
+}
+
+// writeConfig writes a peer's configuration file into dir.
+func writeConfig(tb testing.TB, dir, name, content string) string {
+	tb.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		tb.Fatalf("writing %s: %v", path, err)
+	}
+	return path
 }
 
 // Tail returns the last n bytes of s, for logs in failure messages.
