@@ -80,6 +80,23 @@ func (am *alertmanager) received(name string) int {
 	return len(alerts)
 }
 
+// requirePushed asserts that metric holds exactly two samples in the minute
+// before now: first at now-2s and second at now-1s, as the remote-write
+// cases pushed them.
+func requirePushed(t *testing.T, api promv1.API, metric model.Metric, now time.Time, first, second model.SampleValue) {
+	t.Helper()
+	v, _, _, err := api.Query(ctxT(t), string(metric[model.MetricNameLabel])+`[1m]`, now)
+	require.NoError(t, err)
+	m, ok := v.(model.Matrix)
+	require.True(t, ok, "%T", v)
+	require.Len(t, m, 1)
+	require.Equal(t, metric, m[0].Metric)
+	require.Equal(t, []model.SamplePair{
+		{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: first},
+		{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: second},
+	}, m[0].Values)
+}
+
 const apiRules = `groups:
 - name: test
   interval: 1s
@@ -484,16 +501,7 @@ scrape_configs:
 			{Value: 7, Timestamp: now.Add(-2 * time.Second).UnixMilli()},
 			{Value: 8, Timestamp: now.Add(-time.Second).UnixMilli()},
 		})
-		v, _, _, err := api.Query(ctxT(t), `pushed_metric[1m]`, now)
-		require.NoError(t, err)
-		m, ok := v.(model.Matrix)
-		require.True(t, ok, "%T", v)
-		require.Len(t, m, 1)
-		require.Equal(t, model.Metric{"__name__": "pushed_metric", "source": "test"}, m[0].Metric)
-		require.Equal(t, []model.SamplePair{
-			{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: 7},
-			{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: 8},
-		}, m[0].Values)
+		requirePushed(t, api, model.Metric{"__name__": "pushed_metric", "source": "test"}, now, 7, 8)
 	})
 
 	t.Run("remote write 2.0 in", func(t *testing.T) {
@@ -513,16 +521,7 @@ scrape_configs:
 		stats, err := rw.Write(ctxT(t), remote.WriteV2MessageType, req)
 		require.NoError(t, err)
 		require.Equal(t, 2, stats.Samples, "the receiver confirms two samples written")
-		v, _, _, err := api.Query(ctxT(t), `pushed_v2_metric[1m]`, now)
-		require.NoError(t, err)
-		m, ok := v.(model.Matrix)
-		require.True(t, ok, "%T", v)
-		require.Len(t, m, 1)
-		require.Equal(t, model.Metric{"__name__": "pushed_v2_metric", "source": "v2"}, m[0].Metric)
-		require.Equal(t, []model.SamplePair{
-			{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: 5},
-			{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: 6},
-		}, m[0].Values)
+		requirePushed(t, api, model.Metric{"__name__": "pushed_v2_metric", "source": "v2"}, now, 5, 6)
 	})
 
 	t.Run("admin", func(t *testing.T) {
