@@ -126,15 +126,7 @@ func TestGPURealNVMLChild(t *testing.T) {
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
-	run := func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
+	run := func() { runCollector(t, c) }
 	compare := func(want string, names ...string) {
 		t.Helper()
 		require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), names...))
@@ -292,14 +284,8 @@ func TestGPURealDriver(t *testing.T) {
 		// which no development or CI machine of this project has.
 		t.Skipf("needs a real NVIDIA driver: NVML does not initialise here:\n%s", logs)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-		t.Logf("collector logs:\n%s", logs)
-	})
+	t.Cleanup(func() { t.Logf("collector logs:\n%s", logs) }) // after the collector stops
+	runCollector(t, c)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
 	_, err = reg.Gather() // primes GPM
