@@ -359,16 +359,9 @@ func TestSchedulerQueuesWhenKVCacheIsFull(t *testing.T) {
 	require.Equal(t, []*request{a}, c.running)
 	require.Equal(t, []*request{b}, c.waiting)
 	require.InDelta(t, float64(ceilDiv(600, 16))/64, c.state().kvUsage(), 1e-9)
-	now = now.Add(d)
-	for !a.done {
-		_, d, _ = step(c, now)
-		now = now.Add(d)
-	}
+	now = stepUntil(t, c, now.Add(d), func() bool { return a.done })
 	// b waited for a to finish; its queue time is a's whole life.
-	for b.firstTok.IsZero() {
-		_, d, _ = step(c, now)
-		now = now.Add(d)
-	}
+	stepUntil(t, c, now, func() bool { return !b.firstTok.IsZero() })
 	require.GreaterOrEqual(t, b.scheduled, a.lastTok)
 	require.Zero(t, counterValue(t, v.preemptions))
 }
@@ -407,6 +400,21 @@ func TestSchedulerPreemptsWhenDecodeOverflowsCache(t *testing.T) {
 	require.Equal(t, prof.numBlocks, c.freeBlocks, "every block is returned")
 	// b's time out of the cache shows up in its inter-token gaps, not in its queue time.
 	require.Equal(t, b.scheduled, b.arrival)
+}
+
+// stepUntil runs engine steps from now until done holds (at most 10000 steps)
+// and returns the time after the last one.
+func stepUntil(t *testing.T, c *core, now time.Time, done func() bool) time.Time {
+	t.Helper()
+	for range 10000 {
+		if done() {
+			return now
+		}
+		_, d, _ := step(c, now)
+		now = now.Add(d)
+	}
+	t.Fatal("not done after 10000 engine steps")
+	return now
 }
 
 func counterValue(t *testing.T, c prometheus.Counter) float64 {
