@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -127,12 +128,7 @@ func TestFleetHosts(t *testing.T) {
 	t.Run("query shape parity", func(t *testing.T) {
 		queries := parityQueries()
 		r := promv1.Range{Start: at.Add(-2 * time.Minute), End: at, Step: step}
-		names := make([]string, 0, len(queries))
-		for name := range queries {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(queries)) {
 			q := queries[name]
 			t.Run(name, func(t *testing.T) {
 				var want, wantRange shape

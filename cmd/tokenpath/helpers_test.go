@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -121,7 +122,7 @@ func (p *proc) do(method, path string, body io.Reader, hdr http.Header) (*http.R
 		cancel()
 		return nil, err
 	}
-	maps(req.Header, hdr)
+	maps.Copy(req.Header, hdr)
 	p.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -130,12 +131,6 @@ func (p *proc) do(method, path string, body io.Reader, hdr http.Header) (*http.R
 	}
 	resp.Body = cancelOnClose{resp.Body, cancel}
 	return resp, nil
-}
-
-func maps(dst, src http.Header) {
-	for k, v := range src {
-		dst[k] = v
-	}
 }
 
 type cancelOnClose struct {
