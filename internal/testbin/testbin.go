@@ -1,7 +1,10 @@
-// Package testbin builds the tokenpath binary once per test binary and starts
-// it as a child process on a free loopback port, for tests that need a whole
-// running tokenpath (the web UI's browser tests, the dashboards' query test,
-// the alerting end-to-end test).
+// Package testbin holds what the tests of several packages share: the
+// tokenpath binary, built once per test binary and started on a free
+// loopback port (Start); the real peers tests talk to — Debian's Prometheus,
+// Alertmanager, VictoriaMetrics, tokenpath as simulator or fleet — started,
+// stopped and restarted in one way (Peer); a log sink safe for concurrent
+// writers (LogBuffer); an in-memory listener for testing/synctest bubbles
+// (PipeListener); and a headless Chromium tab (Browser).
 package testbin
 
 import (
