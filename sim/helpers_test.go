@@ -49,6 +49,7 @@ func start(t *testing.T, o Options, setup func(*Simulator)) *harness {
 	go func() { done <- s.Run(ctx) }()
 	pipe := testbin.NewPipeListener()
 	srv := httptest.NewUnstartedServer(s.Handler())
+	require.NoError(t, srv.Listener.Close()) // the loopback one it made
 	srv.Listener = pipe
 	srv.Start()
 	srv.Client().Transport = pipe.Transport()
