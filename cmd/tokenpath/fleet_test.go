@@ -128,8 +128,10 @@ func TestFederationKeepsHosts(t *testing.T) {
 	for _, h := range []string{"a", "b"} {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    host: %s\n"+
 			"scrape_configs:\n- job_name: vllm\n  static_configs:\n  - targets: [%q]\n", h, target)
-		hosts[h] = start(t, procOpts{keepRules: true, args: []string{"--no-gpu.enable", "--no-probe.enable",
-			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+		hosts[h] = start(t, procOpts{keepRules: true, args: []string{
+			"--no-gpu.enable", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
+		}})
 	}
 	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: fmt.Sprintf(`global:
   scrape_interval: 2s
@@ -198,8 +200,10 @@ func TestFleetCommand(t *testing.T) {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr(), vm.Addr())
-		start(t, procOpts{keepRules: true, args: []string{"--demo", "--no-probe.enable",
-			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+		start(t, procOpts{keepRules: true, args: []string{
+			"--demo", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
+		}})
 	}
 	for _, engine := range []*testbin.Peer{prom, vm} {
 		t.Run(engine.Name(), func(t *testing.T) {
