@@ -152,6 +152,24 @@ func newDGX(t testing.TB) *server.Server {
 func dev(srv *server.Server, i int) *server.Device { return srv.Devices[i].(*server.Device) }
 
 // newTestCollector builds a collector over the mock and registers it on a fresh registry.
+// runCollector runs c until stop is called or the test ends, and requires
+// that Run then returns nil.
+func runCollector(t *testing.T, c *Collector) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
 func newTestCollector(t testing.TB, srv nvml.Interface, dcgm bool) (*Collector, *prometheus.Registry) {
 	t.Helper()
 	c, err := NewCollector(CollectorOptions{
@@ -444,13 +462,7 @@ func TestGPUCollectorRun(t *testing.T) {
 	c.now = func() time.Time { return time.Unix(1_800_000_000, 0) }
 	require.False(t, c.Available())
 
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	stop := runCollector(t, c)
 	require.Eventually(t, c.Available, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return len(dev(srv, 3).RegisterEventsCalls()) > 0 }, 5*time.Second, 5*time.Millisecond)
 
@@ -495,9 +507,7 @@ gpu_xid_last_timestamp_seconds{gpu="5",name="NVIDIA H100 80GB HBM3",pci_bus_id="
 	require.Eventually(t, func() bool { return len(srv.ShutdownCalls()) == 1 && len(srv.InitCalls()) > inits }, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, c.Available, 5*time.Second, 5*time.Millisecond)
 
-	cancel()
-	require.NoError(t, <-done)
-	done <- nil // for the cleanup
+	stop()
 	require.False(t, c.Available())
 	require.Len(t, srv.ShutdownCalls(), 2)
 }

@@ -3,7 +3,6 @@
 package gpu
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,24 +90,6 @@ func TestGPURealNVMLPath(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the collector's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // stubLabels are the native labels of stub GPU i.
 func stubLabels(i int) string {
 	return fmt.Sprintf(`gpu="%d",name="NVIDIA Stub GPU",pci_bus_id="00000000:%02X:00.0",uuid="GPU-57ab0000-0000-4000-8000-00000000000%d"`, i, 0x41+i, i)
@@ -134,7 +114,7 @@ func TestGPURealNVMLChild(t *testing.T) {
 	if tc == "" {
 		t.Skip("run by TestGPURealNVMLPath in a child process")
 	}
-	logs := &syncBuffer{}
+	logs := &testbin.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() { t.Logf("collector logs:\n%s", logs) })
 	lib := NewNVML(logger, os.Getenv(stubLibEnv))
@@ -146,15 +126,7 @@ func TestGPURealNVMLChild(t *testing.T) {
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
-	run := func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
+	run := func() { runCollector(t, c) }
 	compare := func(want string, names ...string) {
 		t.Helper()
 		require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), names...))
@@ -303,7 +275,7 @@ func TestGPURealDriver(t *testing.T) {
 	if os.Getenv(stubCaseEnv) != "" {
 		t.Skip("the child process runs TestGPURealNVMLChild only")
 	}
-	logs := &syncBuffer{}
+	logs := &testbin.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := NewCollector(CollectorOptions{Library: NewNVML(logger, ""), Logger: logger, DCGMNames: true})
 	require.NoError(t, err)
@@ -312,14 +284,8 @@ func TestGPURealDriver(t *testing.T) {
 		// which no development or CI machine of this project has.
 		t.Skipf("needs a real NVIDIA driver: NVML does not initialise here:\n%s", logs)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-		t.Logf("collector logs:\n%s", logs)
-	})
+	t.Cleanup(func() { t.Logf("collector logs:\n%s", logs) }) // after the collector stops
+	runCollector(t, c)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
 	_, err = reg.Gather() // primes GPM

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
@@ -18,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -232,43 +230,18 @@ func runRelease(t *testing.T, want stamp, dir string, cmd ...string) {
 	require.Contains(t, out, "SUCCESS")
 
 	addr := testbin.FreePort(t)
-	logs := &testbin.LogBuffer{}
-	c := exec.Command(cmd[0], append(slices.Clone(cmd[1:]), "--demo", "--web.listen-address="+addr, "--storage.tsdb.path="+t.TempDir())...)
-	c.Env = testbin.CleanEnv()
-	c.Stdout, c.Stderr = logs, logs
-	require.NoError(t, c.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- c.Wait() }()
-	defer func() {
-		_ = c.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = c.Process.Kill()
-			<-exited
-		}
-	}()
-	// Emulated, a start takes seconds rather than a fraction of one.
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("tokenpath exited before it was ready (%v):\n%s", err, logs.String())
-		case <-ctx.Done():
-			t.Fatalf("tokenpath not ready:\n%s", logs.String())
-		case <-time.After(200 * time.Millisecond):
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/ready", http.NoBody)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			require.Contains(t, string(body), "Ready")
-			return
-		}
-	}
+	p := testbin.StartPeer(t, testbin.PeerOptions{
+		Name: "tokenpath " + filepath.Base(cmd[len(cmd)-1]), Command: cmd[0],
+		Args: append(slices.Clone(cmd[1:]), "--demo", "--web.listen-address="+addr, "--storage.tsdb.path="+t.TempDir()),
+		Env:  testbin.CleanEnv(), Addr: addr, ReadyPath: "/-/ready",
+		// Emulated, a start takes seconds rather than a fraction of one.
+		ReadyTimeout: 3 * time.Minute,
+	})
+	defer p.Stop()
+	resp, err := http.Get(p.URL() + "/-/ready") //nolint:noctx // loopback, bounded by the default transport
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Contains(t, string(body), "Ready")
 }

@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,32 +26,15 @@ import (
 	promstorage "github.com/prometheus/prometheus/storage"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 	"github.com/ritwikareddykancharla/token-path-observability/storage"
 )
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mtx sync.Mutex
-	b   bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mtx.Lock()
-	defer s.mtx.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mtx.Lock()
-	defer s.mtx.Unlock()
-	return s.b.String()
-}
 
 type testServer struct {
 	*Server
 	reg   *prometheus.Registry
 	store *storage.Storage
-	logs  *syncBuffer
+	logs  *testbin.LogBuffer
 }
 
 // newTestServer builds a Server on a real TSDB and PromQL engine; edit
@@ -60,7 +42,7 @@ type testServer struct {
 func newTestServer(t testing.TB, edit func(*Options)) *testServer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &testbin.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := storage.New(storage.Options{Path: t.TempDir(), Registerer: reg, Logger: logger})
 	require.NoError(t, store.Open())

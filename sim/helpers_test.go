@@ -19,13 +19,17 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// harness is a running simulator behind a loopback test server.
+// harness is a running simulator behind a test server on in-memory pipes, so that a test
+// may run it in a synctest bubble, where the engine's clock and the client's are the
+// bubble's fake clock: timings are exact, whatever the machine's load.
 type harness struct {
 	sim *Simulator
 	srv *httptest.Server
@@ -43,7 +47,12 @@ func start(t *testing.T, o Options, setup func(*Simulator)) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	srv := httptest.NewServer(s.Handler())
+	pipe := testbin.NewPipeListener()
+	srv := httptest.NewUnstartedServer(s.Handler())
+	require.NoError(t, srv.Listener.Close()) // the loopback one it made
+	srv.Listener = pipe
+	srv.Start()
+	srv.Client().Transport = pipe.Transport()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

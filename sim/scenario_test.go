@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,8 @@ const scenarioRun = 45 * time.Second
 
 // TestScenarioShapes runs each scheduling scenario on a vLLM simulator and
 // checks, on its own /metrics, the shape that makes the diagnosis name the
-// intended cause (rules/README.md, "Diagnosis") and not the others.
+// intended cause (rules/README.md, "Diagnosis") and not the others. Each scenario runs in a
+// synctest bubble, so its scenarioRun passes on the fake clock, in well under a second.
 func TestScenarioShapes(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -52,46 +54,50 @@ func TestScenarioShapes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel()
-			h := start(t, Options{Engine: EngineVLLM, Seed: 1, Scenario: tc.scenario}, nil)
-			time.Sleep(scenarioRun)
-			s := shapeOf(t, h.scrape(t))
-			t.Log(s)
-			tc.check(t, s)
+			synctest.Test(t, func(t *testing.T) {
+				h := start(t, Options{Engine: EngineVLLM, Seed: 1, Scenario: tc.scenario}, nil)
+				time.Sleep(scenarioRun)
+				s := shapeOf(t, h.scrape(t))
+				t.Log(s)
+				tc.check(t, s)
+			})
 		})
 	}
 }
 
 // TestScenarioRestart restarts the engine (scenario engine_restart with a
 // shorter period): /metrics answers 503 while the model loads, then every
-// counter starts again from zero.
+// counter starts again from zero. On a synctest bubble's fake clock.
 func TestScenarioRestart(t *testing.T) {
 	t.Parallel()
-	h := start(t, Options{Engine: EngineVLLM, Seed: 1, Scenario: "engine_restart"}, func(s *Simulator) {
-		sc, err := LookupScenario("engine_restart")
-		require.NoError(t, err)
-		sc.RestartEvery, sc.RestartLoading = 4*time.Second, 2*time.Second
-		s.core.scenario.Store(&sc)
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Options{Engine: EngineVLLM, Seed: 1, Scenario: "engine_restart"}, func(s *Simulator) {
+			sc, err := LookupScenario("engine_restart")
+			require.NoError(t, err)
+			sc.RestartEvery, sc.RestartLoading = 4*time.Second, 2*time.Second
+			s.core.scenario.Store(&sc)
+		})
+		time.Sleep(3 * time.Second)
+		before := familyTotal(t, h.scrape(t), "vllm:generation_tokens_total")
+		require.Positive(t, before)
+		var status int
+		waitUntil(t, 5*time.Second, func() bool {
+			resp, err := h.srv.Client().Get(h.srv.URL + "/metrics")
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			status = resp.StatusCode
+			return status == http.StatusServiceUnavailable
+		})
+		// Loaded again: counters from zero, so below what they had reached.
+		waitUntil(t, 5*time.Second, func() bool {
+			resp, err := h.srv.Client().Get(h.srv.URL + "/metrics")
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+		after := familyTotal(t, h.scrape(t), "vllm:generation_tokens_total")
+		require.Less(t, after, before, "a restarted engine counts from zero")
 	})
-	time.Sleep(3 * time.Second)
-	before := familyTotal(t, h.scrape(t), "vllm:generation_tokens_total")
-	require.Positive(t, before)
-	var status int
-	waitUntil(t, 5*time.Second, func() bool {
-		resp, err := h.srv.Client().Get(h.srv.URL + "/metrics")
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-		status = resp.StatusCode
-		return status == http.StatusServiceUnavailable
-	})
-	// Loaded again: counters from zero, so below what they had reached.
-	waitUntil(t, 5*time.Second, func() bool {
-		resp, err := h.srv.Client().Get(h.srv.URL + "/metrics")
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	after := familyTotal(t, h.scrape(t), "vllm:generation_tokens_total")
-	require.Less(t, after, before, "a restarted engine counts from zero")
 }
 
 // waitUntil polls cond every 50 ms for at most d.

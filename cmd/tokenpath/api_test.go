@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -54,48 +53,20 @@ func appRegistry(t testing.TB) *prometheus.Registry {
 	return reg
 }
 
-// alertmanager is a real Alertmanager (Debian's prometheus-alertmanager)
-// started by the test on a free loopback port.
-type alertmanager struct {
-	URL  string
-	addr string
-}
+// alertmanager is Debian's Alertmanager (testbin.StartAlertmanager), read
+// back through its v2 API.
+type alertmanager struct{ *testbin.Peer }
 
 func startAlertmanager(t testing.TB) *alertmanager {
 	t.Helper()
-	bin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "alertmanager.yml", "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n")
-	addr := testbin.FreePort(t)
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
-	logs := &testbin.LogBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("alertmanager logs:\n%s", logs.String())
-		}
-	})
-	am := &alertmanager{URL: "http://" + addr, addr: addr}
-	waitFor(t, 30*time.Second, "alertmanager ready", func() (bool, string) {
-		resp, err := http.Get(am.URL + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-	return am
+	return &alertmanager{testbin.StartAlertmanager(t, testbin.AlertmanagerOptions{})}
 }
 
 // received counts the active alerts of that name through Alertmanager's own
 // v2 API.
 func (am *alertmanager) received(name string) int {
 	q := url.Values{"filter": {fmt.Sprintf("alertname=%q", name)}}
-	resp, err := http.Get(am.URL + "/api/v2/alerts?" + q.Encode())
+	resp, err := http.Get(am.URL() + "/api/v2/alerts?" + q.Encode())
 	if err != nil {
 		return 0
 	}
@@ -107,6 +78,23 @@ func (am *alertmanager) received(name string) int {
 		return 0
 	}
 	return len(alerts)
+}
+
+// requirePushed asserts that metric holds exactly two samples in the minute
+// before now: first at now-2s and second at now-1s, as the remote-write
+// cases pushed them.
+func requirePushed(t *testing.T, api promv1.API, metric model.Metric, now time.Time, first, second model.SampleValue) {
+	t.Helper()
+	v, _, _, err := api.Query(ctxT(t), string(metric[model.MetricNameLabel])+`[1m]`, now)
+	require.NoError(t, err)
+	m, ok := v.(model.Matrix)
+	require.True(t, ok, "%T", v)
+	require.Len(t, m, 1)
+	require.Equal(t, metric, m[0].Metric)
+	require.Equal(t, []model.SamplePair{
+		{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: first},
+		{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: second},
+	}, m[0].Values)
 }
 
 const apiRules = `groups:
@@ -147,7 +135,7 @@ scrape_configs:
 - job_name: app
   static_configs:
   - targets: [%q]
-`, am.addr, hostOf(app)))
+`, am.Addr(), hostOf(app)))
 	p := start(t, procOpts{args: []string{"--config.file=" + cfgFile, "--web.enable-admin-api", "--web.enable-remote-write-receiver"}})
 	api := p.api()
 	// Six scrapes of the labelled series: query_range below looks 4s back.
@@ -378,7 +366,7 @@ scrape_configs:
 		res, err := api.AlertManagers(ctxT(t))
 		require.NoError(t, err)
 		require.Len(t, res.Active, 1)
-		require.Equal(t, am.URL+"/api/v2/alerts", res.Active[0].URL)
+		require.Equal(t, am.URL()+"/api/v2/alerts", res.Active[0].URL)
 		require.Empty(t, res.Dropped)
 		// A firing alert is sent again every minute (the rule manager's
 		// resend delay): when the first send races the notifier's discovery
@@ -513,16 +501,7 @@ scrape_configs:
 			{Value: 7, Timestamp: now.Add(-2 * time.Second).UnixMilli()},
 			{Value: 8, Timestamp: now.Add(-time.Second).UnixMilli()},
 		})
-		v, _, _, err := api.Query(ctxT(t), `pushed_metric[1m]`, now)
-		require.NoError(t, err)
-		m, ok := v.(model.Matrix)
-		require.True(t, ok, "%T", v)
-		require.Len(t, m, 1)
-		require.Equal(t, model.Metric{"__name__": "pushed_metric", "source": "test"}, m[0].Metric)
-		require.Equal(t, []model.SamplePair{
-			{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: 7},
-			{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: 8},
-		}, m[0].Values)
+		requirePushed(t, api, model.Metric{"__name__": "pushed_metric", "source": "test"}, now, 7, 8)
 	})
 
 	t.Run("remote write 2.0 in", func(t *testing.T) {
@@ -542,16 +521,7 @@ scrape_configs:
 		stats, err := rw.Write(ctxT(t), remote.WriteV2MessageType, req)
 		require.NoError(t, err)
 		require.Equal(t, 2, stats.Samples, "the receiver confirms two samples written")
-		v, _, _, err := api.Query(ctxT(t), `pushed_v2_metric[1m]`, now)
-		require.NoError(t, err)
-		m, ok := v.(model.Matrix)
-		require.True(t, ok, "%T", v)
-		require.Len(t, m, 1)
-		require.Equal(t, model.Metric{"__name__": "pushed_v2_metric", "source": "v2"}, m[0].Metric)
-		require.Equal(t, []model.SamplePair{
-			{Timestamp: model.TimeFromUnixNano(now.Add(-2 * time.Second).UnixNano()), Value: 5},
-			{Timestamp: model.TimeFromUnixNano(now.Add(-time.Second).UnixNano()), Value: 6},
-		}, m[0].Values)
+		requirePushed(t, api, model.Metric{"__name__": "pushed_v2_metric", "source": "v2"}, now, 5, 6)
 	})
 
 	t.Run("admin", func(t *testing.T) {

@@ -134,11 +134,7 @@ func TestFirstConfigThatCannotApply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
-			}
-			cfg := writeFile(t, dir, "tokenpath.yml", tc.config)
+			cfg := writeConfig(t, tc.config, tc.files)
 			// The embedded rules stay on: they are applied with the user's,
 			// as in production.
 			p := launch(t, procOpts{args: []string{"--config.file=" + cfg, "--no-gpu.enable"}, keepRules: true})
@@ -205,11 +201,7 @@ func TestCheckConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
-			}
-			file := writeFile(t, dir, "tokenpath.yml", tc.content)
+			file := writeConfig(t, tc.content, tc.files)
 			cmd := exec.Command(testbin.Binary(t), "check", "config", file)
 			cmd.Env = append(testbin.CleanEnv(), tc.env...)
 			out, err := cmd.CombinedOutput()
@@ -425,16 +417,7 @@ func TestBadTargets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.job, func(t *testing.T) {
-			var at promv1.ActiveTarget
-			waitFor(t, 30*time.Second, tc.job+" down with an error", func() (bool, string) {
-				var ok bool
-				if at, ok = findTarget(t, api, tc.job); !ok {
-					return false, "no target yet"
-				}
-				return at.Health == promv1.HealthBad && at.LastError != "", fmt.Sprintf("%s %q", at.Health, at.LastError)
-			})
-			require.Contains(t, at.LastError, tc.want)
-			waitValue(t, api, fmt.Sprintf(`up{job=%q}`, tc.job), 0, 30*time.Second)
+			requireTargetDown(t, api, tc.job, tc.want, 30*time.Second)
 		})
 	}
 	t.Run("good", func(t *testing.T) {

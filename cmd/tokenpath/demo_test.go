@@ -142,7 +142,7 @@ func TestDemoBackfill(t *testing.T) {
 	// Restarted on the same directory: the history is there, nothing is written twice.
 	p.stop(syscall.SIGTERM, 30*time.Second)
 	p2 := start(t, procOpts{keepRules: true, dataDir: dataDir, args: []string{"--demo", "--no-probe.enable"}})
-	require.Contains(t, p2.logs.String(), "Not backfilling: the TSDB already holds data")
+	require.Contains(t, p2.Logs(), "Not backfilling: the TSDB already holds data")
 	m := rangeQuery(t, p2.api(), `count(up{job="vllm"})`, r)
 	require.Len(t, m, 1)
 	require.Equal(t, first, m[0].Values[0].Timestamp)

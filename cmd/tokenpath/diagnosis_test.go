@@ -65,7 +65,7 @@ tokenpath:
 			var am *alertmanager
 			if tc.alert != "" {
 				am = startAlertmanager(t)
-				alerting = fmt.Sprintf("alerting:\n  alertmanagers:\n  - static_configs:\n    - targets: [%q]\n", am.addr)
+				alerting = fmt.Sprintf("alerting:\n  alertmanagers:\n  - static_configs:\n    - targets: [%q]\n", am.Addr())
 				// The alert fires once the diagnosis has held a few evaluations.
 				args = append(args, "--alert.for=5s")
 			}

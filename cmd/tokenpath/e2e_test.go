@@ -1,83 +1,22 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
-	"net/http"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
-
-const prometheusBinary = "/usr/bin/prometheus"
-
-// startPrometheus runs a real Prometheus with the remote-write receiver on a
-// loopback port. Without the binary the test fails, naming the package.
-func startPrometheus(t *testing.T) (promv1.API, string) {
-	t.Helper()
-	testbin.RequirePeer(t, prometheusBinary, "prometheus")
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1m\n")
-	addr := testbin.FreePort(t)
-	logs := &testbin.LogBuffer{}
-	cmd := exec.Command(prometheusBinary,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+dir+"/data",
-		"--web.listen-address="+addr,
-		"--web.enable-remote-write-receiver",
-	)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("prometheus logs:\n%s", tail(logs.String(), 10000))
-		}
-	})
-	waitFor(t, 60*time.Second, "prometheus to be ready", func() (bool, string) {
-		select {
-		case <-done:
-			t.Fatalf("prometheus exited:\n%s", logs.String())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/ready", http.NoBody)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, err.Error()
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-	c, err := promapi.NewClient(promapi.Config{Address: "http://" + addr})
-	require.NoError(t, err)
-	return promv1.NewAPI(c), addr
-}
 
 // TestRemoteWriteOut: tokenpath's remote_write delivers what it scrapes to a
 // real Prometheus, sample for sample, with the external labels and the
 // write_relabel_configs applied.
 func TestRemoteWriteOut(t *testing.T) {
-	prom, promAddr := startPrometheus(t)
+	receiver := startPrometheusReceiver(t)
+	prom := receiver.API()
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   external_labels:
@@ -96,24 +35,15 @@ scrape_configs:
 - job_name: app
   static_configs:
   - targets: [%q]
-`, promAddr, countingTarget(t))
+`, receiver.Addr(), countingTarget(t))
 	p := start(t, procOpts{args: []string{"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
 	api := p.api()
 	waitAtLeast(t, api, `sum(count_over_time(app_scrapes_total[10m]))`, 5, 60*time.Second)
 
 	// Compare everything stamped up to T, once Prometheus has a later sample.
 	T := time.Now().Add(-2 * time.Second)
-	waitFor(t, 60*time.Second, "prometheus to receive samples after T", func() (bool, string) {
-		v, _, _, err := prom.Query(ctxT(t), `max(timestamp(app_scrapes_total))`, time.Now())
-		if err != nil {
-			return false, err.Error()
-		}
-		vec, ok := v.(model.Vector)
-		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
-		}
-		return float64(vec[0].Value) > float64(T.Unix())+0.5, vec.String()
-	})
+	waitSample(t, prom, `max(timestamp(app_scrapes_total))`, "after T", 60*time.Second,
+		func(v float64) bool { return v > float64(T.Unix())+0.5 })
 	local := rawSamples(t, api, "app_scrapes_total", T)
 	remote := rawSamples(t, prom, "app_scrapes_total", T)
 	require.GreaterOrEqual(t, totalSamples(local), 3)

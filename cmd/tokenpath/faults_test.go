@@ -63,17 +63,13 @@ func TestDamagedWALIsRepaired(t *testing.T) {
 	}
 	for _, d := range damages {
 		t.Run(d.name, func(t *testing.T) {
-			cfg := writeFile(t, t.TempDir(), "tokenpath.yml", scrapeConfig(map[string]string{"app": countingTarget(t)}))
-			dataDir := t.TempDir()
-			p1 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
-			waitAtLeast(t, p1.api(), `sum(count_over_time(app_scrapes_total[10m]))`, 12, 60*time.Second)
-			T := time.Now().Add(-2 * time.Second)
-			before := rawSamples(t, p1.api(), "app_scrapes_total", T)
-			require.Equal(t, -1, p1.stop(syscall.SIGKILL, 10*time.Second))
+			run := startCounting(t, 12)
+			T, before := run.T, run.raw
+			require.Equal(t, -1, run.p.stop(syscall.SIGKILL, 10*time.Second))
 
-			d.damage(t, lastWALSegment(t, dataDir))
+			d.damage(t, lastWALSegment(t, run.dataDir))
 
-			p2 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
+			p2 := run.restart(t)
 			require.Contains(t, p2.Logs(), "attempting repair", "the log says the WAL was repaired")
 			after := rawSamples(t, p2.api(), "app_scrapes_total", T)
 			require.Len(t, after, 1)
@@ -94,13 +90,9 @@ func TestDamagedWALIsRepaired(t *testing.T) {
 // without meta.json — do not stop tokenpath: the first is removed, the
 // second is skipped with an error naming it, and the rest is served.
 func TestHalfWrittenBlocks(t *testing.T) {
-	cfg := writeFile(t, t.TempDir(), "tokenpath.yml", scrapeConfig(map[string]string{"app": countingTarget(t)}))
-	dataDir := t.TempDir()
-	p1 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
-	waitAtLeast(t, p1.api(), `sum(count_over_time(app_scrapes_total[10m]))`, 5, 60*time.Second)
-	T := time.Now().Add(-2 * time.Second)
-	before := rawSamples(t, p1.api(), "app_scrapes_total", T)
-	require.Equal(t, -1, p1.stop(syscall.SIGKILL, 10*time.Second))
+	run := startCounting(t, 5)
+	dataDir, T, before := run.dataDir, run.T, run.raw
+	require.Equal(t, -1, run.p.stop(syscall.SIGKILL, 10*time.Second))
 
 	inCreation := filepath.Join(dataDir, "01JDQ0000000000000000000AA.tmp-for-creation")
 	noMeta := filepath.Join(dataDir, "01JDQ0000000000000000000BB")
@@ -110,7 +102,7 @@ func TestHalfWrittenBlocks(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "index"), []byte("half an index"), 0o600))
 	}
 
-	p2 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
+	p2 := run.restart(t)
 	require.Equal(t, before, rawSamples(t, p2.api(), "app_scrapes_total", T), "the head's samples are all served")
 	_, err := os.Stat(inCreation)
 	require.ErrorIs(t, err, os.ErrNotExist, "an unfinished compaction's output is removed")

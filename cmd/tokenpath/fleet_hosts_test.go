@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -27,9 +28,6 @@ import (
 // TestFleetHosts.
 var fleetHosts = []string{"alpha", "beta", "gamma"}
 
-// chromiumBinary is Debian's chromium, the browser of the fleet UI checks.
-const chromiumBinary = "/usr/bin/chromium"
-
 // TestFleetHosts: three tokenpaths (--demo, hosts alpha, beta and gamma)
 // remote-write to Debian's Prometheus and Debian's VictoriaMetrics at once,
 // so both engines hold the same samples. On each engine every host's unified
@@ -40,15 +38,15 @@ const chromiumBinary = "/usr/bin/chromium"
 // two engines every chart query of grafana/panels and every table query of
 // the UI answers with the same shape: result type, label sets and values.
 func TestFleetHosts(t *testing.T) {
-	requirePeer(t, chromiumBinary, "chromium")
-	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
-	vm := startVictoriaMetrics(t)
-	engines := []*peer{prom, vm}
+	testbin.RequirePeer(t, "chromium", "chromium") // before the long set-up
+	prom := startPrometheusReceiver(t)
+	vm := testbin.StartVictoriaMetrics(t)
+	engines := []*testbin.Peer{prom, vm}
 	locals := map[string]*proc{}
 	for _, h := range fleetHosts {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  evaluation_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
-			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr, vm.Addr)
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr(), vm.Addr())
 		locals[h] = start(t, procOpts{keepRules: true, args: []string{
 			"--demo", "--no-probe.enable",
 			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
@@ -59,8 +57,8 @@ func TestFleetHosts(t *testing.T) {
 	// Ready when every dashboard query has data for every host on both
 	// engines: the rate1m recordings need a minute of samples first.
 	for _, e := range engines {
-		waitFor(t, 4*time.Minute, "every dashboard query to return data for every host on "+e.name, func() (bool, string) {
-			missing := dashboardGaps(e.api(), dashboards, time.Now())
+		waitFor(t, 4*time.Minute, "every dashboard query to return data for every host on "+e.Name(), func() (bool, string) {
+			missing := dashboardGaps(e.API(), dashboards, time.Now())
 			return len(missing) == 0, strings.Join(missing, "; ")
 		})
 	}
@@ -75,17 +73,17 @@ func TestFleetHosts(t *testing.T) {
 		at = time.Now().Add(-15 * time.Second).Truncate(step)
 		var missing []string
 		for _, e := range engines {
-			missing = append(missing, dashboardGaps(e.api(), dashboards, at)...)
+			missing = append(missing, dashboardGaps(e.API(), dashboards, at)...)
 			// The SLO groups run once a minute, whatever the evaluation
 			// interval: their recordings come later than the rest, and
 			// VictoriaMetrics draws a series between its samples only once it
 			// can tell their interval from at least two (docs/fleet-engines.md,
 			// lookback), so wait for three.
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			v, _, _, err := e.api().Query(ctx, "(min by (host) (count_over_time("+web.TableQueries()["slo_objective"]+"[5m])) >= 3) and count by (host) ("+slo+")", at)
+			v, _, _, err := e.API().Query(ctx, "(min by (host) (count_over_time("+web.TableQueries()["slo_objective"]+"[5m])) >= 3) and count by (host) ("+slo+")", at)
 			cancel()
 			if vec, _ := v.(model.Vector); err != nil || len(vec) != len(fleetHosts) {
-				missing = append(missing, fmt.Sprintf("%s: SLO recordings of %v hosts (%v)", e.name, len(vec), err))
+				missing = append(missing, fmt.Sprintf("%s: SLO recordings of %v hosts (%v)", e.Name(), len(vec), err))
 			}
 		}
 		if len(missing) > 0 {
@@ -95,8 +93,8 @@ func TestFleetHosts(t *testing.T) {
 	})
 
 	for _, e := range engines {
-		t.Run(e.name+"/unified series per host", func(t *testing.T) {
-			api := e.api()
+		t.Run(e.Name()+"/unified series per host", func(t *testing.T) {
+			api := e.API()
 			for _, h := range fleetHosts {
 				// The host's series on the engine are exactly the tokenpath's
 				// own, plus host: nothing lost, nothing merged.
@@ -109,48 +107,43 @@ func TestFleetHosts(t *testing.T) {
 					got[string(s.Metric[model.MetricNameLabel])] = true
 				}
 				require.Greater(t, len(want), 30, "host %s records the unified series", h)
-				require.Equal(t, want, got, "unified series names of host %s on %s", h, e.name)
+				require.Equal(t, want, got, "unified series names of host %s on %s", h, e.Name())
 				local := instant(t, locals[h].api(), `count({__name__=~"tokenpath:.+"})`, at)
 				central := instant(t, api, fmt.Sprintf(`count({__name__=~"tokenpath:.+", host=%q})`, h), at)
 				require.Len(t, local, 1)
 				require.Len(t, central, 1)
 				require.InDelta(t, float64(local[0].Value), float64(central[0].Value), float64(local[0].Value)*0.05,
-					"series count of host %s: tokenpath %v, %s %v", h, local[0].Value, e.name, central[0].Value)
+					"series count of host %s: tokenpath %v, %s %v", h, local[0].Value, e.Name(), central[0].Value)
 			}
 			require.Empty(t, instant(t, api, `{__name__=~"tokenpath:.+", host!~"alpha|beta|gamma"}`, at), "every series names one of the hosts")
 			// The same demo on three boxes: three of each vLLM series.
 			running := instant(t, api, `count by (host) (tokenpath:requests_running{server="vllm"})`, at)
 			require.Len(t, running, len(fleetHosts), "%v", running)
 		})
-		t.Run(e.name+"/dashboard queries per host", func(t *testing.T) {
-			require.Empty(t, dashboardGaps(e.api(), dashboards, at))
+		t.Run(e.Name()+"/dashboard queries per host", func(t *testing.T) {
+			require.Empty(t, dashboardGaps(e.API(), dashboards, at))
 		})
 	}
 
 	t.Run("query shape parity", func(t *testing.T) {
 		queries := parityQueries()
 		r := promv1.Range{Start: at.Add(-2 * time.Minute), End: at, Step: step}
-		names := make([]string, 0, len(queries))
-		for name := range queries {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(queries)) {
 			q := queries[name]
 			t.Run(name, func(t *testing.T) {
 				var want, wantRange shape
 				for i, e := range engines {
-					v, _, _, err := e.api().Query(ctxT(t), q, at)
-					require.NoError(t, err, "%s: instant %s", e.name, q)
-					m, _, _, err := e.api().QueryRange(ctxT(t), q, r)
-					require.NoError(t, err, "%s: range %s", e.name, q)
+					v, _, _, err := e.API().Query(ctxT(t), q, at)
+					require.NoError(t, err, "%s: instant %s", e.Name(), q)
+					m, _, _, err := e.API().QueryRange(ctxT(t), q, r)
+					require.NoError(t, err, "%s: range %s", e.Name(), q)
 					got, gotRange := shapeOf(v), shapeOf(m)
 					if i == 0 {
 						want, wantRange = got, gotRange
 						continue
 					}
-					require.Empty(t, want.diff(got), "instant %s: %s against %s", q, e.name, engines[0].name)
-					require.Empty(t, wantRange.diff(gotRange), "range %s: %s against %s", q, e.name, engines[0].name)
+					require.Empty(t, want.diff(got), "instant %s: %s against %s", q, e.Name(), engines[0].Name())
+					require.Empty(t, wantRange.diff(gotRange), "range %s: %s against %s", q, e.Name(), engines[0].Name())
 				}
 				if why, ok := emptyInThisFleet[name]; ok {
 					require.Empty(t, want.Series, "%s: %s; a test of it with data belongs here", q, why)
@@ -167,11 +160,8 @@ func TestFleetHosts(t *testing.T) {
 	})
 
 	for _, e := range engines {
-		t.Run(e.name+"/fleet UI", func(t *testing.T) {
-			addr := testbin.FreePort(t)
-			startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
-				"fleet", "--query.url=http://"+e.Addr, "--web.listen-address="+addr)
-			fleetUIChecks(t, "http://"+addr)
+		t.Run(e.Name()+"/fleet UI", func(t *testing.T) {
+			fleetUIChecks(t, startFleet(t, e).URL())
 		})
 	}
 }
@@ -393,7 +383,7 @@ func fleetUIChecks(t *testing.T, base string) {
 	}
 	t.Run("explore sees every host", func(t *testing.T) {
 		b.open(t, base+"/explore?range=5m&expr="+url.QueryEscape(`count by (host) (tokenpath:requests_running)`))
-		b.waitTrue(t, `document.body.dataset.explore === 'done'`)
+		b.WaitTrue(t, `document.body.dataset.explore === 'done'`)
 		text := b.eval(t, `document.querySelector('[data-testid="explore-table"]').innerText`).(string)
 		for _, h := range fleetHosts {
 			require.Contains(t, text, `host="`+h+`"`)
@@ -407,7 +397,7 @@ func fleetUIChecks(t *testing.T, base string) {
 			// The change submits the controls form: dispatch it after
 			// Evaluate returns, since the navigation would cut it short.
 			b.eval(t, `setTimeout(() => { const s = document.querySelector('[data-testid="filter-host"]'); s.value = 'beta'; s.dispatchEvent(new Event('change')); }, 0), true`)
-			b.waitTrue(t, `new URLSearchParams(location.search).get('host') === 'beta' && !!(window.tokenpath && window.tokenpath.ready)`)
+			b.WaitTrue(t, `new URLSearchParams(location.search).get('host') === 'beta' && !!(window.tokenpath && window.tokenpath.ready)`)
 			b.eval(t, `window.tokenpath.ready.then(() => true)`)
 			require.Equal(t, []string{"beta"}, b.chartHosts(t), "hosts in the chart legends of %s?host=beta", path)
 			if path != "/gpu" {
@@ -419,64 +409,27 @@ func fleetUIChecks(t *testing.T, base string) {
 	})
 }
 
-// fleetBrowser is a headless Chromium tab.
-type fleetBrowser struct{ ctx context.Context }
+// fleetBrowser is a headless Chromium tab on the fleet UI.
+type fleetBrowser struct{ *testbin.Browser }
 
 func newFleetBrowser(t *testing.T) *fleetBrowser {
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumBinary),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first action starts the browser and ties it to its context: run
-	// it on the tab's own, not on a per-step timeout that would close it.
-	require.NoError(t, chromedp.Do(ctx))
-	return &fleetBrowser{ctx: ctx}
+	return &fleetBrowser{testbin.NewBrowser(t)}
 }
 
 func (b *fleetBrowser) eval(t *testing.T, expr string) any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
-	require.NoError(t, err, expr)
-	return v
-}
-
-// waitTrue evaluates expr until it is true (at most 30s); evaluations cut
-// short by a navigation are retried.
-func (b *fleetBrowser) waitTrue(t *testing.T, expr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", expr)
+	return testbin.Eval[any](t, b.Browser, expr)
 }
 
 // open navigates and waits until every chart has loaded.
 func (b *fleetBrowser) open(t *testing.T, url string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Navigate(url))
 	require.NoError(t, err, url)
-	b.waitTrue(t, `document.readyState === 'complete' && window.tokenpath && window.tokenpath.ready`)
+	b.WaitTrue(t, `document.readyState === 'complete' && window.tokenpath && window.tokenpath.ready`)
 	b.eval(t, `window.tokenpath.ready.then(() => true)`)
 }
 

@@ -19,28 +19,9 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
-const victoriaMetricsBinary = "/usr/bin/victoria-metrics"
-
 // outage is how long the central receivers are down in
 // TestRemoteWriteSurvivesOutage: the issue's two minutes.
 const outage = 2 * time.Minute
-
-// startVictoriaMetrics runs Debian's VictoriaMetrics single-node on a
-// loopback port: remote write at /api/v1/write, Prometheus' query API at
-// /api/v1/query. Its query cache is off and data is searchable at once
-// (latencyOffset 0), so the test reads what was written, not a cached or
-// delayed view.
-func startVictoriaMetrics(t *testing.T) *peer {
-	t.Helper()
-	addr := testbin.FreePort(t)
-	return startPeer(t, "victoria-metrics", victoriaMetricsBinary, "victoria-metrics", addr, "/health",
-		"-httpListenAddr="+addr,
-		"-storageDataPath="+t.TempDir(),
-		"-retentionPeriod=1y",
-		"-search.disableCache",
-		"-search.latencyOffset=0s",
-	)
-}
 
 // rssBytes is a process's resident set size, from /proc.
 func rssBytes(t *testing.T, pid int) int64 {
@@ -87,26 +68,26 @@ func samplesBetween(t *testing.T, api promv1.API, sel string, from, to time.Time
 // queue manager waited on its WAL and resent. tokenpath's RSS while it
 // waited is recorded (docs/benchmarks.md), not asserted.
 func TestRemoteWriteSurvivesOutage(t *testing.T) {
-	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
-	vm := startVictoriaMetrics(t)
+	prom := startPrometheusReceiver(t)
+	vm := testbin.StartVictoriaMetrics(t)
 	queue := "  queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 2s}\n"
 	cfg := "global:\n  scrape_interval: 1s\n  external_labels:\n    host: box-1\nremote_write:\n" +
-		fmt.Sprintf("- name: prometheus\n  url: http://%s/api/v1/write\n", prom.Addr) + queue +
-		fmt.Sprintf("- name: victoria-metrics\n  url: http://%s/api/v1/write\n", vm.Addr) + queue +
+		fmt.Sprintf("- name: prometheus\n  url: http://%s/api/v1/write\n", prom.Addr()) + queue +
+		fmt.Sprintf("- name: victoria-metrics\n  url: http://%s/api/v1/write\n", vm.Addr()) + queue +
 		fmt.Sprintf("scrape_configs:\n- job_name: app\n  static_configs:\n  - targets: [%q]\n", countingTarget(t))
 	p := start(t, procOpts{keepRules: true, args: []string{"--demo", "--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
 
 	const counter = `app_scrapes_total{job="app", host="box-1"}`
-	receivers := []*peer{prom, vm}
+	receivers := []*testbin.Peer{prom, vm}
 	for _, r := range receivers {
-		waitAtLeast(t, r.api(), "count_over_time("+counter+"[1m])", 5, 60*time.Second)
+		waitAtLeast(t, r.API(), "count_over_time("+counter+"[1m])", 5, 60*time.Second)
 	}
-	pid := p.cmd.Process.Pid
+	pid := p.peer.Pid()
 	rssBefore := rssBytes(t, pid)
 
 	down := time.Now()
 	for _, r := range receivers {
-		r.stop()
+		r.Stop()
 	}
 	rssMax := rssBefore
 	for time.Since(down) < outage {
@@ -115,22 +96,13 @@ func TestRemoteWriteSurvivesOutage(t *testing.T) {
 	}
 	up := time.Now()
 	for _, r := range receivers {
-		r.start()
+		r.Start()
 	}
 	// The queues deliver each series in order: a sample from after the
 	// restart means the backlog before it is in.
 	for _, r := range receivers {
-		waitFor(t, 2*time.Minute, r.name+" to receive samples from after its restart", func() (bool, string) {
-			v, _, _, err := r.api().Query(ctxT(t), "max(timestamp("+counter+"))", time.Now())
-			if err != nil {
-				return false, err.Error()
-			}
-			vec, ok := v.(model.Vector)
-			if !ok || len(vec) != 1 {
-				return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value
-			}
-			return float64(vec[0].Value) > float64(up.Add(5*time.Second).Unix()), vec.String()
-		})
+		waitSample(t, r.API(), "max(timestamp("+counter+"))", "after "+r.Name()+"'s restart", 2*time.Minute,
+			func(v float64) bool { return v > float64(up.Add(5*time.Second).Unix()) })
 	}
 	rssAfter := rssBytes(t, pid)
 	t.Logf("tokenpath RSS: %.1f MiB before the %s outage, at most %.1f MiB during it, %.1f MiB after delivery",
@@ -140,7 +112,7 @@ func TestRemoteWriteSurvivesOutage(t *testing.T) {
 	local := samplesBetween(t, p.api(), `app_scrapes_total{job="app"}`, from, to)
 	require.GreaterOrEqual(t, len(local), int(outage.Seconds()*0.8), "tokenpath scraped the counter through the outage")
 	for _, r := range receivers {
-		require.Equal(t, local, samplesBetween(t, r.api(), counter, from, to), "%s holds every sample of the outage", r.name)
+		require.Equal(t, local, samplesBetween(t, r.API(), counter, from, to), "%s holds every sample of the outage", r.Name())
 	}
 }
 
@@ -156,10 +128,12 @@ func TestFederationKeepsHosts(t *testing.T) {
 	for _, h := range []string{"a", "b"} {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    host: %s\n"+
 			"scrape_configs:\n- job_name: vllm\n  static_configs:\n  - targets: [%q]\n", h, target)
-		hosts[h] = start(t, procOpts{keepRules: true, args: []string{"--no-gpu.enable", "--no-probe.enable",
-			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+		hosts[h] = start(t, procOpts{keepRules: true, args: []string{
+			"--no-gpu.enable", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
+		}})
 	}
-	prom := startDebianPrometheus(t, fmt.Sprintf(`global:
+	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: fmt.Sprintf(`global:
   scrape_interval: 2s
 scrape_configs:
 - job_name: federate
@@ -169,7 +143,7 @@ scrape_configs:
     match[]: ['{__name__=~"tokenpath:.*"}']
   static_configs:
   - targets: [%q, %q]
-`, hosts["a"].Addr, hosts["b"].Addr))
+`, hosts["a"].Addr, hosts["b"].Addr)})
 
 	for h, p := range hosts {
 		waitFor(t, 90*time.Second, "host "+h+"'s tokenpath:* series on the central Prometheus", func() (bool, string) {
@@ -188,7 +162,7 @@ scrape_configs:
 				want[m.String()] = true
 			}
 			got := map[string]bool{}
-			for _, s := range instant(t, prom.api(), fmt.Sprintf(`{__name__=~"tokenpath:.+", host=%q}`, h), now) {
+			for _, s := range instant(t, prom.API(), fmt.Sprintf(`{__name__=~"tokenpath:.+", host=%q}`, h), now) {
 				got[s.Metric.String()] = true
 			}
 			var missing, extra []string
@@ -208,10 +182,10 @@ scrape_configs:
 		})
 	}
 	// Two of everything, one per host: the same vLLM seen from two boxes.
-	running := instant(t, prom.api(), `tokenpath:requests_running{server="vllm"}`, time.Now())
+	running := instant(t, prom.API(), `tokenpath:requests_running{server="vllm"}`, time.Now())
 	require.Len(t, running, 2, "%v", running)
 	require.NotEqual(t, running[0].Metric["host"], running[1].Metric["host"])
-	require.Empty(t, instant(t, prom.api(), `{__name__=~"tokenpath:.+", host=""}`, time.Now()), "every federated series names its host")
+	require.Empty(t, instant(t, prom.API(), `{__name__=~"tokenpath:.+", host=""}`, time.Now()), "every federated series names its host")
 }
 
 // TestFleetCommand: two tokenpaths (--demo, hosts a and b) remote-write to
@@ -220,21 +194,21 @@ scrape_configs:
 // the token-path page with rows from the engine's data, and passes on no
 // write, admin or lifecycle endpoint.
 func TestFleetCommand(t *testing.T) {
-	prom := startDebianPrometheus(t, "global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
-	vm := startVictoriaMetrics(t)
+	prom := startPrometheusReceiver(t)
+	vm := testbin.StartVictoriaMetrics(t)
 	for _, h := range []string{"a", "b"} {
 		cfg := fmt.Sprintf("global:\n  scrape_interval: 2s\n  external_labels:\n    host: %s\nremote_write:\n"+
 			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n"+
-			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr, vm.Addr)
-		start(t, procOpts{keepRules: true, args: []string{"--demo", "--no-probe.enable",
-			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg)}})
+			"- url: http://%s/api/v1/write\n  queue_config: {batch_send_deadline: 1s}\n", h, prom.Addr(), vm.Addr())
+		start(t, procOpts{keepRules: true, args: []string{
+			"--demo", "--no-probe.enable",
+			"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", cfg),
+		}})
 	}
-	for _, engine := range []*peer{prom, vm} {
-		t.Run(engine.name, func(t *testing.T) {
-			addr := testbin.FreePort(t)
-			fleet := startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
-				"fleet", "--query.url=http://"+engine.Addr, "--web.listen-address="+addr)
-			api := fleet.api()
+	for _, engine := range []*testbin.Peer{prom, vm} {
+		t.Run(engine.Name(), func(t *testing.T) {
+			fleet := startFleet(t, engine)
+			api := fleet.API()
 			waitFor(t, 2*time.Minute, "both hosts' unified series through tokenpath fleet", func() (bool, string) {
 				v, _, _, err := api.Query(ctxT(t), `count by (host) (tokenpath:requests_running{server="vllm"})`, time.Now())
 				if err != nil {
@@ -249,7 +223,7 @@ func TestFleetCommand(t *testing.T) {
 			})
 
 			get := func(method, path string) (int, string) {
-				req, err := http.NewRequestWithContext(ctxT(t), method, "http://"+addr+path, http.NoBody)
+				req, err := http.NewRequestWithContext(ctxT(t), method, fleet.URL()+path, http.NoBody)
 				require.NoError(t, err)
 				resp, err := http.DefaultClient.Do(req)
 				require.NoError(t, err)
@@ -308,16 +282,14 @@ func TestFleetAlertsAndRules(t *testing.T) {
     expr: vector(1)
     labels: {host: gpu-box-a}
 `)
-	prom := startDebianPrometheus(t, fmt.Sprintf("global:\n  evaluation_interval: 1s\nrule_files: [%q]\n", dir+"/*.yml"))
-	vm := startVictoriaMetrics(t)
+	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: fmt.Sprintf("global:\n  evaluation_interval: 1s\nrule_files: [%q]\n", dir+"/*.yml")})
+	vm := testbin.StartVictoriaMetrics(t)
 
-	fleetUI := func(t *testing.T, engine *peer) func(path string) *goquery.Document {
-		addr := testbin.FreePort(t)
-		startPeer(t, "tokenpath fleet", testbin.Binary(t), "", addr, "/-/ready",
-			"fleet", "--query.url=http://"+engine.Addr, "--web.listen-address="+addr)
+	fleetUI := func(t *testing.T, engine *testbin.Peer) func(path string) *goquery.Document {
+		fleet := startFleet(t, engine)
 		return func(path string) *goquery.Document {
 			t.Helper()
-			resp, err := http.Get("http://" + addr + path) //nolint:noctx // bounded by the client's default transport and the test's timeout
+			resp, err := http.Get(fleet.URL() + path) //nolint:noctx // bounded by the client's default transport and the test's timeout
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -356,7 +328,7 @@ func TestFleetAlertsAndRules(t *testing.T) {
 		require.Equal(t, 1, notice.Length())
 		require.Contains(t, notice.Text(), "rules are evaluated by vmalert or your ruler")
 		require.Contains(t, notice.Text(), "tokenpath rules export")
-		require.Equal(t, "http://"+vm.Addr, notice.Find(`[data-testid="rules-engine"]`).Text())
+		require.Equal(t, "http://"+vm.Addr(), notice.Find(`[data-testid="rules-engine"]`).Text())
 		require.Equal(t, 0, doc.Find(`[data-testid="rules-table"]`).Length())
 		require.Equal(t, 0, doc.Find(`[data-testid="alerts-table"]`).Length())
 	})

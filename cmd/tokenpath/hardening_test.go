@@ -92,16 +92,7 @@ func TestDefaultScrapeLimits(t *testing.T) {
 		{"label", "label_value_length_limit exceeded", "long_label"},
 	} {
 		t.Run(tc.job, func(t *testing.T) {
-			var at promv1.ActiveTarget
-			waitFor(t, 60*time.Second, tc.job+" down with an error", func() (bool, string) {
-				var ok bool
-				if at, ok = findTarget(t, api, tc.job); !ok {
-					return false, "no target yet"
-				}
-				return at.Health == promv1.HealthBad && at.LastError != "", fmt.Sprintf("%s %q", at.Health, at.LastError)
-			})
-			require.Contains(t, at.LastError, tc.want)
-			waitValue(t, api, fmt.Sprintf(`up{job=%q}`, tc.job), 0, 30*time.Second)
+			requireTargetDown(t, api, tc.job, tc.want, 60*time.Second)
 			require.Empty(t, instant(t, api, tc.stored, time.Now()))
 		})
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -36,18 +36,16 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// proc is a tokenpath child process under the test's control: unlike
-// testbin.Start it exposes the exit status, waits for readiness with
-// credentials, and can be started on an existing data directory.
+// proc is a tokenpath child process under the test's control (a
+// testbin.Peer): unlike testbin.Start it exposes the exit status, waits for
+// readiness with credentials, and can be started on an existing data
+// directory.
 type proc struct {
 	t       testing.TB
 	URL     string
 	Addr    string
 	DataDir string
-	cmd     *exec.Cmd
-	logs    *testbin.LogBuffer
-	done    chan struct{}
-	state   *os.ProcessState // set before done is closed
+	peer    *testbin.Peer
 	user    string
 	pass    string
 }
@@ -67,7 +65,6 @@ type procOpts struct {
 // launch starts tokenpath and returns at once.
 func launch(t testing.TB, o procOpts) *proc {
 	t.Helper()
-	bin := testbin.Binary(t)
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
 	}
@@ -78,23 +75,10 @@ func launch(t testing.TB, o procOpts) *proc {
 	if !o.keepRules {
 		args = append(args, "--no-rules.defaults")
 	}
-	logs := &testbin.LogBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(testbin.CleanEnv(), o.env...)
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	require.NoError(t, cmd.Start(), "starting tokenpath")
-	p := &proc{t: t, URL: "http://" + o.addr, Addr: o.addr, DataDir: o.dataDir, cmd: cmd, logs: logs, done: make(chan struct{}), user: o.user, pass: o.pass}
-	go func() {
-		_ = cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop(syscall.SIGTERM, 20*time.Second)
-		if t.Failed() {
-			t.Logf("tokenpath %s logs:\n%s", p.Addr, tail(logs.String(), 20000))
-		}
+	p := &proc{t: t, URL: "http://" + o.addr, Addr: o.addr, DataDir: o.dataDir, user: o.user, pass: o.pass}
+	p.peer = testbin.LaunchPeer(t, testbin.PeerOptions{
+		Name: "tokenpath " + o.addr, Command: testbin.Binary(t), Args: args,
+		Env: append(testbin.CleanEnv(), o.env...), Addr: o.addr, ReadyPath: "/-/ready",
 	})
 	return p
 }
@@ -107,61 +91,27 @@ func start(t testing.TB, o procOpts) *proc {
 	return p
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
-
 // stop signals the process and waits at most d for it to exit, then kills
 // it. It returns the exit code (-1 for a death by signal).
-func (p *proc) stop(sig syscall.Signal, d time.Duration) int {
-	select {
-	case <-p.done:
-		return p.state.ExitCode()
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(d):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	return p.state.ExitCode()
-}
+func (p *proc) stop(sig syscall.Signal, d time.Duration) int { return p.peer.StopWith(sig, d) }
 
 // waitExit waits at most d for the process to exit by itself.
-func (p *proc) waitExit(d time.Duration) (exited bool, code int) {
-	select {
-	case <-p.done:
-		return true, p.state.ExitCode()
-	case <-time.After(d):
-		return false, 0
-	}
-}
+func (p *proc) waitExit(d time.Duration) (exited bool, code int) { return p.peer.WaitExit(d) }
 
-func (p *proc) Logs() string { return p.logs.String() }
+func (p *proc) Logs() string { return p.peer.Logs() }
 
+// waitReady waits at most d until /-/ready answers 200 to the process'
+// credentials.
 func (p *proc) waitReady(d time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(d)
-	for i := 0; time.Now().Before(deadline) && i < 1000; i++ {
-		select {
-		case <-p.done:
-			p.t.Fatalf("tokenpath exited (%v) before it was ready:\n%s", p.state, p.Logs())
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := p.do(http.MethodGet, "/-/ready", nil, nil)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
+	p.peer.WaitReady(d, p.authorize)
+}
+
+// authorize adds the process' credentials, if it has any, to req.
+func (p *proc) authorize(req *http.Request) {
+	if p.user != "" {
+		req.SetBasicAuth(p.user, p.pass)
 	}
-	p.t.Fatalf("tokenpath not ready after %s:\n%s", d, p.Logs())
 }
 
 // do sends a request with the process' credentials.
@@ -172,10 +122,8 @@ func (p *proc) do(method, path string, body io.Reader, hdr http.Header) (*http.R
 		cancel()
 		return nil, err
 	}
-	maps(req.Header, hdr)
-	if p.user != "" {
-		req.SetBasicAuth(p.user, p.pass)
-	}
+	maps.Copy(req.Header, hdr)
+	p.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
@@ -183,12 +131,6 @@ func (p *proc) do(method, path string, body io.Reader, hdr http.Header) (*http.R
 	}
 	resp.Body = cancelOnClose{resp.Body, cancel}
 	return resp, nil
-}
-
-func maps(dst, src http.Header) {
-	for k, v := range src {
-		dst[k] = v
-	}
 }
 
 type cancelOnClose struct {
@@ -296,32 +238,29 @@ func instant(t testing.TB, api promv1.API, q string, ts time.Time) model.Vector 
 // waitValue waits until q returns one sample with value want.
 func waitValue(t testing.TB, api promv1.API, q string, want float64, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%s == %g", q, want), func() (bool, string) {
-		v, _, _, err := api.Query(ctxT(t), q, time.Now())
-		if err != nil {
-			return false, err.Error()
-		}
-		vec, ok := v.(model.Vector)
-		if !ok || len(vec) != 1 {
-			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
-		}
-		return float64(vec[0].Value) == want, vec.String()
-	})
+	waitSample(t, api, q, fmt.Sprintf("== %g", want), d, func(v float64) bool { return v == want })
 }
 
 // waitAtLeast waits until the scalar result of q is at least floor.
 func waitAtLeast(t testing.TB, api promv1.API, q string, floor float64, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%s >= %g", q, floor), func() (bool, string) {
+	waitSample(t, api, q, fmt.Sprintf(">= %g", floor), d, func(v float64) bool { return v >= floor })
+}
+
+// waitSample waits until q, queried now, returns one sample whose value
+// passes ok; cond says what ok checks, for the failure message.
+func waitSample(t testing.TB, api promv1.API, q, cond string, d time.Duration, ok func(float64) bool) {
+	t.Helper()
+	waitFor(t, d, q+" "+cond, func() (bool, string) {
 		v, _, _, err := api.Query(ctxT(t), q, time.Now())
 		if err != nil {
 			return false, err.Error()
 		}
-		vec, ok := v.(model.Vector)
-		if !ok || len(vec) != 1 {
+		vec, isVec := v.(model.Vector)
+		if !isVec || len(vec) != 1 {
 			return false, fmt.Sprint(v) //nolint:gocritic // v may be a nil model.Value: fmt.Sprint prints <nil> where v.String() would panic
 		}
-		return float64(vec[0].Value) >= floor, vec.String()
+		return ok(float64(vec[0].Value)), vec.String()
 	})
 }
 
@@ -330,12 +269,7 @@ func target(t testing.TB, api promv1.API, job string) promv1.ActiveTarget {
 	t.Helper()
 	res, err := api.Targets(ctxT(t))
 	require.NoError(t, err)
-	var found []promv1.ActiveTarget
-	for _, at := range res.Active {
-		if string(at.Labels["job"]) == job {
-			found = append(found, at)
-		}
-	}
+	found := activeTargetsOf(res, job)
 	require.Lenf(t, found, 1, "active targets of job %q in %+v", job, res.Active)
 	return found[0]
 }
@@ -347,16 +281,37 @@ func findTarget(t testing.TB, api promv1.API, job string) (promv1.ActiveTarget, 
 	if err != nil {
 		return promv1.ActiveTarget{}, false
 	}
+	found := activeTargetsOf(res, job)
+	if len(found) != 1 {
+		return promv1.ActiveTarget{}, false
+	}
+	return found[0], true
+}
+
+// requireTargetDown waits at most d for the target of job to be down with
+// an error containing wantErr, and for its up series to say 0.
+func requireTargetDown(t testing.TB, api promv1.API, job, wantErr string, d time.Duration) {
+	t.Helper()
+	var at promv1.ActiveTarget
+	waitFor(t, d, job+" down with an error", func() (bool, string) {
+		var ok bool
+		if at, ok = findTarget(t, api, job); !ok {
+			return false, "no target yet"
+		}
+		return at.Health == promv1.HealthBad && at.LastError != "", fmt.Sprintf("%s %q", at.Health, at.LastError)
+	})
+	require.Contains(t, at.LastError, wantErr)
+	waitValue(t, api, fmt.Sprintf(`up{job=%q}`, job), 0, 30*time.Second)
+}
+
+func activeTargetsOf(res promv1.TargetsResult, job string) []promv1.ActiveTarget {
 	var found []promv1.ActiveTarget
 	for _, at := range res.Active {
 		if string(at.Labels["job"]) == job {
 			found = append(found, at)
 		}
 	}
-	if len(found) != 1 {
-		return promv1.ActiveTarget{}, false
-	}
-	return found[0], true
+	return found
 }
 
 // hostOf is the host:port of an httptest server.
@@ -368,6 +323,18 @@ func writeFile(t testing.TB, dir, name, content string) string {
 	p := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	return p
+}
+
+// writeConfig writes tokenpath.yml with config, and files beside it (name →
+// content, e.g. the rule files it names), in a fresh directory; it returns
+// the path of tokenpath.yml.
+func writeConfig(t testing.TB, config string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		writeFile(t, dir, name, content)
+	}
+	return writeFile(t, dir, "tokenpath.yml", config)
 }
 
 // serveRegistry serves a registry like an instrumented application, with

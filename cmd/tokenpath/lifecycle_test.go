@@ -58,6 +58,37 @@ func totalSamples(m model.Matrix) int {
 	return n
 }
 
+// countingRun is tokenpath scraping countingTarget into its own data
+// directory, for tests that stop it and start another on the same data.
+type countingRun struct {
+	cfg, dataDir string
+	p            *proc
+	// T is two seconds before the scrapes counted: every sample stamped
+	// before it is committed. raw are app_scrapes_total's samples up to T.
+	T   time.Time
+	raw model.Matrix
+}
+
+// startCounting starts a countingRun and waits for at least scrapes samples.
+func startCounting(t testing.TB, scrapes float64) countingRun {
+	t.Helper()
+	r := countingRun{
+		cfg:     writeFile(t, t.TempDir(), "tokenpath.yml", scrapeConfig(map[string]string{"app": countingTarget(t)})),
+		dataDir: t.TempDir(),
+	}
+	r.p = r.restart(t)
+	waitAtLeast(t, r.p.api(), `sum(count_over_time(app_scrapes_total[10m]))`, scrapes, 60*time.Second)
+	r.T = time.Now().Add(-2 * time.Second)
+	r.raw = rawSamples(t, r.p.api(), "app_scrapes_total", r.T)
+	return r
+}
+
+// restart starts another tokenpath with the run's config and data directory.
+func (r countingRun) restart(t testing.TB) *proc {
+	t.Helper()
+	return start(t, procOpts{args: []string{"--config.file=" + r.cfg}, dataDir: r.dataDir})
+}
+
 func rangeQuery(t testing.TB, api promv1.API, q string, r promv1.Range) model.Matrix {
 	t.Helper()
 	v, _, _, err := api.QueryRange(ctxT(t), q, r)
@@ -71,15 +102,8 @@ func rangeQuery(t testing.TB, api promv1.API, q string, r promv1.Range) model.Ma
 // written: after a restart on the same data directory every sample that a
 // query returned before the kill is there with the same value.
 func TestCrashRecovery(t *testing.T) {
-	cfg := writeFile(t, t.TempDir(), "tokenpath.yml", scrapeConfig(map[string]string{"app": countingTarget(t)}))
-	dataDir := t.TempDir()
-	p1 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
-	api1 := p1.api()
-	waitAtLeast(t, api1, `sum(count_over_time(app_scrapes_total[10m]))`, 8, 60*time.Second)
-
-	// Every scrape stamped before T has been committed two seconds later.
-	T := time.Now().Add(-2 * time.Second)
-	raw := rawSamples(t, api1, "app_scrapes_total", T)
+	run := startCounting(t, 8)
+	p1, api1, T, raw := run.p, run.p.api(), run.T, run.raw
 	require.GreaterOrEqual(t, totalSamples(raw), 6)
 	r := promv1.Range{Start: T.Add(-5 * time.Second), End: T, Step: 500 * time.Millisecond}
 	ranged := rangeQuery(t, api1, `sum(app_scrapes_total)`, r)
@@ -88,7 +112,7 @@ func TestCrashRecovery(t *testing.T) {
 	require.Equal(t, -1, p1.stop(syscall.SIGKILL, 10*time.Second), "killed by a signal")
 	require.NotContains(t, p1.Logs(), "See you next time", "no graceful shutdown happened")
 
-	p2 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
+	p2 := run.restart(t)
 	api2 := p2.api()
 	require.Equal(t, raw, rawSamples(t, api2, "app_scrapes_total", T), "raw samples before the kill")
 	require.Equal(t, ranged, rangeQuery(t, api2, `sum(app_scrapes_total)`, r), "query_range before the kill")
@@ -100,13 +124,8 @@ func TestCrashRecovery(t *testing.T) {
 // TestGracefulShutdown: SIGTERM makes tokenpath exit 0, and the TSDB opens
 // again cleanly with the data it had.
 func TestGracefulShutdown(t *testing.T) {
-	cfg := writeFile(t, t.TempDir(), "tokenpath.yml", scrapeConfig(map[string]string{"app": countingTarget(t)}))
-	dataDir := t.TempDir()
-	p1 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
-	api1 := p1.api()
-	waitAtLeast(t, api1, `sum(count_over_time(app_scrapes_total[10m]))`, 5, 60*time.Second)
-	T := time.Now().Add(-2 * time.Second)
-	raw := rawSamples(t, api1, "app_scrapes_total", T)
+	run := startCounting(t, 5)
+	p1, T, raw := run.p, run.T, run.raw
 	require.GreaterOrEqual(t, totalSamples(raw), 3)
 
 	require.Equal(t, 0, p1.stop(syscall.SIGTERM, 30*time.Second), p1.Logs())
@@ -115,7 +134,7 @@ func TestGracefulShutdown(t *testing.T) {
 	_, err := os.Stat(p1.DataDir + "/wal")
 	require.NoError(t, err, "the WAL directory is there")
 
-	p2 := start(t, procOpts{args: []string{"--config.file=" + cfg}, dataDir: dataDir})
+	p2 := run.restart(t)
 	require.Equal(t, raw, rawSamples(t, p2.api(), "app_scrapes_total", T))
 	logs := p2.Logs()
 	require.Contains(t, logs, "WAL replay completed")
@@ -169,7 +188,7 @@ func TestReload(t *testing.T) {
 
 	t.Run("SIGHUP adds a target", func(t *testing.T) {
 		rewrite(scrapeConfig(map[string]string{"a": targets["a"], "b": targets["b"]}))
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+		require.NoError(t, p.peer.Signal(syscall.SIGHUP))
 		waitValue(t, api, `max(up{job="b"})`, 1, 30*time.Second)
 		require.ElementsMatch(t, []string{"a", "b"}, activeJobs(t, api))
 		require.Equal(t, beforeA, rawSamples(t, api, `app_scrapes_total{job="a"}`, T), "job a's data survives the reload")
@@ -206,7 +225,7 @@ func TestReload(t *testing.T) {
 	})
 
 	t.Run("SIGHUP with a broken file keeps the old configuration", func(t *testing.T) {
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+		require.NoError(t, p.peer.Signal(syscall.SIGHUP))
 		waitFor(t, 10*time.Second, "the failed reload to be logged twice", func() (bool, string) {
 			n := strings.Count(p.Logs(), "Failed to apply configuration")
 			return n >= 2, strconv.Itoa(n)

@@ -1,14 +1,11 @@
 package main_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +13,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 	"github.com/ritwikareddykancharla/token-path-observability/web/components"
 )
 
@@ -33,7 +29,7 @@ type amAlert struct {
 func (am *alertmanager) alerts(t *testing.T, name string) []amAlert {
 	t.Helper()
 	q := url.Values{"filter": {fmt.Sprintf("alertname=%q", name)}}
-	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, am.URL+"/api/v2/alerts?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, am.URL()+"/api/v2/alerts?"+q.Encode(), nil)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -45,45 +41,6 @@ func (am *alertmanager) alerts(t *testing.T, name string) []amAlert {
 		return nil
 	}
 	return out
-}
-
-// startSimulator runs `tokenpath simulate` on a free loopback port with
-// extra flags and waits until it answers /health.
-func startSimulator(t *testing.T, flags ...string) string {
-	t.Helper()
-	addr := testbin.FreePort(t)
-	logs := &testbin.LogBuffer{}
-	cmd := exec.Command(testbin.Binary(t), append([]string{"simulate", "--listen=" + addr}, flags...)...)
-	cmd.Env = testbin.CleanEnv()
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("simulator %s logs:\n%s", addr, tail(logs.String(), 5000))
-		}
-	})
-	waitFor(t, 20*time.Second, "simulator "+addr+" /health", func() (bool, string) {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/health", nil)
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, err.Error()
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-	return addr
 }
 
 // TestReplicasKeepTheirOwnProbes runs two simulated vLLM servers serving the
@@ -115,7 +72,7 @@ tokenpath:
   probes:
   - {endpoint: "http://%[1]s", max_tokens: 8, interval: 3s, timeout: 3s}
   - {endpoint: "http://%[2]s", max_tokens: 8, interval: 3s, timeout: 3s}
-`, fast, slow, am.addr))
+`, fast, slow, am.Addr()))
 	// The TTFT objective at 1 s (it follows --alert.ttft-warning): every probe
 	// of the slow replica misses it, none of the fast one's does, so the
 	// slow replica burns its error budget and the fast one does not.

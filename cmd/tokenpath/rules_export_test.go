@@ -47,7 +47,7 @@ func exportRules(t *testing.T, flags ...string) (string, []string) {
 // which checks them as the central Prometheus will load them (its own,
 // older, PromQL and its duplicate-rule lint).
 func TestRulesExportPromtool(t *testing.T) {
-	requirePeer(t, promtoolBinary, "prometheus")
+	testbin.RequirePeer(t, promtoolBinary, "prometheus")
 	for name, flags := range map[string][]string{
 		"defaults":   nil,
 		"thresholds": {"--alert.ttft-warning=2s", "--alert.for=3m", "--slo.target=0.95", "--probe.gap-threshold=1s"},
@@ -215,7 +215,6 @@ func writeLinear(w io.Writer, families []*dto.MetricFamily, factor float64, ts i
 // Prometheus 3 (tokenpath's library) stores le="1.0" where 2.42 keeps the
 // exposed le="1", so `le` is compared as a number.
 func TestRulesExportInPrometheus(t *testing.T) {
-	requirePeer(t, prometheusBinary, "prometheus")
 	ruleFlags := []string{"--alert.ttft-warning=2s", "--alert.itl-warning=50ms", "--slo.target=0.95"}
 	rulesDir, files := exportRules(t, ruleFlags...)
 	oneMinute := recordedNames(t, files, "tokenpath.token_path", "tokenpath.gpu")
@@ -233,7 +232,7 @@ func TestRulesExportInPrometheus(t *testing.T) {
 		fmt.Fprintf(&scrape, "- job_name: %s\n  static_configs:\n  - targets: [%q]\n    labels: {server: %s}\n", job, targets[i], job)
 	}
 	global := "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-	prom := startDebianPrometheus(t, global+"rule_files: ["+strconv.Quote(filepath.Join(rulesDir, "*.yml"))+"]\nscrape_configs:\n"+scrape.String())
+	prom := testbin.StartPrometheus(t, testbin.PrometheusOptions{Config: global + "rule_files: [" + strconv.Quote(filepath.Join(rulesDir, "*.yml")) + "]\nscrape_configs:\n" + scrape.String()})
 	tp := start(t, procOpts{keepRules: true, args: append([]string{
 		"--no-gpu.enable", "--no-probe.enable",
 		"--config.file=" + writeFile(t, t.TempDir(), "tokenpath.yml", global+"scrape_configs:\n"+scrape.String()),
@@ -250,7 +249,7 @@ func TestRulesExportInPrometheus(t *testing.T) {
 	var at time.Time
 	waitFor(t, 3*time.Minute, "both sides to evaluate every group", func() (bool, string) {
 		at = time.Now().Add(-2 * time.Second)
-		a, b := instant(t, tp.api(), all, at), instant(t, prom.api(), all, at)
+		a, b := instant(t, tp.api(), all, at), instant(t, prom.API(), all, at)
 		objectives := func(v model.Vector) (n int) {
 			for _, s := range v {
 				if s.Metric[model.MetricNameLabel] == "tokenpath:slo_objective:ratio" {
@@ -261,7 +260,7 @@ func TestRulesExportInPrometheus(t *testing.T) {
 		}
 		full := `count(count_over_time(up{job=~"vllm|tgi|sglang|llamacpp"}[90s]) >= 75) == 4`
 		return objectives(a) == 4 && objectives(b) == 4 && len(a) == len(b) &&
-				len(instant(t, tp.api(), full, at)) == 1 && len(instant(t, prom.api(), full, at)) == 1,
+				len(instant(t, tp.api(), full, at)) == 1 && len(instant(t, prom.API(), full, at)) == 1,
 			fmt.Sprintf("tokenpath %d series (%d SLOs), prometheus %d (%d SLOs); only in tokenpath %v; only in prometheus %v",
 				len(a), objectives(a), len(b), objectives(b), onlyIn(t, a, b), onlyIn(t, b, a))
 	})
@@ -270,7 +269,7 @@ func TestRulesExportInPrometheus(t *testing.T) {
 	for i := range 3 {
 		ts := at.Add(time.Duration(i+1) * 2 * time.Second)
 		want := byLabels(t, instant(t, tp.api(), all, ts))
-		got := byLabels(t, instant(t, prom.api(), all, ts))
+		got := byLabels(t, instant(t, prom.API(), all, ts))
 		require.Equal(t, sortedKeys(want), sortedKeys(got), "the same tokenpath:* series at %s", ts)
 		compared := 0
 		for k, w := range want {
@@ -296,7 +295,7 @@ func TestRulesExportInPrometheus(t *testing.T) {
 	} {
 		require.Truef(t, names[n], "%s recorded (have %v)", n, sortedKeys(names))
 	}
-	require.NotEmpty(t, instant(t, prom.api(), `{__name__=~"tokenpath:slo_.+"}`, at), "the SLO rules evaluate on Prometheus")
+	require.NotEmpty(t, instant(t, prom.API(), `{__name__=~"tokenpath:slo_.+"}`, at), "the SLO rules evaluate on Prometheus")
 }
 
 // recordedNames are the series recorded by the named groups of files.

@@ -59,7 +59,7 @@ func TestSLOBucketWarningsOnlyForScrapedServers(t *testing.T) {
 		})
 		// Reloads keep the kind known: no second warning.
 		for i := range 2 {
-			require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+			require.NoError(t, p.peer.Signal(syscall.SIGHUP))
 			waitFor(t, 30*time.Second, "the reload", func() (bool, string) {
 				return strings.Count(p.Logs(), "Completed loading of configuration file") >= i+2, "not yet"
 			})

@@ -1,22 +1,22 @@
-// Package testbin builds the tokenpath binary once per test binary and starts
-// it as a child process on a free loopback port, for tests that need a whole
-// running tokenpath (the web UI's browser tests, the dashboards' query test,
-// the alerting end-to-end test).
+// Package testbin holds what the tests of several packages share: the
+// tokenpath binary, built once per test binary and started on a free
+// loopback port (Start); the real peers tests talk to — Debian's Prometheus,
+// Alertmanager, VictoriaMetrics, tokenpath as simulator or fleet — started,
+// stopped and restarted in one way (Peer); a log sink safe for concurrent
+// writers (LogBuffer); an in-memory listener for testing/synctest bubbles
+// (PipeListener); and a headless Chromium tab (Browser).
 package testbin
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -126,15 +126,13 @@ type Options struct {
 }
 
 // Start runs tokenpath with the given options, waits until /-/ready answers
-// 200 and stops the process (SIGTERM, then SIGKILL) in t.Cleanup.
+// 200 and stops the process (SIGTERM, then SIGKILL) in t.Cleanup: a Peer
+// whose program is the binary under test.
 func Start(tb testing.TB, o Options) *Process {
 	tb.Helper()
 	bin := Binary(tb)
 	if o.DataDir == "" {
 		o.DataDir = tb.TempDir()
-	}
-	if o.ReadyTimeout == 0 {
-		o.ReadyTimeout = 60 * time.Second
 	}
 	args := append([]string(nil), o.Args...)
 	addr := ""
@@ -150,48 +148,11 @@ func Start(tb testing.TB, o Options) *Process {
 	if !hasFlag(args, "--storage.tsdb.path") {
 		args = append(args, "--storage.tsdb.path="+o.DataDir)
 	}
-	logs := &LogBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(CleanEnv(), o.Env...)
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("starting tokenpath: %v", err)
-	}
-	p := &Process{URL: "http://" + addr, Addr: addr, DataDir: o.DataDir, Cmd: cmd, logs: logs}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if tb.Failed() {
-			tb.Logf("tokenpath logs:\n%s", logs.String())
-		}
+	peer := StartPeer(tb, PeerOptions{
+		Name: "tokenpath", Command: bin, Args: args, Env: append(CleanEnv(), o.Env...),
+		Addr: addr, ReadyPath: "/-/ready", ReadyTimeout: o.ReadyTimeout,
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), o.ReadyTimeout)
-	defer cancel()
-	for {
-		select {
-		case <-exited:
-			tb.Fatalf("tokenpath exited before it was ready:\n%s", logs.String())
-		case <-ctx.Done():
-			tb.Fatalf("tokenpath not ready after %s:\n%s", o.ReadyTimeout, logs.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/-/ready", http.NoBody)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-	}
+	return &Process{URL: peer.URL(), Addr: addr, DataDir: o.DataDir, Cmd: peer.cmd, logs: &peer.logs}
 }
 
 // CleanEnv drops the seed's variables from the parent environment so that a

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,8 +57,26 @@ type server struct {
 // and /v1/completions (see wrapHandler).
 func newServer(t *testing.T, mk func(s *server) http.HandlerFunc) *server {
 	t.Helper()
+	return newServerOn(t, mk, nil)
+}
+
+// newPipeServer is newServer on in-memory pipes, for a test in a synctest
+// bubble (see testbin.PipeListener); the probe reaches it through client.
+func newPipeServer(t *testing.T, mk func(s *server) http.HandlerFunc) (srv *server, client *http.Client) {
+	t.Helper()
+	pipe := testbin.NewPipeListener()
+	return newServerOn(t, mk, pipe), &http.Client{Transport: pipe.Transport()}
+}
+
+// newServerOn is newServer listening on l (nil: a loopback port).
+func newServerOn(t *testing.T, mk func(s *server) http.HandlerFunc, l net.Listener) *server {
+	t.Helper()
 	s := &server{released: make(chan struct{})}
 	s.Server = httptest.NewUnstartedServer(wrapHandler(s, mk(s)))
+	if l != nil {
+		require.NoError(t, s.Listener.Close())
+		s.Listener = l
+	}
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		switch st {
 		case http.StateNew:
@@ -245,20 +263,7 @@ func cfg(endpoint string, mod func(*Config)) Config {
 // connection or goroutine is left behind.
 func TestOutcomes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		handler func(s *server) http.HandlerFunc
-		mod     func(*Config)
-		want    string
-		// complete: latency histograms and last_* gauges written.
-		complete bool
-		// headers: a response (time to headers) arrived.
-		headers bool
-		// maxDuration bounds how long the probe may take (its timeout).
-		maxDuration time.Duration
-		// wantModel, when set, is the model the completion request named.
-		wantModel string
-	}{
+	tests := []outcomeCase{
 		{
 			name: "well-behaved stream",
 			handler: func(*server) http.HandlerFunc {
@@ -441,52 +446,86 @@ func TestOutcomes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, tc.handler)
-			h := newHarness(t, Options{})
-			require.NoError(t, h.m.ApplyConfig([]Config{cfg(srv.URL, tc.mod)}))
-			began := time.Now()
-			stop := h.run(t)
-			h.waitProbes(t, 1)
-			took := time.Since(began)
-			stop()
-
-			require.Equal(t, map[string]float64{tc.want: 1}, h.outcomes(t))
-			if tc.wantModel != "" {
-				srv.mu.Lock()
-				require.Equal(t, tc.wantModel, srv.bodies[0]["model"])
-				srv.mu.Unlock()
-			}
 			if tc.maxDuration > 0 {
-				// The deadline is on the whole request; allow for scheduling.
-				require.Less(t, took, tc.maxDuration+500*time.Millisecond)
-				require.GreaterOrEqual(t, took, tc.maxDuration)
+				// The timeout cases measure how long the probe took: in a
+				// synctest bubble, over in-memory pipes, that is the
+				// bubble's fake clock, which no machine load can stretch.
+				synctest.Test(t, func(t *testing.T) {
+					srv, client := newPipeServer(t, tc.handler)
+					checkOutcome(t, tc, srv, Options{Client: client})
+				})
+				return
 			}
-			success := 0.0
-			if tc.complete {
-				success = 1
-			}
-			require.Equal(t, success, h.value(t, "tokenpath_probe_last_success"))
-			for _, name := range []string{"tokenpath_probe_ttft_seconds", "tokenpath_probe_e2e_seconds", "tokenpath_probe_time_to_first_chunk_seconds"} {
-				if tc.complete {
-					require.Equal(t, uint64(1), h.histogram(t, name).GetSampleCount(), name)
-				} else {
-					require.Empty(t, h.family(t, name), name)
-				}
-			}
-			if tc.want == "discovery_error/" {
-				// No completion request was sent.
-				require.Empty(t, h.family(t, "tokenpath_probe_schedule_delay_seconds"))
-			} else {
-				require.Equal(t, uint64(1), h.histogram(t, "tokenpath_probe_schedule_delay_seconds").GetSampleCount())
-			}
-			if tc.headers {
-				require.Equal(t, uint64(1), h.histogram(t, "tokenpath_probe_time_to_headers_seconds").GetSampleCount())
-			} else {
-				require.Empty(t, h.family(t, "tokenpath_probe_time_to_headers_seconds"))
-			}
-			srv.requireNoConnections(t)
+			checkOutcome(t, tc, newServer(t, tc.handler), Options{})
 		})
 	}
+}
+
+// outcomeCase is a server that misbehaves in one way, and what the probe
+// must make of it.
+type outcomeCase struct {
+	name    string
+	handler func(s *server) http.HandlerFunc
+	mod     func(*Config)
+	want    string
+	// complete: latency histograms and last_* gauges written.
+	complete bool
+	// headers: a response (time to headers) arrived.
+	headers bool
+	// maxDuration bounds how long the probe may take (its timeout).
+	maxDuration time.Duration
+	// wantModel, when set, is the model the completion request named.
+	wantModel string
+}
+
+// checkOutcome sends one probe to srv and checks tc's outcome and series.
+func checkOutcome(t *testing.T, tc outcomeCase, srv *server, o Options) {
+	t.Helper()
+	h := newHarness(t, o)
+	require.NoError(t, h.m.ApplyConfig([]Config{cfg(srv.URL, tc.mod)}))
+	began := time.Now()
+	stop := h.run(t)
+	h.waitProbes(t, 1)
+	took := time.Since(began)
+	stop()
+
+	require.Equal(t, map[string]float64{tc.want: 1}, h.outcomes(t))
+	if tc.wantModel != "" {
+		srv.mu.Lock()
+		require.Equal(t, tc.wantModel, srv.bodies[0]["model"])
+		srv.mu.Unlock()
+	}
+	if tc.maxDuration > 0 {
+		// The deadline is on the whole request. On the bubble's clock took
+		// is exact but for waitProbes' 5 ms polling; the margin is the old
+		// one, which a loaded machine could once exceed and now cannot.
+		require.Less(t, took, tc.maxDuration+500*time.Millisecond)
+		require.GreaterOrEqual(t, took, tc.maxDuration)
+	}
+	success := 0.0
+	if tc.complete {
+		success = 1
+	}
+	require.Equal(t, success, h.value(t, "tokenpath_probe_last_success"))
+	for _, name := range []string{"tokenpath_probe_ttft_seconds", "tokenpath_probe_e2e_seconds", "tokenpath_probe_time_to_first_chunk_seconds"} {
+		if tc.complete {
+			require.Equal(t, uint64(1), h.histogram(t, name).GetSampleCount(), name)
+		} else {
+			require.Empty(t, h.family(t, name), name)
+		}
+	}
+	if tc.want == "discovery_error/" {
+		// No completion request was sent.
+		require.Empty(t, h.family(t, "tokenpath_probe_schedule_delay_seconds"))
+	} else {
+		require.Equal(t, uint64(1), h.histogram(t, "tokenpath_probe_schedule_delay_seconds").GetSampleCount())
+	}
+	if tc.headers {
+		require.Equal(t, uint64(1), h.histogram(t, "tokenpath_probe_time_to_headers_seconds").GetSampleCount())
+	} else {
+		require.Empty(t, h.family(t, "tokenpath_probe_time_to_headers_seconds"))
+	}
+	srv.requireNoConnections(t)
 }
 
 // wrapHandler keeps the /v1 routes of newServer and swaps the completion
@@ -525,7 +564,6 @@ func wrapHandler(s *server, handler http.HandlerFunc) http.Handler {
 	mux.HandleFunc("POST /v1/completions", complete)
 	return mux
 }
-
 
 // TestRequest checks what a probe sends: the marker header and user, usage
 // requested, the API key from a file or the environment, extra headers, the
@@ -745,24 +783,6 @@ func TestRegisterTwice(t *testing.T) {
 	require.ErrorContains(t, err, "second probe manager")
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecretsNotLogged: a server that echoes the request's credentials in
 // its error body must not get them into tokenpath's log.
 func TestSecretsNotLogged(t *testing.T) {
@@ -772,7 +792,7 @@ func TestSecretsNotLogged(t *testing.T) {
 			http.Error(w, fmt.Sprintf("unauthorized: %s / %s", r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")), http.StatusUnauthorized)
 		}
 	})
-	var logs syncBuffer
+	var logs testbin.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := newHarness(t, Options{Logger: logger, Getenv: func(string) string { return "env-secret-123" }})
 	c := cfg(srv.URL, func(c *Config) { c.APIKeyEnv = "KEY" })
