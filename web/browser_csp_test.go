@@ -65,7 +65,7 @@ func TestCSPRecorderSeesViolations(t *testing.T) {
 	require.Empty(t, b.cspViolations(t))
 
 	b.do(t, chromedp.Navigate(srv.URL+"/bad"), chromedp.WaitVisible(`[data-testid="page-title"]`))
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.__tokenpathCSPViolations.length >= 3`))
 	require.NoError(t, err, "violations seen: %v", b.cspViolations(t))

@@ -41,7 +41,7 @@ func TestBrowserHostFilter(t *testing.T) {
 	// Choosing submits the form; dispatch after Evaluate returns, since the
 	// navigation would cut the call short.
 	b.do(t, chromedp.Evaluate[chromedp.Void](`setTimeout(() => { const s = document.querySelector('[data-testid="filter-host"]'); s.value = '`+hostSlow+`'; s.dispatchEvent(new Event('change')); }, 0)`))
-	b.waitAcrossNavigation(t, `location.search.includes('host=`+hostSlow+`') && !!(window.tokenpath && window.tokenpath.ready)`)
+	b.WaitTrue(t, `location.search.includes('host=`+hostSlow+`') && !!(window.tokenpath && window.tokenpath.ready)`)
 	eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
 	require.Equal(t, "drawn", chartStates(t, b)["ttft"])
 	narrowed := eval[[]string](t, b, labels)

@@ -20,7 +20,7 @@ import (
 // the token-path page — the first down, with its error, since when, and its
 // InferenceTargetDown alert; the second with the mismatch spelled out.
 func TestBrowserInferenceEndpoints(t *testing.T) {
-	requireChromium(t)
+	testbin.RequirePeer(t, "chromium", "chromium")
 	vllm, err := sim.New(sim.Options{Engine: sim.EngineVLLM, Seed: 1})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

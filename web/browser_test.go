@@ -23,45 +23,21 @@ import (
 	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// requireChromium fails the test, naming the install command, on a machine
-// without Debian's chromium.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	testbin.RequirePeer(t, chromiumPath, "chromium")
-}
-
-// browser is one headless Chromium tab that records console errors,
-// uncaught exceptions and browser log errors (failed loads, CSP reports).
+// browser is one headless Chromium tab (testbin.Browser) that also records
+// console errors, uncaught exceptions and browser log errors (failed loads,
+// CSP reports).
 type browser struct {
-	ctx    context.Context
+	*testbin.Browser
 	mu     sync.Mutex
 	errors []string
 }
 
-// newBrowser starts Debian's chromium with a fresh profile. Without the
-// binary the test is skipped on a developer machine and fails in CI.
+// newBrowser starts Debian's chromium with a fresh profile; without it the
+// test fails with the command that installs it.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	requireChromium(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{ctx: ctx}
-	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+	b := &browser{Browser: testbin.NewBrowser(t)}
+	require.NoError(t, chromedp.Listen(b.Ctx, func(ev any) {
 		var msg string
 		switch e := ev.(type) {
 		case *runtime.EventConsoleAPICalled:
@@ -102,18 +78,14 @@ func (b *browser) takeErrors() []string {
 
 func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
 	defer cancel()
 	require.NoError(t, chromedp.Do(ctx, steps...))
 }
 
 func eval[T any](t *testing.T, b *browser, expr string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	require.NoError(t, err, expr)
-	return v
+	return testbin.Eval[T](t, b.Browser, expr)
 }
 
 // open navigates and waits until every chart has finished loading.
@@ -123,28 +95,11 @@ func (b *browser) open(t *testing.T, url string) {
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(`[data-testid="page-title"]`),
 	)
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(window.tokenpath && window.tokenpath.ready)`, chromedp.WithPollingInterval(50*time.Millisecond)))
 	require.NoError(t, err)
 	eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
-}
-
-// waitAcrossNavigation evaluates expr until it is true; evaluations cut
-// short by a navigation are retried.
-func (b *browser) waitAcrossNavigation(t *testing.T, expr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", expr)
 }
 
 // chartStates maps chart id → data-state.
@@ -178,7 +133,7 @@ func artifactsDir(t *testing.T) string {
 
 func (b *browser) screenshot(t *testing.T, dir, name string, docs bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
@@ -289,7 +244,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 		// The change submits the form; dispatch it after Evaluate returns,
 		// since the navigation would otherwise cut the call short.
 		b.do(t, chromedp.Evaluate[chromedp.Void](`setTimeout(() => { const s = document.querySelector('[data-testid="range"]'); s.value = '6h'; s.dispatchEvent(new Event('change')); }, 0)`))
-		b.waitAcrossNavigation(t, `location.search.includes('range=6h') && !!(window.tokenpath && window.tokenpath.ready)`)
+		b.WaitTrue(t, `location.search.includes('range=6h') && !!(window.tokenpath && window.tokenpath.ready)`)
 		eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
 		after := eval[float64](t, b, span)
 		require.InDelta(t, 6*3600, after, 60)
@@ -307,7 +262,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 			chromedp.SetValue(`input[name="to"]`, to),
 			chromedp.Click(`[data-testid="custom-range"] button`),
 		)
-		b.waitAcrossNavigation(t, `location.search.includes('range=custom') && !!(window.tokenpath && window.tokenpath.ready)`)
+		b.WaitTrue(t, `location.search.includes('range=custom') && !!(window.tokenpath && window.tokenpath.ready)`)
 		eval[bool](t, b, `window.tokenpath.ready.then(() => true)`)
 		require.InDelta(t, 3600, eval[float64](t, b, span), 10, "a one-hour custom range")
 		require.InDelta(t, eval[float64](t, b, `Date.parse('`+to+`') / 1000`), eval[float64](t, b, `Number(document.querySelector('[data-chart]').dataset.end)`), 10)
@@ -319,12 +274,12 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 			// Chart pages refetch: the range moves forward without a reload.
 			b.open(t, base+"/latency?range=5m&refresh=10s")
 			end := eval[float64](t, b, `(window.__kept = true, Number(document.querySelector('[data-chart]').dataset.end))`)
-			b.waitAcrossNavigation(t, `Number(document.querySelector('[data-chart]').dataset.end) > `+fmt.Sprint(end))
+			b.WaitTrue(t, `Number(document.querySelector('[data-chart]').dataset.end) > `+fmt.Sprint(end))
 			require.True(t, eval[bool](t, b, `window.__kept === true`), "a chart page must not reload")
 			// Pages with server-rendered numbers reload.
 			b.open(t, base+"/?range=5m&refresh=10s")
 			eval[bool](t, b, `(window.__kept = true)`)
-			b.waitAcrossNavigation(t, `window.__kept === undefined && document.readyState === 'complete'`)
+			b.WaitTrue(t, `window.__kept === undefined && document.readyState === 'complete'`)
 			require.Empty(t, b.takeErrors())
 		})
 	}
@@ -351,7 +306,7 @@ func browserSuite(t *testing.T, base string, o suiteOptions) {
 			chromedp.SetValue(`[data-testid="explore-expr"]`, `tokenpath:requests_running`),
 			chromedp.Click(`[data-testid="explore-run"]`),
 		)
-		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 		defer cancel()
 		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.explore === 'done'`, chromedp.WithPollingInterval(50*time.Millisecond)))
 		require.NoError(t, err)
@@ -394,7 +349,7 @@ func TestBrowserFixture(t *testing.T) {
 // TestBrowserDemo runs the same checks against a real tokenpath --demo
 // (simulated vLLM, TGI and GPUs), built and started by internal/testbin.
 func TestBrowserDemo(t *testing.T) {
-	requireChromium(t) // before the build
+	testbin.RequirePeer(t, "chromium", "chromium") // before the build
 	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
 	// Screenshots for the docs wait for three minutes of history; the checks
 	// need only a few evaluations.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // diagExposition is fullExposition with the series of a diagnosed row, as
@@ -137,7 +139,7 @@ func TestDefaultRangeFitsHistory(t *testing.T) {
 // render with numbers, chart legends show values without hovering, and the
 // ITL heatmap's y-axis stops at its populated buckets.
 func TestBrowserRowDetail(t *testing.T) {
-	requireChromium(t)
+	testbin.RequirePeer(t, "chromium", "chromium")
 	f := startPrometheus(t, diagExposition, "", 20*time.Minute)
 	base := serveUI(t, f)
 	b := newBrowser(t)

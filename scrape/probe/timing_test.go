@@ -1,17 +1,15 @@
 package probe
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 // TestTiming streams with known timing — headers at once, a role-only chunk,
@@ -40,7 +38,7 @@ func TestTiming(t *testing.T) {
 			}
 			sse.finish(tokens)
 		})
-		listener := newPipeListener()
+		listener := testbin.NewPipeListener()
 		srv := &http.Server{Handler: handler, ReadHeaderTimeout: time.Second}
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(listener) }()
@@ -50,7 +48,7 @@ func TestTiming(t *testing.T) {
 			require.ErrorIs(t, <-served, http.ErrServerClosed)
 		}()
 
-		client := &http.Client{Transport: &http.Transport{DialContext: listener.dial, DisableKeepAlives: true}}
+		client := &http.Client{Transport: listener.Transport()}
 		const endpoint = "http://127.0.0.1:8000"
 		h := newHarness(t, Options{Client: client})
 		require.NoError(t, h.m.ApplyConfig([]Config{cfg(endpoint, func(c *Config) { c.Server = "vllm" })}))
@@ -83,51 +81,3 @@ func TestTiming(t *testing.T) {
 		require.Equal(t, map[string]string{"target": endpoint, "model": "test-model", "api": "chat", "target_server": "vllm"}, l)
 	})
 }
-
-// pipeListener is a net.Listener whose connections are in-memory pipes: a
-// read blocked on one is durably blocked in a synctest bubble, so the
-// bubble's clock advances while the probe waits for the next chunk.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-// dial is the client transport's DialContext: whatever the address, it
-// connects to this listener.
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-		return nil, errors.New("pipe listener closed")
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (*pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "pipe" }
