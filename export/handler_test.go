@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -54,15 +53,6 @@ func serveFixture(t *testing.T, file string) string {
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	return u.Host
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 // startExportTestEnv starts Debian's Prometheus on 127.0.0.1 with a temporary
@@ -394,7 +384,7 @@ func TestNewHandlerNeedsAQuerier(t *testing.T) {
 // TestUnreachableAPIAnswers500 uses a real client pointed at a closed port:
 // a scrape must fail visibly rather than expose nothing with status 200.
 func TestUnreachableAPIAnswers500(t *testing.T) {
-	client, err := api.NewClient(api.Config{Address: "http://" + freeLoopbackAddr(t)})
+	client, err := api.NewClient(api.Config{Address: "http://" + testbin.FreePort(t)})
 	require.NoError(t, err)
 	h, err := NewHandler(Options{Querier: APIQuerier(promv1.NewAPI(client), nil), Timeout: 2 * time.Second})
 	require.NoError(t, err)

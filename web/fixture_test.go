@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -257,15 +256,6 @@ func backfill(t *testing.T, exposition func(load float64) string, history time.D
 	require.NoError(t, os.MkdirAll(dataDir, 0o755))
 	out, err := exec.Command(promtoolBin, "tsdb", "create-blocks-from", "openmetrics", "--quiet", in, dataDir).CombinedOutput()
 	require.NoError(t, err, "promtool backfill: %s", out)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 // newUI returns a UI reading from the fixture, logging to the test log.

@@ -11,6 +11,8 @@ import (
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/testbin"
 )
 
 func get(t *testing.T, h http.Handler, target string) (*httptest.ResponseRecorder, *goquery.Document) {
@@ -265,7 +267,7 @@ func TestNewRequiresAPI(t *testing.T) {
 
 func TestPagesAPIDown(t *testing.T) {
 	// A real client of an address nobody listens on: every API call fails.
-	c, err := promapi.NewClient(promapi.Config{Address: "http://" + freeAddr(t)})
+	c, err := promapi.NewClient(promapi.Config{Address: "http://" + testbin.FreePort(t)})
 	require.NoError(t, err)
 	ui := newUI(t, promv1.NewAPI(c))
 	tests := []struct{ target, title string }{
