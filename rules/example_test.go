@@ -25,5 +25,5 @@ func ExampleDefaultRuleFiles() {
 	}
 	slices.Sort(names)
 	fmt.Println(names)
-	// Output: [alerts.rules.yml diagnosis.rules.yml gpu.rules.yml token_path.rules.yml]
+	// Output: [alerts.rules.yml diagnosis.rules.yml gpu.rules.yml longrange.rules.yml token_path.rules.yml]
 }
