@@ -4,8 +4,11 @@
 # tokenpath's recorded series), then opens a copy of the same data directory
 # with tokenpath and with Prometheus 3 (loaded with tokenpath's exported
 # rules) and times every dashboard panel's range query at 24 h and 7 d
-# (scripts/benchquery: median and p95 per panel), in the order tokenpath,
-# Prometheus 3, Prometheus 3, tokenpath. From 6 h on the heatmaps and
+# (scripts/benchquery: median and p95 per panel). By default both servers run
+# at once, each on its own copy, and benchquery --against asks them in one
+# loop, alternating which goes first, so the machine's load falls on both
+# alike; SIDE_BY_SIDE=0 runs them one after the other instead, in the order
+# tokenpath, Prometheus 3, Prometheus 3, tokenpath. From 6 h on the heatmaps and
 # percentile charts read the 5 m long-range series as the UI and dashboards
 # do; the 7 d range is also timed on the 1 m series (long-range=false), the
 # cost without them. On tokenpath's runs scripts/benchpaint then opens the
@@ -19,7 +22,9 @@
 #   SERVERS=8 MODELS=16 DURATION=168h SCRAPE=15s EVAL=15s REPEAT=7
 #   DATA=DIR   reuse a history written before (DIR/data, DIR/END: its end time);
 #              when DIR/data does not exist, the history is written there and kept
-#   PORT=20090 where the server under test listens
+#   PORT=20090 where the server under test listens (side by side: tokenpath
+#              on PORT, Prometheus 3 on PORT+1)
+#   SIDE_BY_SIDE=1  both at once, queries interleaved (0: one after the other)
 #   TOKENPATH=BIN  a tokenpath built before (default: make build)
 #   PAINT_REPEAT=3 page loads per page and range for benchpaint (0: none)
 #   BACKFILL_RULES='*.yml'  glob of the exported rule files the history is
@@ -37,6 +42,7 @@ REPEAT=${REPEAT:-7}
 PORT=${PORT:-20090}
 PAINT_REPEAT=${PAINT_REPEAT:-3}
 BACKFILL_RULES=${BACKFILL_RULES:-*.yml}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-1}
 . scripts/bench-common.sh
 bench_build benchtarget benchquery backfill benchpaint
 
@@ -53,6 +59,7 @@ if [ -z "${DATA:-}" ] || [ ! -d "$DATA/data" ]; then
   "$work/backfill" --out "$DATA/data" --vllm "$work/vllm.txt" --gpu "$work/gpu.txt" --servers "$SERVERS" --models "$MODELS" \
     --duration "$DURATION" --scrape-interval "$SCRAPE" --eval-interval "$EVAL" --end "$(cat "$work/END")" --rules "$work/rules/$BACKFILL_RULES"
   cp "$work/END" "$DATA/END"
+  wrote="written now: servers=$SERVERS models=$MODELS duration=$DURATION scrape=$SCRAPE eval=$EVAL rules=$BACKFILL_RULES"
 fi
 END=$(cat "$DATA/END")
 
@@ -66,29 +73,89 @@ cp "$work/empty.yml" "$work/prometheus.yml"
 echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1)"
-echo "# history: $(du -sh "$DATA/data" | cut -f1), servers=$SERVERS models=$MODELS duration=$DURATION scrape=$SCRAPE eval=$EVAL end=$END"
-for impl in tokenpath prometheus3 prometheus3 tokenpath; do
-  rm -rf "$work/copy"
-  cp -r "$DATA/data" "$work/copy"
-  if [ "$impl" = tokenpath ]; then
-    "$work/tokenpath" --config.file="$work/empty.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/copy" --log.level=warn &
+echo "# history: $(du -sh "$DATA/data" | cut -f1) in $DATA, end=$END; ${wrote:-reused: its parameters are those of the run that wrote it}"
+# start IMPL PORT: opens a fresh copy of the history with IMPL on PORT and
+# sets pid.
+start() {
+  rm -rf "$work/copy-$2"
+  cp -r "$DATA/data" "$work/copy-$2"
+  if [ "$1" = tokenpath ]; then
+    "$work/tokenpath" --config.file="$work/empty.yml" --web.listen-address=127.0.0.1:$2 --storage.tsdb.path="$work/copy-$2" --log.level=warn &
   else
-    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/copy" --log.level=warn &
+    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$2 --storage.tsdb.path="$work/copy-$2" --log.level=warn &
   fi
   pid=$!
   pids+=("$pid")
-  wait_ready http://127.0.0.1:$PORT "$pid" >/dev/null
-  sleep 20 # start-up compaction and the first rule evaluations
+  wait_ready http://127.0.0.1:$2 "$pid" >/dev/null
+}
+
+# same_blocks DIR DIR: waits (at most 3 minutes) until both copies hold
+# blocks of the same time ranges. The first commit after opening (a self-scrape, a rule's output,
+# both at the present time) makes the head older than 1.5 block ranges and
+# compacts it into one more block; until both programs have done so, one reads
+# the history's last hours from a block and the other from its head, and that
+# difference, not the program, would set the end of the range's cost.
+same_blocks() {
+  # A block's own range is the first minTime/maxTime of its meta.json (its
+  # compaction parents' follow).
+  block_ranges() {
+    awk -F'[:,]' 'FNR == 1 {lo = ""; hi = ""}
+      /"minTime"/ && lo == "" {lo = $2 + 0}
+      /"maxTime"/ && hi == "" {hi = $2 + 0; printf "%.0f-%.0f\n", lo, hi}' "$1"/01*/meta.json | sort | tr '\n' ' '
+  }
+  local a b
+  for _ in $(seq 1 36); do
+    a=$(block_ranges "$1")
+    b=$(block_ranges "$2")
+    if [ "$a" = "$b" ]; then
+      echo "# both copies hold blocks of the same time ranges ($(wc -w <<<"$a") blocks)"
+      return 0
+    fi
+    sleep 5
+  done
+  echo "# the copies still hold different blocks after 3 minutes: $a | $b"
+}
+
+stop() {
+  kill "$1"
+  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+}
+
+# query_ranges URL [--against URL]: every panel at 24 h and 7 d, and 7 d on
+# the 1 m series (long-range=false).
+query_ranges() {
   for r in 24h 168h 168h-1m; do
-    echo "## $impl range=$r"
+    echo "## range=$r"
     lr=true
     if [ "$r" = 168h-1m ]; then r=168h; lr=false; fi
-    "$work/benchquery" --url http://127.0.0.1:$PORT --range "$r" --end "$END" --repeat "$REPEAT" --long-range=$lr
+    "$work/benchquery" --url "$@" --range "$r" --end "$END" --repeat "$REPEAT" --long-range=$lr
   done
-  if [ "$impl" = tokenpath ] && [ "$PAINT_REPEAT" -gt 0 ]; then
-    echo "## $impl first chart painted"
-    "$work/benchpaint" --url http://127.0.0.1:$PORT --ranges 24h,7d --repeat "$PAINT_REPEAT"
+}
+
+paint() {
+  if [ "$PAINT_REPEAT" -gt 0 ]; then
+    echo "## tokenpath first chart painted"
+    "$work/benchpaint" --url "$1" --ranges 24h,7d --repeat "$PAINT_REPEAT"
   fi
-  kill "$pid"
-  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+if [ "$SIDE_BY_SIDE" = 1 ]; then
+  echo "# side by side: a = tokenpath on $PORT, b = Prometheus 3 on $((PORT+1)), each on its own copy"
+  start tokenpath "$PORT"; tp=$pid
+  start prometheus3 "$((PORT+1))"; p3=$pid
+  sleep 20 # start-up compaction and the first rule evaluations
+  same_blocks "$work/copy-$PORT" "$work/copy-$((PORT+1))"
+  query_ranges http://127.0.0.1:$PORT --against http://127.0.0.1:$((PORT+1))
+  stop "$p3"
+  paint http://127.0.0.1:$PORT
+  stop "$tp"
+  exit 0
+fi
+for impl in tokenpath prometheus3 prometheus3 tokenpath; do
+  echo "# $impl"
+  start "$impl" "$PORT"
+  sleep 20 # start-up compaction and the first rule evaluations
+  query_ranges http://127.0.0.1:$PORT
+  if [ "$impl" = tokenpath ]; then paint http://127.0.0.1:$PORT; fi
+  stop "$pid"
 done

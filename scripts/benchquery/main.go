@@ -4,7 +4,10 @@
 // a panel's queries at once, the step the UI picks for the range (at most 720
 // points). It prints one line per panel: median and p95 wall time over the
 // repetitions and the number of series returned, so two engines on the same
-// data can be compared line by line. A benchmark tool, not part of tokenpath.
+// data can be compared line by line. With --against it times a second API in
+// the same loop, alternating which one is asked first (A B, B A, …), so both
+// see the same machine load at the same moments and the per-panel ratio does
+// not depend on which run came first. A benchmark tool, not part of tokenpath.
 package main
 
 import (
@@ -32,6 +35,7 @@ func main() {
 	rng := flag.Duration("range", 24*time.Hour, "time range of every query")
 	end := flag.Int64("end", 0, "end of the range, Unix seconds (0: now)")
 	repeat := flag.Int("repeat", 5, "times every panel is queried (bounded)")
+	against := flag.String("against", "", "a second API base URL timed in the same loop, alternating order; prints both and their ratio (url / against)")
 	longRange := flag.Bool("long-range", true, "from a 6 h range on, read the 5 m heatmap and percentile series as the UI and dashboards do (panels.ForRange); false reads the 1 m ones at every range")
 	flag.Parse()
 	if *repeat < 1 || *repeat > 1000 {
@@ -55,6 +59,10 @@ func main() {
 			all[i] = panels.ForRange(p, *rng)
 		}
 	}
+	if *against != "" {
+		compare(client, all, *base, *against, *rng, start, e, step, *repeat, *longRange)
+		return
+	}
 	fmt.Printf("# %s range=%s step=%ds repeat=%d long-range=%t\n", *base, *rng, step, *repeat, *longRange)
 	fmt.Printf("%-32s %10s %10s %8s\n", "panel", "median_ms", "p95_ms", "series")
 	var total []float64
@@ -62,23 +70,78 @@ func main() {
 		var times []float64
 		series := 0
 		for range *repeat {
-			t0 := time.Now()
-			n, err := queryPanel(client, *base, p, start, e, step)
-			if err != nil {
-				log.Fatalf("panel %s: %v", p.ID, err)
-			}
-			times = append(times, float64(time.Since(t0).Microseconds())/1000)
+			ms, n := timePanel(client, *base, p, start, e, step)
+			times = append(times, ms)
 			series = n
 		}
 		slices.Sort(times)
 		total = append(total, quantile(times, 0.5))
 		fmt.Printf("%-32s %10.1f %10.1f %8d\n", p.ID, quantile(times, 0.5), quantile(times, 0.95), series)
 	}
-	sum := 0.0
-	for _, t := range total {
-		sum += t
+	fmt.Printf("%-32s %10.1f\n", "sum_of_medians", sum(total))
+}
+
+// compare times every panel on two APIs in one loop: repetition i asks a
+// first when i is even and b first when it is odd, so slow moments of the
+// machine fall on both. It prints both medians and p95s, the ratio of the
+// medians (a / b), the median of the per-repetition ratios (each a / b of
+// two queries asked back to back, the statistic least moved by the machine's
+// load) and both series counts, which must agree on the same data.
+func compare(c *http.Client, all []panels.Panel, a, b string, rng time.Duration, start, end, step int64, repeat int, longRange bool) {
+	fmt.Printf("# a=%s b=%s range=%s step=%ds repeat=%d long-range=%t, order alternating\n", a, b, rng, step, repeat, longRange)
+	fmt.Printf("%-32s %10s %10s %10s %10s %7s %7s %8s %8s\n", "panel", "a_med_ms", "a_p95_ms", "b_med_ms", "b_p95_ms", "a/b", "paired", "a_series", "b_series")
+	var totalA, totalB []float64
+	mismatch := 0
+	for _, p := range all {
+		var timesA, timesB, ratios []float64
+		var seriesA, seriesB int
+		for i := range repeat {
+			first, second := a, b
+			if i%2 == 1 {
+				first, second = b, a
+			}
+			ms1, n1 := timePanel(c, first, p, start, end, step)
+			ms2, n2 := timePanel(c, second, p, start, end, step)
+			if first == b {
+				ms1, ms2, n1, n2 = ms2, ms1, n2, n1
+			}
+			timesA, timesB = append(timesA, ms1), append(timesB, ms2)
+			ratios = append(ratios, ms1/ms2)
+			seriesA, seriesB = n1, n2
+		}
+		slices.Sort(timesA)
+		slices.Sort(timesB)
+		slices.Sort(ratios)
+		medA, medB := quantile(timesA, 0.5), quantile(timesB, 0.5)
+		totalA, totalB = append(totalA, medA), append(totalB, medB)
+		if seriesA != seriesB {
+			mismatch++
+		}
+		fmt.Printf("%-32s %10.1f %10.1f %10.1f %10.1f %7.2f %7.2f %8d %8d\n", p.ID, medA, quantile(timesA, 0.95), medB, quantile(timesB, 0.95), medA/medB, quantile(ratios, 0.5), seriesA, seriesB)
 	}
-	fmt.Printf("%-32s %10.1f\n", "sum_of_medians", sum)
+	fmt.Printf("%-32s %10.1f %10s %10.1f %10s %7.2f\n", "sum_of_medians", sum(totalA), "", sum(totalB), "", sum(totalA)/sum(totalB))
+	if mismatch > 0 {
+		log.Fatalf("%d panels returned different series counts from %s and %s: the two are not reading the same data", mismatch, a, b)
+	}
+}
+
+// timePanel sends a panel's queries once and returns the wall time in
+// milliseconds and the number of series; a failed query ends the run.
+func timePanel(c *http.Client, base string, p panels.Panel, start, end, step int64) (float64, int) {
+	t0 := time.Now()
+	n, err := queryPanel(c, base, p, start, end, step)
+	if err != nil {
+		log.Fatalf("panel %s on %s: %v", p.ID, base, err)
+	}
+	return float64(time.Since(t0).Microseconds()) / 1000, n
+}
+
+func sum(xs []float64) float64 {
+	total := 0.0
+	for _, x := range xs {
+		total += x
+	}
+	return total
 }
 
 // quantile of sorted values, nearest rank.
