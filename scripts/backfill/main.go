@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -207,12 +208,7 @@ func readFamilies(file string) (map[string]*dto.MetricFamily, error) {
 // "bench" stores them, with the given labels replaced.
 func expand(fams map[string]*dto.MetricFamily, instance string, set map[string]string, phase float64) []*series {
 	var out []*series
-	names := make([]string, 0, len(fams))
-	for n := range fams {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(fams)) {
 		mf := fams[name]
 		for _, m := range mf.GetMetric() {
 			base := map[string]string{"job": "bench", "instance": instance}
@@ -301,13 +297,8 @@ func loadGroups(o options, db *tsdb.DB) ([]*promrules.Group, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("--rules=%q: %v", o.rulesGlob, errs)
 	}
-	keys := make([]string, 0, len(loaded))
-	for k := range loaded {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	groups := make([]*promrules.Group, 0, len(keys))
-	for _, k := range keys {
+	groups := make([]*promrules.Group, 0, len(loaded))
+	for _, k := range slices.Sorted(maps.Keys(loaded)) {
 		groups = append(groups, loaded[k])
 	}
 	return groups, nil
