@@ -130,7 +130,6 @@ func (p *Peer) Launch() {
 func (p *Peer) WaitReady(timeout time.Duration, edit func(*http.Request)) {
 	p.tb.Helper()
 	deadline := time.Now().Add(timeout)
-	last := "no answer yet"
 	for {
 		select {
 		case <-p.done:
@@ -141,9 +140,8 @@ func (p *Peer) WaitReady(timeout time.Duration, edit func(*http.Request)) {
 		if ok {
 			return
 		}
-		last = status
 		if time.Now().After(deadline) {
-			p.tb.Fatalf("%s not ready after %s (%s):\n%s", p.opts.Name, timeout, last, Tail(p.logs.String(), 5000))
+			p.tb.Fatalf("%s not ready after %s (%s):\n%s", p.opts.Name, timeout, status, Tail(p.logs.String(), 5000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
