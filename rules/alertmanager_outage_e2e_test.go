@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,7 +129,7 @@ alerting:
 	)})
 
 	waitFor(t, 90*time.Second, "the first alert's send held by the slow Alertmanager", func() (bool, string) {
-		return held.Load() == 1, fmt.Sprint(held.Load())
+		return held.Load() == 1, strconv.FormatInt(held.Load(), 10)
 	})
 	tgi.Close()
 	waitFor(t, 50*time.Second, "the second alert queued behind the first", func() (bool, string) {
