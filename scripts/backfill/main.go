@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -76,10 +77,10 @@ type series struct {
 
 func run(o options) error {
 	if o.out == "" || o.vllmFile == "" || o.gpuFile == "" {
-		return fmt.Errorf("--out, --vllm and --gpu are required")
+		return errors.New("--out, --vllm and --gpu are required")
 	}
 	if o.scrape <= 0 || o.eval <= 0 || o.duration <= 0 || o.eval%o.scrape != 0 {
-		return fmt.Errorf("--duration, --scrape-interval and --eval-interval must be positive and --eval-interval a multiple of --scrape-interval")
+		return errors.New("--duration, --scrape-interval and --eval-interval must be positive and --eval-interval a multiple of --scrape-interval")
 	}
 	if _, err := os.Stat(o.out); err == nil {
 		return fmt.Errorf("--out=%q exists; backfill writes a fresh data directory", o.out)
@@ -274,8 +275,11 @@ func loadGroups(o options, db *tsdb.DB) ([]*promrules.Group, error) {
 		return nil, nil
 	}
 	files, err := filepath.Glob(o.rulesGlob)
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("--rules=%q: no files (%v)", o.rulesGlob, err)
+	if err != nil {
+		return nil, fmt.Errorf("--rules=%q: %w", o.rulesGlob, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("--rules=%q: no files match", o.rulesGlob)
 	}
 	engine := promql.NewEngine(promql.EngineOpts{
 		MaxSamples: 50_000_000, Timeout: 2 * time.Minute, LookbackDelta: 5 * time.Minute,
