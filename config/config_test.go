@@ -441,14 +441,11 @@ scrape_configs: []
 // Load runs before the server binds its port, on every reload and in
 // `tokenpath check config`.
 func TestLoadConfigValidation(t *testing.T) {
-	const badRules = `groups:
-- name: user.broken
-  rules:
-  - record: job:up:sum
-    expr: sum by (job) (up)
-  - alert: Broken
-    expr: sum(rate(x[5m]) > 1
-`
+	// A PromQL error on line 7, column 11; cmd/tokenpath's tests read the
+	// same file.
+	badRulesFile, err := os.ReadFile(filepath.Join("testdata", "bad.rules.yml"))
+	require.NoError(t, err)
+	badRules := string(badRulesFile)
 	tests := []struct {
 		name    string
 		content string

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -25,8 +26,11 @@ func setHostLabel(cfg *promconfig.Config, hostname func() (string, error)) error
 		hostname = os.Hostname
 	}
 	name, err := hostname()
-	if err != nil || name == "" {
-		return fmt.Errorf("the external label %q defaults to the machine's hostname, which is unknown (%v): set global.external_labels.%s in the configuration file", HostLabel, err, HostLabel)
+	if err == nil && name == "" {
+		err = errors.New("the hostname is empty")
+	}
+	if err != nil {
+		return fmt.Errorf("the external label %q defaults to the machine's hostname, which is unknown (%w): set global.external_labels.%s in the configuration file", HostLabel, err, HostLabel)
 	}
 	b := labels.NewBuilder(cfg.GlobalConfig.ExternalLabels)
 	b.Set(HostLabel, name)

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -302,12 +303,7 @@ func (c *collector) collectHistogram(f family, desc *prometheus.Desc, ch chan<- 
 		}
 		get(s.Metric).buckets[le] = toCount(s.Value)
 	}
-	keys := make([]string, 0, len(hs))
-	for k := range hs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(hs)) {
 		h := hs[k]
 		// A histogram seen half-way (a scrape that landed between the
 		// _count and the _bucket samples of a new series) is left for the

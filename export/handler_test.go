@@ -282,7 +282,7 @@ func checkNamesAndLabels(t *testing.T, e exporter, exp exposition, all bool) {
 		got[exp.family(s)] = true
 	}
 	if all {
-		require.ElementsMatch(t, slices.Collect(mapKeys(docs)), slices.Collect(mapKeys(got)))
+		require.ElementsMatch(t, slices.Collect(maps.Keys(docs)), slices.Collect(maps.Keys(got)))
 	} else {
 		for name := range got {
 			require.Contains(t, docs, name, "undocumented family")
@@ -471,16 +471,6 @@ func labelMap(f family, m model.Metric) map[string]string {
 		}
 	}
 	return out
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // TestExportFromDemo points the endpoints at a whole tokenpath running

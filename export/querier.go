@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	promstorage "github.com/prometheus/prometheus/storage"
+
+	"github.com/ritwikareddykancharla/token-path-observability/internal/apiquery"
 )
 
 // Querier answers the exporters' instant queries with a vector of float
@@ -72,16 +74,5 @@ type apiQuerier struct {
 }
 
 func (a apiQuerier) Query(ctx context.Context, expr string, at time.Time) (model.Vector, error) {
-	v, warnings, _, err := a.api.Query(ctx, expr, at)
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
-	}
-	if len(warnings) > 0 {
-		a.logger.Debug("Query returned warnings", "query", expr, "warnings", warnings)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("query %q returned %s, want a vector", expr, v.Type())
-	}
-	return vec, nil
+	return apiquery.Vector(ctx, a.api, a.logger, expr, at)
 }

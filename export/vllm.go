@@ -64,11 +64,11 @@ func vllmFamilies() []family {
 	accepted, drafted := vllmName(metricnames.SpecDecodeAccepted), vllmName(metricnames.SpecDecodeDrafted)
 	return []family{
 		vllmHistogram("vllm_ttft_seconds", "Time to first token in seconds (vLLM's own buckets).",
-			fmt.Sprintf("`%s` (V1 and V0)", vllmName(metricnames.TTFT)), metricnames.TTFT),
+			fmt.Sprintf("%#q (V1 and V0)", vllmName(metricnames.TTFT)), metricnames.TTFT),
 		vllmHistogram("vllm_itl_seconds", "Inter-token latency in seconds: time between two output steps of a request (vLLM's own buckets).",
-			fmt.Sprintf("`%s` (V1), else `%s` (V0 and V1 before 0.11)", itl[0], itl[1]), metricnames.ITL),
+			fmt.Sprintf("%#q (V1), else %#q (V0 and V1 before 0.11)", itl[0], itl[1]), metricnames.ITL),
 		vllmHistogram("vllm_time_per_token_seconds", "Mean time per output token of each finished request, in seconds.",
-			fmt.Sprintf("`%s` (V1 0.11 and later)", vllmName(metricnames.RequestTimePerToken)), metricnames.RequestTimePerToken),
+			fmt.Sprintf("%#q (V1 0.11 and later)", vllmName(metricnames.RequestTimePerToken)), metricnames.RequestTimePerToken),
 		vllmHistogram("vllm_e2e_request_latency_seconds", "Request latency from arrival to the last token, in seconds.",
 			"`"+vllmName(metricnames.E2E)+"`", metricnames.E2E),
 		vllmHistogram("vllm_queue_time_seconds", "Time requests waited in the scheduler queue, in seconds.",
@@ -117,7 +117,7 @@ func vllmFamilies() []family {
 			// KV-cache use is per engine; the busiest engine is the one that
 			// preempts first, so engines are combined with max, not sum.
 			Name: "vllm_kv_cache_usage_ratio", Help: "KV-cache usage ratio (0-1), the fullest engine's.", Kind: kindGauge,
-			Labels: vllmLabels(), Source: fmt.Sprintf("`%s`, else `%s` (V0 and V1 before 0.9); max over engines", kv[0], kv[1]),
+			Labels: vllmLabels(), Source: fmt.Sprintf("%#q, else %#q (V0 and V1 before 0.9); max over engines", kv[0], kv[1]),
 			Expr: firstOf(kvMax...),
 		},
 		{

@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// GPUProcesses is one GPU and the host PIDs that hold a compute or graphics context on it.
-type GPUProcesses struct {
+// DeviceProcesses is one GPU and the host PIDs that hold a compute or graphics context on it.
+type DeviceProcesses struct {
 	Index int    // NVML index, the gpu label
 	UUID  string // the uuid label
 	PIDs  []uint32
@@ -21,7 +21,7 @@ type GPUProcesses struct {
 // driver that hangs: callers bound it (gpu/procmap runs it under its own timeout). A GPU that
 // does not answer is left out; an error means no GPU could be listed (NVML unavailable, or
 // nvmlDeviceGetCount failing).
-func (c *Collector) RunningProcesses() ([]GPUProcesses, error) {
+func (c *Collector) RunningProcesses() ([]DeviceProcesses, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.available.Load() {
@@ -31,7 +31,7 @@ func (c *Collector) RunningProcesses() ([]GPUProcesses, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing GPU processes: %w", err)
 	}
-	out := make([]GPUProcesses, 0, n)
+	out := make([]DeviceProcesses, 0, n)
 	for i := range n {
 		dev, err := c.lib.Device(i)
 		if err != nil {
@@ -45,7 +45,7 @@ func (c *Collector) RunningProcesses() ([]GPUProcesses, error) {
 		} else {
 			continue
 		}
-		g := GPUProcesses{Index: i, UUID: uuid}
+		g := DeviceProcesses{Index: i, UUID: uuid}
 		seen := map[uint32]bool{}
 		compute, cerr := dev.ComputeProcesses()
 		graphics, gerr := dev.GraphicsProcesses()

@@ -35,13 +35,13 @@ func TestRunningProcesses(t *testing.T) {
 	got, err := c.RunningProcesses()
 	require.NoError(t, err)
 	require.Len(t, got, 7, "GPU 5 answers neither list")
-	byIndex := map[int]GPUProcesses{}
+	byIndex := map[int]DeviceProcesses{}
 	for _, g := range got {
 		byIndex[g.Index] = g
 	}
 	require.NotContains(t, byIndex, 5)
 	// newDGX lists 1000+i (memory known) and 9999 (memory not available) on every GPU.
-	require.Equal(t, GPUProcesses{Index: 0, UUID: "GPU-00000000-0000-4000-8000-000000000000", PIDs: []uint32{1000, 9999}}, byIndex[0])
+	require.Equal(t, DeviceProcesses{Index: 0, UUID: "GPU-00000000-0000-4000-8000-000000000000", PIDs: []uint32{1000, 9999}}, byIndex[0])
 	require.Equal(t, []uint32{1002, 9999, 7000}, byIndex[2].PIDs)
 }
 

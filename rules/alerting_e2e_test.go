@@ -8,11 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,8 +27,7 @@ func TestHighTTFTReachesAlertmanager(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager and waits minutes for an alert")
 	}
-	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	amURL := startAlertmanager(t, amBin)
+	amURL := testbin.StartAlertmanager(t, testbin.AlertmanagerOptions{}).URL()
 
 	tp := testbin.Start(t, testbin.Options{Args: []string{
 		"--demo",
@@ -107,8 +101,7 @@ func TestInferenceTargetDownReachesAlertmanager(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager")
 	}
-	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	amURL := startAlertmanager(t, amBin)
+	amURL := testbin.StartAlertmanager(t, testbin.AlertmanagerOptions{}).URL()
 
 	deadVLLM := testbin.FreePort(t) // nothing listens there
 	deadTGI := testbin.FreePort(t)
@@ -181,65 +174,6 @@ func targetArgs(vllmURL, tgiURL string, extra ...string) []string {
 		"--vllm.endpoint=" + vllmURL,
 		"--tgi.endpoint=" + tgiURL,
 	}, extra...)
-}
-
-// startAlertmanager runs a real Alertmanager on a free loopback port with a
-// receiver that goes nowhere; its API is what the test reads.
-func startAlertmanager(t *testing.T, bin string) string {
-	t.Helper()
-	u, _ := runAlertmanager(t, bin, testbin.FreePort(t))
-	return u
-}
-
-// runAlertmanager runs a real Alertmanager on addr with a fresh data directory and
-// returns its URL and a function that kills it (also called at cleanup), so a test can
-// stop it and start another on the same address.
-func runAlertmanager(t *testing.T, bin, addr string) (string, func()) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte(`route:
-  receiver: blackhole
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: blackhole
-`), 0o600))
-	cluster := testbin.FreePort(t)
-	cmd := exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--cluster.listen-address=", // no gossip: a single instance
-		"--cluster.advertise-address="+cluster,
-	)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("alertmanager logs:\n%s", logs.String())
-		}
-	})
-	u := "http://" + addr
-	waitFor(t, 30*time.Second, "Alertmanager ready", func() (bool, string) {
-		resp, err := http.Get(u + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-	return u, stop
 }
 
 func apiClient(t *testing.T, base string) promv1.API {

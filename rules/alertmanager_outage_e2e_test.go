@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,9 +33,8 @@ func TestAlertsSurviveAlertmanagerOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager twice")
 	}
-	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	amAddr := testbin.FreePort(t)
-	amURL, stopAM := runAlertmanager(t, amBin, amAddr)
+	am := testbin.StartAlertmanager(t, testbin.AlertmanagerOptions{})
+	amURL := am.URL()
 
 	// The TGI endpoint answers until the test closes it; the vLLM endpoint is dead all along.
 	tgi := answeringTGI(t)
@@ -58,7 +58,7 @@ func TestAlertsSurviveAlertmanagerOutage(t *testing.T) {
 	})
 
 	// Alertmanager goes away; then the TGI endpoint dies and its alert fires meanwhile.
-	stopAM()
+	am.Stop()
 	tgi.Close()
 	waitFor(t, 90*time.Second, "tokenpath fails to send the TGI endpoint's alert", func() (bool, string) {
 		m := notifierMetrics(t, tp.URL)
@@ -68,7 +68,7 @@ func TestAlertsSurviveAlertmanagerOutage(t *testing.T) {
 	})
 
 	// A new Alertmanager, empty, on the same address: both alerts arrive with the next re-send.
-	amURL2, _ := runAlertmanager(t, amBin, amAddr)
+	amURL2 := testbin.StartAlertmanager(t, testbin.AlertmanagerOptions{Addr: am.Addr()}).URL()
 	require.Empty(t, instances(amURL2))
 	waitFor(t, 150*time.Second, "both alerts in the restarted Alertmanager", func() (bool, string) {
 		got := instances(amURL2)
@@ -89,8 +89,7 @@ func TestAlertsQueueWhileAlertmanagerIsSlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tokenpath and Alertmanager")
 	}
-	amBin := testbin.RequirePeer(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	amURL := startAlertmanager(t, amBin)
+	amURL := testbin.StartAlertmanager(t, testbin.AlertmanagerOptions{}).URL()
 	target, err := url.Parse(amURL)
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -130,7 +129,7 @@ alerting:
 	)})
 
 	waitFor(t, 90*time.Second, "the first alert's send held by the slow Alertmanager", func() (bool, string) {
-		return held.Load() == 1, fmt.Sprint(held.Load())
+		return held.Load() == 1, strconv.FormatInt(held.Load(), 10)
 	})
 	tgi.Close()
 	waitFor(t, 50*time.Second, "the second alert queued behind the first", func() (bool, string) {

@@ -143,7 +143,7 @@ func TestDiagnosis(t *testing.T) {
 			row:  healthy(),
 			want: "none",
 			numbers: map[string]float64{
-				// max(0.8 / 5, 0.03 / 0.1)
+				// The larger of 0.8 / 5 and 0.03 / 0.1.
 				"tokenpath:diagnosis_tail:ratio":         0.3,
 				"tokenpath:diagnosis_queue_share:ratio":  0.01 / 0.3,
 				"tokenpath:diagnosis_itl_spike:ratio":    2,
@@ -173,7 +173,7 @@ func TestDiagnosis(t *testing.T) {
 		{
 			name: "queue share under half is not saturation",
 			row: with(func(r *rowInputs) {
-				// 2.9 / 6 = 0.483
+				// A queue share of 2.9 / 6 = 0.483.
 				r.Waiting, r.TTFTp99, r.TTFTMean, r.QueueMean = 40, 12, 6, 2.9
 			}),
 			want: "unexplained",

@@ -54,5 +54,6 @@ func TestAnnounceKinds(t *testing.T) {
 
 func TestAnnounceKindsWithoutCallback(t *testing.T) {
 	in := make(chan map[string][]*targetgroup.Group)
-	require.Equal(t, (<-chan map[string][]*targetgroup.Group)(in), announceKinds(context.Background(), in, nil))
+	var want <-chan map[string][]*targetgroup.Group = in
+	require.Equal(t, want, announceKinds(context.Background(), in, nil))
 }

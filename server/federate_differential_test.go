@@ -191,11 +191,11 @@ func readFamilies(t *testing.T, format expfmt.Format, do func(*http.Request) *ht
 		dec := expfmt.NewDecoder(bytes.NewReader(raw), format)
 		for {
 			mf := &dto.MetricFamily{}
-			if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			err := dec.Decode(mf)
+			if errors.Is(err, io.EOF) {
 				break
-			} else {
-				require.NoError(t, err, target)
 			}
+			require.NoError(t, err, target)
 			fams = append(fams, mf)
 		}
 	}

@@ -340,7 +340,7 @@ func TestRemoteWriteContentTypes(t *testing.T) {
 	rec = write("application/x-protobuf", snappy.Encode(nil, []byte("\xff\xff\xff not protobuf")))
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 	require.Contains(t, rec.Body.String(), "proto")
-	rec = write("application/x-protobuf", bytes.Repeat([]byte{0}, 32<<20+1))
+	rec = write("application/x-protobuf", make([]byte, 32<<20+1))
 	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	require.Contains(t, rec.Body.String(), "request body exceeds the 33554432 bytes limit")
 	rec = write("application/x-protobuf", snappy.Encode(nil, valid))

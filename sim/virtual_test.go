@@ -95,7 +95,7 @@ func runScenarioVirtually(t *testing.T, name string, d time.Duration) windowStat
 	from := time.Unix(1_700_000_000, 0)
 	var older, newer []*dto.MetricFamily
 	var act Activity
-	err = s.RunVirtual(context.Background(), from, from.Add(d), time.Minute, func(now time.Time, reg prometheus.Gatherer) error {
+	err = s.RunVirtual(context.Background(), from, from.Add(d), time.Minute, func(_ time.Time, reg prometheus.Gatherer) error {
 		if reg == nil {
 			return nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,10 +72,7 @@ func TestCSPRecorderSeesViolations(t *testing.T) {
 	require.NoError(t, err, "violations seen: %v", b.cspViolations(t))
 	got := b.cspViolations(t)
 	require.False(t, eval[bool](t, b, `!!window.inlineRan`), "the inline script was blocked")
-	joined := ""
-	for _, v := range got {
-		joined += v + "\n"
-	}
+	joined := strings.Join(got, "\n")
 	require.Contains(t, joined, "script-src-elem blocked inline")
 	require.Contains(t, joined, "script-src-attr blocked inline")
 	require.Contains(t, joined, "img-src blocked https://example.invalid/x.png")

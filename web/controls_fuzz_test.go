@@ -56,7 +56,11 @@ func FuzzControls(f *testing.F) {
 func FuzzFilterSelector(f *testing.F) {
 	for _, s := range [][2]string{
 		{"meta-llama/Llama-3.1-8B-Instruct", "127.0.0.1:8000"},
-		{`a"b`, `c\d`}, {".*", "(x|y)"}, {"", ""}, {"line\nbreak", "tab\t"}, {"}", "{"},
+		{`a"b`, `c\d`},
+		{".*", "(x|y)"},
+		{"", ""},
+		{"line\nbreak", "tab\t"},
+		{"}", "{"},
 	} {
 		f.Add(s[0], s[1])
 	}

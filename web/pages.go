@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ritwikareddykancharla/token-path-observability/grafana/panels"
+	"github.com/ritwikareddykancharla/token-path-observability/internal/apiquery"
 	"github.com/ritwikareddykancharla/token-path-observability/web/components"
 )
 
@@ -205,18 +206,7 @@ func setByName(s *model.Sample, fields map[model.LabelValue]*components.Value) {
 
 // instant runs an instant query and returns its vector.
 func (u *UI) instant(ctx context.Context, q string) (model.Vector, error) {
-	v, warnings, _, err := u.api.Query(ctx, q, u.now())
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", q, err)
-	}
-	if len(warnings) > 0 {
-		u.log.Debug("query warnings", "query", q, "warnings", warnings)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("query %s: got %s, want a vector", q, v.Type())
-	}
-	return vec, nil
+	return apiquery.Vector(ctx, u.api, u.log, q, u.now())
 }
 
 // instantOnHost runs an instant query narrowed to host (narrowToHost).

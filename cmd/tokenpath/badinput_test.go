@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -93,15 +94,14 @@ scrape_configs:
 	}
 }
 
-// badRules has a PromQL error on line 7 (column 11).
-const badRules = `groups:
-- name: user.broken
-  rules:
-  - record: job:up:sum
-    expr: sum by (job) (up)
-  - alert: Broken
-    expr: sum(rate(x[5m]) > 1
-`
+// badRules is config/testdata/bad.rules.yml, which config's tests read too:
+// a rule file with a PromQL error on line 7 (column 11).
+func badRules(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "config", "testdata", "bad.rules.yml"))
+	require.NoError(t, err)
+	return string(b)
+}
 
 // TestFirstConfigThatCannotApply: a configuration the server could not
 // apply — a probe endpoint without its scheme, a probe api it does not
@@ -128,7 +128,7 @@ func TestFirstConfigThatCannotApply(t *testing.T) {
 		{
 			name:   "rule file with a PromQL error",
 			config: "global:\n  evaluation_interval: 1s\nrule_files: [bad.rules.yml]\n",
-			files:  map[string]string{"bad.rules.yml": badRules},
+			files:  map[string]string{"bad.rules.yml": badRules(t)},
 			want:   []string{"tokenpath.yml", "bad.rules.yml: 7:11", `group "user.broken", rule 2, "Broken"`, "could not parse expression"},
 		},
 	}
@@ -193,7 +193,7 @@ func TestCheckConfig(t *testing.T) {
 		{name: "unknown field in a probe", wantCode: 1, content: "tokenpath:\n  probes:\n  - endpoint: http://127.0.0.1:8000\n    modle: x\n", want: []string{"line 4: field modle not found"}}, //nolint:misspell // the misspelling is the test input
 		{name: "unknown key in the tokenpath section", wantCode: 1, content: "tokenpath:\n  probez: []\n", want: []string{"tokenpath section (line 1)", "line 2: field probez not found"}},
 		{
-			name: "rule file with a PromQL error", wantCode: 1, content: "rule_files: [bad.rules.yml]\n", files: map[string]string{"bad.rules.yml": badRules},
+			name: "rule file with a PromQL error", wantCode: 1, content: "rule_files: [bad.rules.yml]\n", files: map[string]string{"bad.rules.yml": badRules(t)},
 			want: []string{"  FAILED:\n", `bad.rules.yml: 7:11: group "user.broken", rule 2, "Broken": could not parse expression: 1:20: parse error: unclosed left parenthesis`},
 		},
 		{name: "missing rule file", wantCode: 1, content: "rule_files: [nope.rules.yml]\n", want: []string{"rule_files", "nope.rules.yml", "no such file"}},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ tokenpath:
 			waitFor(t, 10*time.Second, "the row's diagnosis on the token-path page", func() (bool, string) {
 				status, body := p.get("/", nil)
 				if status != http.StatusOK {
-					return false, fmt.Sprint(status)
+					return false, strconv.Itoa(status)
 				}
 				doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
 				require.NoError(t, err)

@@ -210,7 +210,7 @@ func TestFullDiskProcess(t *testing.T) {
 	resumed := time.Now()
 	waitFor(t, 30*time.Second, "samples after space returned", func() (bool, string) {
 		v := instant(t, api, fmt.Sprintf(`timestamp(up{job="tokenpath"}) > %d`, resumed.Unix()), time.Now())
-		return len(v) == 1, fmt.Sprint(v)
+		return len(v) == 1, v.String()
 	})
 	code, metrics = p.get("/metrics", nil)
 	require.Equal(t, http.StatusOK, code)

@@ -31,7 +31,7 @@ func TestHelp(t *testing.T) {
 	}
 
 	cases := []struct{ arg, want string }{
-		{"--web.listen-adress=:1", "unknown long flag '--web.listen-adress'; did you mean --web.listen-address?"},
+		{"--web.listen-adress=:1", "unknown long flag '--web.listen-adress'; did you mean --web.listen-address?"}, //nolint:misspell // the misspelling is the test input
 		{"--alert.ttft-warnig=1s", "did you mean --alert.ttft-warning?"},
 		{"--demos", "did you mean --demo?"},
 	}

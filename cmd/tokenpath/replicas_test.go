@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ type amAlert struct {
 func (am *alertmanager) alerts(t *testing.T, name string) []amAlert {
 	t.Helper()
 	q := url.Values{"filter": {fmt.Sprintf("alertname=%q", name)}}
-	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, am.URL()+"/api/v2/alerts?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, am.URL()+"/api/v2/alerts?"+q.Encode(), http.NoBody)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -109,7 +110,7 @@ tokenpath:
 	waitFor(t, 30*time.Second, "rows showing their own instance's probe percentiles", func() (bool, string) {
 		status, body := p.get("/", nil)
 		if status != http.StatusOK {
-			return false, fmt.Sprint(status)
+			return false, strconv.Itoa(status)
 		}
 		doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
 		require.NoError(t, err)

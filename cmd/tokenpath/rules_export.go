@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -36,15 +37,17 @@ func (r *rulesExport) run() error {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("--no-rules.defaults: there are no embedded rules to export")
+		return errors.New("--no-rules.defaults: there are no embedded rules to export")
 	}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+	// Readable by all: the rules hold no secret, and the Prometheus that
+	// loads them usually runs as another user.
+	if err := os.MkdirAll(r.dir, 0o755); err != nil { //nolint:gosec // for the Prometheus user to read
 		return fmt.Errorf("--dir=%q: %w", r.dir, err)
 	}
 	names := slices.Sorted(maps.Keys(files))
 	for _, name := range names {
 		path := filepath.Join(r.dir, name)
-		if err := os.WriteFile(path, files[name], 0o644); err != nil {
+		if err := os.WriteFile(path, files[name], 0o644); err != nil { //nolint:gosec // for the Prometheus user to read
 			return fmt.Errorf("--dir=%q: writing %s: %w", r.dir, name, err)
 		}
 		fmt.Fprintln(r.out, path)

@@ -72,8 +72,11 @@ func TestSLOBucketWarningsOnlyForScrapedServers(t *testing.T) {
 
 		logs := p.Logs()
 		require.Equal(t, 1, strings.Count(logs, warning), logs)
-		line := logs[strings.LastIndex(logs[:strings.Index(logs, warning)], "\n")+1:]
-		line = line[:strings.Index(line, "\n")]
+		// The whole log line of the warning: its attributes come before
+		// and after the message.
+		before, after, _ := strings.Cut(logs, warning)
+		rest, _, _ := strings.Cut(after, "\n")
+		line := before[strings.LastIndex(before, "\n")+1:] + warning + rest
 		require.Contains(t, line, "server=sglang")
 		require.Contains(t, line, "sglang's ttft histogram (between 4 and 6)")
 		require.NotContains(t, logs, "vllm's ttft histogram")

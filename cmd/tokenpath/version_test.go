@@ -57,8 +57,8 @@ func TestVersionStamped(t *testing.T) {
 	out := stdout.String() + stderr.String() // kingpin prints the version on stdout
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Equal(t, fmt.Sprintf("tokenpath, version %s (branch: %s, revision: %s)", want.version, want.branch, want.revision), lines[0], out)
-	require.Regexp(t, regexp.MustCompile(`(?m)^\s+build user:\s+\S+@\S+$`), out)
-	require.Regexp(t, regexp.MustCompile(`(?m)^\s+build date:\s+\d{8}-\d{2}:\d{2}:\d{2}$`), out)
+	require.Regexp(t, `(?m)^\s+build user:\s+\S+@\S+$`, out)
+	require.Regexp(t, `(?m)^\s+build date:\s+\d{8}-\d{2}:\d{2}:\d{2}$`, out)
 	buildDate := regexp.MustCompile(`(?m)^\s+build date:\s+(\S+)$`).FindStringSubmatch(out)[1]
 
 	p := start(t, procOpts{})

@@ -52,7 +52,7 @@ type Target struct {
 
 // ProcessLister lists each GPU's processes; *gpu.Collector is one.
 type ProcessLister interface {
-	RunningProcesses() ([]gpu.GPUProcesses, error)
+	RunningProcesses() ([]gpu.DeviceProcesses, error)
 }
 
 // Options configure New. Zero durations get defaults.
@@ -186,7 +186,7 @@ func (c *Collector) refresh() []prometheus.Metric {
 type result struct {
 	Target
 	state, reason string
-	gpus          []gpu.GPUProcesses
+	gpus          []gpu.DeviceProcesses
 }
 
 func (c *Collector) collect(ctx context.Context) []prometheus.Metric {
@@ -277,7 +277,7 @@ func (c *Collector) mapTargets(ctx context.Context, targets []Target) []result {
 		tree := snap.tree(pids)
 		for _, g := range gpus {
 			if slices.ContainsFunc(g.PIDs, func(p uint32) bool { return tree[int(p)] }) {
-				r.gpus = append(r.gpus, gpu.GPUProcesses{Index: g.Index, UUID: g.UUID})
+				r.gpus = append(r.gpus, gpu.DeviceProcesses{Index: g.Index, UUID: g.UUID})
 			}
 		}
 		r.state, r.reason = StateNoGPUProcess, fmt.Sprintf("no GPU lists any of the %d processes of the server listening on port %d", len(tree), port)

@@ -166,7 +166,7 @@ type blockingLister struct {
 	calls   int
 }
 
-func (b *blockingLister) RunningProcesses() ([]gpu.GPUProcesses, error) {
+func (b *blockingLister) RunningProcesses() ([]gpu.DeviceProcesses, error) {
 	b.mu.Lock()
 	b.calls++
 	b.mu.Unlock()

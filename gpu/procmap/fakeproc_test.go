@@ -69,9 +69,9 @@ func newTestCollector(t *testing.T, targets []Target, gpus ProcessLister, hostNS
 	return c
 }
 
-type listedGPUs []gpu.GPUProcesses
+type listedGPUs []gpu.DeviceProcesses
 
-func (l listedGPUs) RunningProcesses() ([]gpu.GPUProcesses, error) { return l, nil }
+func (l listedGPUs) RunningProcesses() ([]gpu.DeviceProcesses, error) { return l, nil }
 
 // TestMapTargetsFakeProc maps targets over a written /proc: the tree below the listener,
 // IPv6 listeners, docker-proxy and a port nobody listens on.

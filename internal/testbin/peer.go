@@ -130,7 +130,6 @@ func (p *Peer) Launch() {
 func (p *Peer) WaitReady(timeout time.Duration, edit func(*http.Request)) {
 	p.tb.Helper()
 	deadline := time.Now().Add(timeout)
-	last := "no answer yet"
 	for {
 		select {
 		case <-p.done:
@@ -141,9 +140,8 @@ func (p *Peer) WaitReady(timeout time.Duration, edit func(*http.Request)) {
 		if ok {
 			return
 		}
-		last = status
 		if time.Now().After(deadline) {
-			p.tb.Fatalf("%s not ready after %s (%s):\n%s", p.opts.Name, timeout, last, Tail(p.logs.String(), 5000))
+			p.tb.Fatalf("%s not ready after %s (%s):\n%s", p.opts.Name, timeout, status, Tail(p.logs.String(), 5000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -247,10 +245,16 @@ type AlertmanagerOptions struct {
 	// Config is alertmanager.yml (default: every alert, grouped after 1s, to
 	// a receiver without integrations; tests read alerts from the v2 API).
 	Config string
+	// Addr is the host:port to listen on (default: a free loopback port).
+	// An outage test stops one Alertmanager and passes its Addr here: the
+	// new one answers on the same address with an empty state, which
+	// Peer.Start (same data directory) would not give.
+	Addr string
 }
 
-// StartAlertmanager runs Debian's Alertmanager, without clustering, on a free
-// loopback port and waits for /-/ready.
+// StartAlertmanager runs Debian's Alertmanager, without clustering, with a
+// fresh data directory, and waits for /-/ready. The one place tests start an
+// Alertmanager.
 func StartAlertmanager(tb testing.TB, o AlertmanagerOptions) *Peer {
 	tb.Helper()
 	dir := tb.TempDir()
@@ -258,7 +262,10 @@ func StartAlertmanager(tb testing.TB, o AlertmanagerOptions) *Peer {
 		o.Config = "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n"
 	}
 	cfg := writeConfig(tb, dir, "alertmanager.yml", o.Config)
-	addr := FreePort(tb)
+	addr := o.Addr
+	if addr == "" {
+		addr = FreePort(tb)
+	}
 	return StartPeer(tb, PeerOptions{
 		Name: "alertmanager", Command: "prometheus-alertmanager", Package: "prometheus-alertmanager",
 		Args: []string{

@@ -1,5 +1,5 @@
 // Package yamlerr rewrites the YAML decoders' error messages for users: the
-// decoders name the Go type a value was decoded into ("field modle not found
+// decoders name the Go type a value was decoded into ("field api_kind not found
 // in type probe.Config", "cannot unmarshal !!str `x` into config.plain"),
 // which means nothing to someone editing a configuration file. The line and
 // the field stay; the Go type goes.

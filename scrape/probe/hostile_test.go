@@ -44,7 +44,11 @@ func newRawPeer(t *testing.T, serve func(c net.Conn, requested, done <-chan stru
 			mu.Unlock()
 			p.accepted.Add(1)
 			n := p.open.Add(1)
-			for m := p.maxOpen.Load(); n > m && !p.maxOpen.CompareAndSwap(m, n); m = p.maxOpen.Load() {
+			for {
+				m := p.maxOpen.Load()
+				if n <= m || p.maxOpen.CompareAndSwap(m, n) {
+					break
+				}
 			}
 			requested := make(chan struct{})
 			p.wg.Go(func() {

@@ -12,10 +12,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -75,10 +77,10 @@ type series struct {
 
 func run(o options) error {
 	if o.out == "" || o.vllmFile == "" || o.gpuFile == "" {
-		return fmt.Errorf("--out, --vllm and --gpu are required")
+		return errors.New("--out, --vllm and --gpu are required")
 	}
 	if o.scrape <= 0 || o.eval <= 0 || o.duration <= 0 || o.eval%o.scrape != 0 {
-		return fmt.Errorf("--duration, --scrape-interval and --eval-interval must be positive and --eval-interval a multiple of --scrape-interval")
+		return errors.New("--duration, --scrape-interval and --eval-interval must be positive and --eval-interval a multiple of --scrape-interval")
 	}
 	if _, err := os.Stat(o.out); err == nil {
 		return fmt.Errorf("--out=%q exists; backfill writes a fresh data directory", o.out)
@@ -207,12 +209,7 @@ func readFamilies(file string) (map[string]*dto.MetricFamily, error) {
 // "bench" stores them, with the given labels replaced.
 func expand(fams map[string]*dto.MetricFamily, instance string, set map[string]string, phase float64) []*series {
 	var out []*series
-	names := make([]string, 0, len(fams))
-	for n := range fams {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(fams)) {
 		mf := fams[name]
 		for _, m := range mf.GetMetric() {
 			base := map[string]string{"job": "bench", "instance": instance}
@@ -278,8 +275,11 @@ func loadGroups(o options, db *tsdb.DB) ([]*promrules.Group, error) {
 		return nil, nil
 	}
 	files, err := filepath.Glob(o.rulesGlob)
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("--rules=%q: no files (%v)", o.rulesGlob, err)
+	if err != nil {
+		return nil, fmt.Errorf("--rules=%q: %w", o.rulesGlob, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("--rules=%q: no files match", o.rulesGlob)
 	}
 	engine := promql.NewEngine(promql.EngineOpts{
 		MaxSamples: 50_000_000, Timeout: 2 * time.Minute, LookbackDelta: 5 * time.Minute,
@@ -301,13 +301,8 @@ func loadGroups(o options, db *tsdb.DB) ([]*promrules.Group, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("--rules=%q: %v", o.rulesGlob, errs)
 	}
-	keys := make([]string, 0, len(loaded))
-	for k := range loaded {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	groups := make([]*promrules.Group, 0, len(keys))
-	for _, k := range keys {
+	groups := make([]*promrules.Group, 0, len(loaded))
+	for _, k := range slices.Sorted(maps.Keys(loaded)) {
 		groups = append(groups, loaded[k])
 	}
 	return groups, nil

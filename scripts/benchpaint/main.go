@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -91,7 +92,7 @@ func paint(alloc context.Context, url string, timeout time.Duration) (first, las
 		return 0, 0, 0, err
 	}
 	if len(ms) == 0 {
-		return 0, 0, 0, fmt.Errorf("no chart painted (no data in the range?)")
+		return 0, 0, 0, errors.New("no chart painted (no data in the range?)")
 	}
 	return slices.Min(ms), slices.Max(ms), len(ms), nil
 }

@@ -90,7 +90,7 @@ func vllmHandler(models int, seed int64) (http.Handler, error) {
 	go func() { _ = s.Run(context.Background()) }()
 	from := []byte(`model_name="` + sim.DefaultModel(sim.EngineVLLM) + `"`)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req := httptest.NewRequest(http.MethodGet, "/metrics", http.NoBody)
 		req.Header.Set("Accept", "text/plain;version=0.0.4")
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, req.WithContext(r.Context()))

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/proto"
@@ -55,7 +56,7 @@ func familyType(p point) dto.MetricType {
 func metric(p point, attached []labels.Label) *dto.Metric {
 	m := &dto.Metric{TimestampMs: proto.Int64(p.t)}
 	p.series.Range(func(l labels.Label) {
-		if l.Name != labels.MetricName && l.Value != "" {
+		if l.Name != model.MetricNameLabel && l.Value != "" {
 			m.Label = append(m.Label, labelPair(l.Name, l.Value))
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
@@ -22,7 +23,7 @@ type point struct {
 	h      *histogram.FloatHistogram
 }
 
-func (p point) name() string { return p.series.Get(labels.MetricName) }
+func (p point) name() string { return p.series.Get(model.MetricNameLabel) }
 
 // newestPoints selects the series of every selector over the lookback window
 // ending now and returns each one's newest sample, ordered by metric name
