@@ -39,6 +39,8 @@ const (
 	// benchEval is the token-path group's interval, the step at which the
 	// history's recorded series are written before the measurement.
 	benchEval = 15 * time.Second
+	// benchTopRules is how many of a group's costliest rules -v logs.
+	benchTopRules = 30
 )
 
 // benchStart is the first simulated scrape: a fixed instant, so that every
@@ -64,7 +66,7 @@ func newRuleBench(b *testing.B, files map[string][]byte) *ruleBench {
 	b.Helper()
 	db := teststorage.New(b)
 	until := benchStart.Add(benchHistory)
-	series, samples := loadSimulatedVLLM(b, db, benchStart, until)
+	series, samples := loadSimulatedVLLM(b, db, benchStart, until, 1)
 	b.Logf("loaded %d series, %d samples (%d servers × %d models, %s at %s)", series, samples, benchServers, benchModels, benchHistory, benchScrape)
 
 	// The engine options of rules.NewManager: Prometheus' defaults.
@@ -116,13 +118,13 @@ func newRuleBench(b *testing.B, files map[string][]byte) *ruleBench {
 // loadSimulatedVLLM appends the history of benchServers simulated vLLM
 // servers from `from` to until, one scrape every benchScrape: each server's
 // exposition repeated for benchModels models with model_name rewritten, as
-// scripts/benchtarget serves it, under the target labels tokenpath's scrape
-// gives a vLLM target (job, instance, server). It returns the number of
-// series and samples.
-func loadSimulatedVLLM(b *testing.B, db storage.Appendable, from, until time.Time) (series, samples int) {
+// scripts/benchtarget serves it, and for `engines` data-parallel engines
+// (the engine label; benchtarget serves one), under the target labels
+// tokenpath's scrape gives a vLLM target (job, instance, server). It returns
+// the number of series and samples.
+func loadSimulatedVLLM(b *testing.B, db storage.Appendable, from, until time.Time, engines int) (series, samples int) {
 	b.Helper()
 	ctx := context.Background()
-	seen := map[string]struct{}{}
 	for i := range benchServers {
 		s, err := sim.New(sim.Options{Engine: sim.EngineVLLM, Seed: int64(i + 1), Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(b, err)
@@ -133,20 +135,25 @@ func loadSimulatedVLLM(b *testing.B, db storage.Appendable, from, until time.Tim
 				return err
 			}
 			app := db.Appender(ctx)
+			n := 0
 			for m := range benchModels {
-				for _, ps := range exposedSamples(fams, target, "model-"+strconv.Itoa(m)) {
-					if _, err := app.Append(0, ps.lset, t.UnixMilli(), ps.v); err != nil {
-						return fmt.Errorf("appending %s: %w", ps.lset, err)
+				for e := range engines {
+					for _, ps := range exposedSamples(fams, target, "model-"+strconv.Itoa(m), strconv.Itoa(e)) {
+						if _, err := app.Append(0, ps.lset, t.UnixMilli(), ps.v); err != nil {
+							return fmt.Errorf("appending %s: %w", ps.lset, err)
+						}
+						n++
 					}
-					seen[ps.lset.String()] = struct{}{}
-					samples++
 				}
 			}
+			// Every scrape exposes the same series (the simulator creates them all at start).
+			series = max(series, n)
+			samples += n
 			return app.Commit()
 		})
 		require.NoError(b, err)
 	}
-	return len(seen), samples
+	return series * benchServers, samples
 }
 
 // exposedSample is one sample of an exposition, as a scrape stores it.
@@ -157,16 +164,20 @@ type exposedSample struct {
 
 // exposedSamples flattens gathered families into the samples a scrape of
 // their text exposition stores (histograms as _bucket, _sum and _count),
-// with the target labels added and model_name set to modelName.
-func exposedSamples(fams []*dto.MetricFamily, target []string, modelName string) []exposedSample {
+// with the target labels added, model_name set to modelName and engine (where
+// there is one) to engine.
+func exposedSamples(fams []*dto.MetricFamily, target []string, modelName, engine string) []exposedSample {
 	var out []exposedSample
 	for _, f := range fams {
 		for _, m := range f.GetMetric() {
 			base := labels.NewBuilder(labels.FromStrings(target...))
 			for _, lp := range m.GetLabel() {
 				v := lp.GetValue()
-				if lp.GetName() == "model_name" {
+				switch lp.GetName() {
+				case "model_name":
 					v = modelName
+				case "engine":
+					v = engine
 				}
 				base.Set(lp.GetName(), v)
 			}
@@ -249,7 +260,7 @@ func BenchmarkRuleGroups(b *testing.B) {
 			for _, d := range spent {
 				total += d
 			}
-			for _, i := range order[:min(8, len(order))] {
+			for _, i := range order[:min(benchTopRules, len(order))] {
 				b.Logf("%5.1f%% %8s/eval  %s", 100*float64(spent[i])/float64(max(total, 1)), (spent[i] / time.Duration(b.N)).Round(time.Microsecond), ruleKey(rules[i]))
 			}
 		})
