@@ -450,6 +450,11 @@ func templateFuncs() template.FuncMap {
 //     numbers) are first collapsed with max so they are not counted twice.
 //   - tgi, llamacpp: no model label of their own; a `model` target label from
 //     the scrape config is kept, otherwise model is empty.
+//
+// label_replace runs on the raw series, not after a first sum by model_name:
+// with one engine per model that sum shrinks nothing, and the measured
+// aggregate-first form was slower (BenchmarkAggregateForms, docs/benchmarks.md
+// "Rule evaluation cost"); the rate under label_replace is the cost either way.
 func aggregate(server, op, by, expr string) (string, error) {
 	if op != "sum" && op != "max" {
 		return "", fmt.Errorf("unknown aggregation %q (want sum or max)", op)
