@@ -2,11 +2,11 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,7 +63,7 @@ func TestFullDiskIsVisibleAndRecovers(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 
 	series := func(i int) labels.Labels {
-		return labels.FromStrings("__name__", "disk_test", "i", fmt.Sprint(i), "pad", strings.Repeat("x", 200))
+		return labels.FromStrings("__name__", "disk_test", "i", strconv.Itoa(i), "pad", strings.Repeat("x", 200))
 	}
 	ts := int64(1000)
 	for i := range 100 {
@@ -107,7 +107,7 @@ func TestFullDiskIsVisibleAndRecovers(t *testing.T) {
 	require.Equal(t, 0.0, testutil.ToFloat64(s.local.health.failing))
 	got = samples(t, s.Local(), labels.MustNewMatcher(labels.MatchEqual, "i", "0"))
 	require.Equal(t, []float64{1, 3}, got[series(0).String()][:2])
-	require.False(t, errors.Is(s.WriteError(), syscall.ENOSPC))
+	require.NotErrorIs(t, s.WriteError(), syscall.ENOSPC)
 }
 
 // TestAppendersKeepTheTSDBInterfaces: the health wrappers still offer what
