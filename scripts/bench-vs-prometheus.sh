@@ -24,6 +24,7 @@
 #                        warm-up: a 30 s CPU profile, then the heap profile,
 #                        /metrics, /proc/PID/status, smaps_rollup and smaps,
 #                        written to DIR as LOAD-IMPL.*
+#   PROFILE_WARMUP=S     the profiled runs' warm-up (default: warmup_seconds)
 #   PORT=20090 TBASE=20200   the programs' listen port; the targets listen on
 #                        TBASE … TBASE+8
 #
@@ -109,8 +110,8 @@ run_one() {
   pid=$!
   pids+=("$pid")
   ready=$(wait_ready "http://127.0.0.1:$PORT" "$pid" 60)
-  sleep "$WARMUP"
   if [ -n "$profile" ]; then
+    sleep "${PROFILE_WARMUP:-$WARMUP}"
     local base="$profile/$load-${impl//\//-}"
     mkdir -p "$profile"
     curl -fs "http://127.0.0.1:$PORT/debug/pprof/profile?seconds=30" -o "$base.cpu.pb.gz"
@@ -122,6 +123,7 @@ run_one() {
     stop "$pid"
     return
   fi
+  sleep "$WARMUP"
   local t0 c0 t1 c1
   t0=$(date +%s.%N); c0=$(cpu_ticks "$pid")
   : >"$work/rss"
