@@ -5,7 +5,8 @@
 #   - RSS split: anonymous against file-backed, and how much of it is the
 #     mapped executable;
 #   - Go runtime figures from /metrics (go_memstats_*, go_gc_*);
-#   - heap in use (inuse_space) by component;
+#   - heap in use (inuse_space) and allocated since start (alloc_space) by
+#     component;
 #   - CPU by component.
 # Each heap or CPU sample is put in the first component whose pattern matches
 # any frame of its stack (patterns in order, leaf frames first), so the
@@ -20,8 +21,8 @@ cd "$(dirname "$0")/.."
 # classify KIND FILE: "component<TAB>bytes-or-ns" per component.
 classify() {
   local index
-  case $1 in heap) index=inuse_space ;; cpu) index=cpu ;; esac
-  go tool pprof -traces -sample_index="$index" "$2" 2>/dev/null | awk -v kind="$1" '
+  case $1 in heap) index=inuse_space ;; alloc) index=alloc_space ;; cpu) index=cpu ;; esac
+  go tool pprof -traces -sample_index="$index" "$2" 2>/dev/null | awk -v kind="${1/alloc/heap}" '
     function unit(v,   n, u) {
       n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
       if (u == "kB") n *= 1024; else if (u == "MB") n *= 1048576; else if (u == "GB") n *= 1073741824
@@ -104,21 +105,25 @@ vals=(); for r in "${runs[@]}"; do vals+=("$(metric go_gc_gogc_percent "$r.metri
 vals=(); for r in "${runs[@]}"; do vals+=("$(metric go_goroutines "$r.metrics.txt")"); done; row "goroutines" "${vals[@]}"
 vals=(); for r in "${runs[@]}"; do vals+=("$(metric prometheus_tsdb_head_series "$r.metrics.txt")"); done; row "head series" "${vals[@]}"
 
-for kind in heap cpu; do
+for kind in heap alloc cpu; do
   declare -A table=()
   names=()
   for i in "${!runs[@]}"; do
     while IFS=$'\t' read -r name v; do
       [ -n "${table[$name,0]+x}${table[$name,1]+x}${table[$name,2]+x}${table[$name,3]+x}" ] || names+=("$name")
       table[$name,$i]=$v
-    done < <(classify "$kind" "${runs[$i]}.$kind.pb.gz")
+    done < <(classify "$kind" "${runs[$i]}.${kind/alloc/heap}.pb.gz")
   done
   echo
-  if [ "$kind" = heap ]; then echo "heap in use by component (MiB, sampled)"; else echo "CPU by component (s in the 30 s profile)"; fi
+  case $kind in
+    heap) echo "heap in use by component (MiB, sampled, as of the last GC)" ;;
+    alloc) echo "allocated since start by component (MiB, sampled)" ;;
+    cpu) echo "CPU by component (s in the 30 s profile)" ;;
+  esac
   for name in "${names[@]}"; do
     vals=()
     for i in "${!runs[@]}"; do
-      if [ "$kind" = heap ]; then vals+=("$(mib "${table[$name,$i]:-0}" 1048576)"); else vals+=("$(mib "${table[$name,$i]:-0}" 1e9)"); fi
+      if [ "$kind" != cpu ]; then vals+=("$(mib "${table[$name,$i]:-0}" 1048576)"); else vals+=("$(mib "${table[$name,$i]:-0}" 1e9)"); fi
     done
     row "$name" "${vals[@]}"
   done

@@ -153,7 +153,7 @@ ratios() {
       END { for (i=1; i<=NR; i++) if (impl[i]==want) { best=0
               for (j=1; j<=NR; j++) if (impl[j]=="prometheus3" && (best==0 || (i-j)^2 < (i-best)^2)) best=j
               if (best) print v[i]/v[best] } }' |
-    sort -g | awk '{a[NR]=$1} END {m=(NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); printf "%.2f (%.2f–%.2f, %d pairs)", m, a[1], a[NR], NR}'
+    sort -g | awk '{a[NR]=$1} END {if (!NR) {printf "n/a"; exit} m=(NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); printf "%.2f (%.2f–%.2f, %d pairs)", m, a[1], a[NR], NR}'
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1); ${PROM2:+$("$PROM2" --version 2>&1 | head -1)}"
