@@ -1,6 +1,7 @@
 # Sourced by the bench-*.sh scripts (not run on its own): a scratch directory
-# and the processes started in it, both cleaned up on exit, and the binaries
-# every comparison with Prometheus needs.
+# and the processes started in it, both cleaned up on exit, the binaries every
+# comparison with Prometheus needs, and the scrape configuration both programs
+# read.
 
 work=$(mktemp -d)
 pids=()
