@@ -127,8 +127,8 @@ func (s *Storage) Open() error {
 	// The head chunks' file writer buffers 4 MiB by default, all of it
 	// resident once the first 4 MiB of chunks have been written. A full chunk
 	// is ~150-200 bytes and each series cuts one every 120 samples, so even
-	// the 100k-samples/s box writes ~150 KB/s: 1 MiB still flushes only every
-	// few seconds, and saves 3 MiB of RSS (docs/benchmarks.md, issue 14).
+	// the 100k-samples/s box writes only ~150 KB/s: 1 MiB is one write call
+	// every ~7 s there, and saves 3 MiB of RSS (docs/benchmarks.md, issue 14).
 	opts.HeadChunksWriteBufferSize = headChunksWriteBufferSize
 	// Exemplars are on (Prometheus has them behind a feature flag) with a
 	// small default buffer; storage.exemplars.max_exemplars in the
