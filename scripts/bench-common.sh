@@ -1,6 +1,7 @@
 # Sourced by the bench-*.sh scripts (not run on its own): a scratch directory
-# and the processes started in it, both cleaned up on exit, and the binaries
-# every comparison with Prometheus needs.
+# and the processes started in it, both cleaned up on exit, the binaries every
+# comparison with Prometheus needs, and the scrape configuration both programs
+# read.
 
 work=$(mktemp -d)
 pids=()
@@ -43,4 +44,32 @@ wait_ready() {
   done
   echo "not ready" >&2
   return 1
+}
+
+# write_bench_configs TARGETS [PROM_SELF]: $work/tokenpath.yml scrapes TARGETS
+# (a quoted, comma-separated list) every second as the job `bench`, with rules
+# every 15 s (tokenpath's default interval); $work/prometheus.yml is the same
+# plus tokenpath's exported rules and, given PROM_SELF (host:port), a
+# `prometheus` job scraping Prometheus' own /metrics as tokenpath's built-in
+# job scrapes tokenpath's.
+write_bench_configs() {
+  cat >"$work/tokenpath.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: bench
+    static_configs:
+      - targets: [$1]
+YML
+  cp "$work/tokenpath.yml" "$work/prometheus.yml"
+  if [ -n "${2:-}" ]; then
+    cat >>"$work/prometheus.yml" <<YML
+  - job_name: prometheus
+    static_configs:
+      - targets: ["$2"]
+YML
+  fi
+  echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
 }

@@ -24,18 +24,7 @@ for i in $(seq 1 8); do
   "$work/benchtarget" --listen "127.0.0.1:$((TBASE + i))" --vllm-models "$MODELS" --seed "$i" >/dev/null & pids+=($!)
   targets="$targets,\"127.0.0.1:$((TBASE + i))\""
 done
-cat >"$work/tokenpath.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 15s
-scrape_configs:
-  - job_name: bench
-    static_configs:
-      - targets: [$targets]
-YML
-cp "$work/tokenpath.yml" "$work/prometheus.yml"
-echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
+write_bench_configs "$targets"
 
 ready_time() { # impl, data dir: seconds from exec to ready
   local start pid

@@ -12,8 +12,21 @@
 #   ROUNDS=2             rounds of tokenpath, Prometheus 3, Prometheus 3, tokenpath
 #                        (A B B A) per load; every adjacent pair gives one ratio
 #   PROM2=/usr/bin/prometheus   the second row; PROM2= skips it
-#   PROFILE_DIR=DIR      after the rounds of the 20k load, one more tokenpath run
-#                        whose CPU (30 s) and heap profiles are written to DIR
+#   SEQUENCE="tokenpath prometheus3 prometheus3 tokenpath"   one round; an
+#                        entry tokenpath/NAME is tokenpath run with the settings
+#                        in $TP_NAME: VAR=VALUE environment assignments (GOGC=50)
+#                        and BIN=PATH for another tokenpath binary; every
+#                        tokenpath run is compared with the nearest
+#                        prometheus3 run of the sequence
+#   PROFILE_DIR=DIR      after the rounds of each load in PROFILE_LOADS (default
+#                        20k), one more run of each program in PROFILE_IMPLS
+#                        (default "tokenpath prometheus3"), each after the same
+#                        warm-up: a 30 s CPU profile, then the heap profile,
+#                        /metrics, /proc/PID/status, smaps_rollup and smaps,
+#                        written to DIR as LOAD-IMPL.*
+#   PROFILE_WARMUP=S     the profiled runs' warm-up (default: warmup_seconds)
+#   PORT=20090 TBASE=20200   the programs' listen port; the targets listen on
+#                        TBASE … TBASE+8
 #
 # Scrape interval 1 s (so series ≈ samples/s), rule evaluation every 15 s
 # (tokenpath's default interval) for both.
@@ -23,6 +36,11 @@ WARMUP=${1:-60}
 MEASURE=${2:-120}
 LOADS=${LOADS:-1k 20k 100k}
 ROUNDS=${ROUNDS:-2}
+SEQUENCE=${SEQUENCE:-tokenpath prometheus3 prometheus3 tokenpath}
+PROFILE_LOADS=${PROFILE_LOADS:-20k}
+PROFILE_IMPLS=${PROFILE_IMPLS:-tokenpath prometheus3}
+PORT=${PORT:-20090}
+TBASE=${TBASE:-20200}
 PROM2=${PROM2-$(command -v prometheus || true)}
 . scripts/bench-common.sh
 bench_build benchtarget benchquery
@@ -39,7 +57,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # models each; the 100k load is 8 servers × 40 models (the 8-GPU box with
 # 8 servers × 16 models is ~41k series).
 load_targets() {
-  local servers models port=20200
+  local servers models port=$TBASE
   case $1 in
     1k) servers=1 models=2 ;;
     20k) servers=4 models=16 ;;
@@ -51,7 +69,7 @@ load_targets() {
   pids+=($!)
   local list="\"127.0.0.1:$port\""
   for i in $(seq 1 "$servers"); do
-    port=$((20200 + i))
+    port=$((TBASE + i))
     "$work/benchtarget" --listen "127.0.0.1:$port" --vllm-models "$models" --seed "$i" >/dev/null &
     pids+=($!)
     list="$list,\"127.0.0.1:$port\""
@@ -59,36 +77,21 @@ load_targets() {
   targets=$list
 }
 
-write_configs() { # target list
-  cat >"$work/tokenpath.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 15s
-scrape_configs:
-  - job_name: bench
-    static_configs:
-      - targets: [$1]
-YML
-  # Prometheus scrapes its own /metrics as tokenpath's built-in job does, and
-  # evaluates the rules tokenpath embeds.
-  cp "$work/tokenpath.yml" "$work/prometheus.yml"
-  cat >>"$work/prometheus.yml" <<YML
-  - job_name: prometheus
-    static_configs:
-      - targets: ["127.0.0.1:20090"]
-rule_files: ["$work/rules/*.yml"]
-YML
-}
-
 start_impl() { # impl, data dir
+  local bin=$work/tokenpath env=() kv
   case $1 in
-    tokenpath) "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:20090 \
-      --storage.tsdb.path="$2" --log.level=warn --web.enable-pprof >"$work/$1.log" 2>&1 & ;;
-    prometheus3) "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:20090 \
+    tokenpath/*)
+      local var="TP_${1#tokenpath/}"
+      for kv in ${!var-}; do
+        case $kv in BIN=*) bin=${kv#BIN=} ;; *) env+=("$kv") ;; esac
+      done ;;&
+    tokenpath*) env "${env[@]}" "$bin" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT \
+      --storage.tsdb.path="$2" --log.level=warn --web.enable-pprof >"$work/tokenpath.log" 2>&1 & ;;
+    prometheus3) "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT \
       --storage.tsdb.path="$2" --log.level=warn >"$work/$1.log" 2>&1 & ;;
-    prometheus2) "$PROM2" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:20090 \
+    prometheus2) "$PROM2" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT \
       --storage.tsdb.path="$2" --log.level=warn >"$work/$1.log" 2>&1 & ;;
+    *) echo "unknown program $1" >&2; return 1 ;;
   esac
 }
 
@@ -106,16 +109,21 @@ run_one() {
   start_impl "$impl" "$work/data"
   pid=$!
   pids+=("$pid")
-  ready=$(wait_ready http://127.0.0.1:20090 "$pid" 60)
-  sleep "$WARMUP"
+  ready=$(wait_ready "http://127.0.0.1:$PORT" "$pid" 60)
   if [ -n "$profile" ]; then
+    sleep "${PROFILE_WARMUP:-$WARMUP}"
+    local base="$profile/$load-${impl//\//-}"
     mkdir -p "$profile"
-    curl -fs "http://127.0.0.1:20090/debug/pprof/profile?seconds=30" -o "$profile/cpu-$load.pprof"
-    curl -fs "http://127.0.0.1:20090/debug/pprof/heap" -o "$profile/heap-$load.pprof"
-    cp "$work/tokenpath" "$profile/tokenpath"
+    curl -fs "http://127.0.0.1:$PORT/debug/pprof/profile?seconds=30" -o "$base.cpu.pb.gz"
+    curl -fs "http://127.0.0.1:$PORT/debug/pprof/heap" -o "$base.heap.pb.gz"
+    curl -fs "http://127.0.0.1:$PORT/metrics" -o "$base.metrics.txt"
+    cp "/proc/$pid/status" "$base.status.txt"
+    cp "/proc/$pid/smaps_rollup" "$base.smaps_rollup.txt"
+    cp "/proc/$pid/smaps" "$base.smaps.txt"
     stop "$pid"
     return
   fi
+  sleep "$WARMUP"
   local t0 c0 t1 c1
   t0=$(date +%s.%N); c0=$(cpu_ticks "$pid")
   : >"$work/rss"
@@ -123,40 +131,49 @@ run_one() {
   t1=$(date +%s.%N); c1=$(cpu_ticks "$pid")
   local samples rss rssmax cpu q
   # Scraped samples per second over the window (every job is scraped once a second).
-  samples=$(curl -fsG http://127.0.0.1:20090/api/v1/query --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
+  samples=$(curl -fsG "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
   rss=$(median <"$work/rss")
   rssmax=$(sort -n "$work/rss" | tail -1)
   cpu=$(echo "scale=3; ($c1 - $c0) / $clk / (($t1 - $t0) / 60)" | bc)
   # Every dashboard panel over the last minute, five times each: the sum of
   # the panels' median times (the process is still scraping).
-  q=$("$work/benchquery" --url http://127.0.0.1:20090 --range 1m --repeat 5 | awk '$1=="sum_of_medians" {print $2}')
-  printf 'load=%-5s impl=%-11s samples_s=%-7.0f rss_median_MiB=%-7.1f rss_max_MiB=%-7.1f cpu_s_per_min=%-7s panels_ms=%-7s ready_s=%.2f\n' \
+  q=$("$work/benchquery" --url "http://127.0.0.1:$PORT" --range 1m --repeat 5 | awk '$1=="sum_of_medians" {print $2}')
+  printf 'load=%-5s impl=%-15s samples_s=%-7.0f rss_median_MiB=%-7.1f rss_max_MiB=%-7.1f cpu_s_per_min=%-7s panels_ms=%-7s ready_s=%.2f\n' \
     "$load" "$impl" "$samples" "$(echo "$rss/1024" | bc -l)" "$(echo "$rssmax/1024" | bc -l)" "$cpu" "$q" "$ready" | tee -a "$work/results"
   stop "$pid"
 }
 
-# ratios LOAD FIELD: tokenpath / Prometheus 3 for each adjacent pair of the
-# A B B A sequence, as "median (min–max)".
+# ratios LOAD FIELD IMPL: IMPL / Prometheus 3 for each IMPL run against the
+# nearest Prometheus 3 run of the same load (in A B B A, the adjacent one), as
+# "median (min–max, N pairs)".
 ratios() {
-  grep "^load=$1 " "$work/results" | grep -E 'impl=(tokenpath|prometheus3) ' |
-    sed -E "s/.*impl=([a-z0-9]+) .*$2=([0-9.]+).*/\1 \2/" |
-    awk 'NR%2==1 {i=$1; v=$2; next} { if (i=="tokenpath") r=v/$2; else r=$2/v; print r }' |
-    sort -g | awk '{a[NR]=$1} END {m=(NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); printf "%.2f (%.2f–%.2f, %d pairs)", m, a[1], a[NR], NR}'
+  grep "^load=$1 " "$work/results" | grep -E 'impl=(tokenpath[^ ]*|prometheus3) ' |
+    sed -E "s/.*impl=([^ ]+) .*$2=([0-9.]+).*/\1 \2/" |
+    awk -v want="$3" '{ impl[NR]=$1; v[NR]=$2 }
+      END { for (i=1; i<=NR; i++) if (impl[i]==want) { best=0
+              for (j=1; j<=NR; j++) if (impl[j]=="prometheus3" && (best==0 || (i-j)^2 < (i-best)^2)) best=j
+              if (best) print v[i]/v[best] } }' |
+    sort -g | awk '{a[NR]=$1} END {if (!NR) {printf "n/a"; exit} m=(NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); printf "%.2f (%.2f–%.2f, %d pairs)", m, a[1], a[NR], NR}'
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1); ${PROM2:+$("$PROM2" --version 2>&1 | head -1)}"
-echo "# warmup ${WARMUP}s, measure ${MEASURE}s, rounds $ROUNDS, loads: $LOADS; $(ls "$work/rules" | wc -l) rule files"
+echo "# warmup ${WARMUP}s, measure ${MEASURE}s, rounds $ROUNDS of \"$SEQUENCE\", loads: $LOADS; $(ls "$work/rules" | wc -l) rule files"
+for v in $(compgen -v TP_); do echo "# tokenpath/${v#TP_}: ${!v}"; done
 echo "# binary sizes (MiB): tokenpath $(du -m "$work/tokenpath" | cut -f1) (make build), prometheus3 $(du -mL "$PROM3" | cut -f1) (stripped)${PROM2:+, prometheus2 $(du -mL "$PROM2" | cut -f1)}"
 for load in $LOADS; do
   load_targets "$load"
-  write_configs "$targets"
+  write_bench_configs "$targets" "127.0.0.1:$PORT"
   for _ in $(seq 1 "$ROUNDS"); do
-    for impl in tokenpath prometheus3 prometheus3 tokenpath; do run_one "$load" "$impl"; done
+    for impl in $SEQUENCE; do run_one "$load" "$impl"; done
   done
   [ -n "$PROM2" ] && run_one "$load" prometheus2
-  if [ -n "${PROFILE_DIR:-}" ] && [ "$load" = 20k ]; then run_one "$load" tokenpath "$PROFILE_DIR"; fi
-  for f in rss_median_MiB rss_max_MiB cpu_s_per_min panels_ms; do
-    echo "ratio load=$load $f tokenpath/prometheus3 = $(ratios "$load" "$f")"
+  if [ -n "${PROFILE_DIR:-}" ] && [[ " $PROFILE_LOADS " == *" $load "* ]]; then
+    for impl in $PROFILE_IMPLS; do run_one "$load" "$impl" "$PROFILE_DIR"; done
+  fi
+  for impl in $(printf '%s\n' $SEQUENCE | grep '^tokenpath' | sort -u); do
+    for f in rss_median_MiB rss_max_MiB cpu_s_per_min panels_ms; do
+      echo "ratio load=$load $f $impl/prometheus3 = $(ratios "$load" "$f" "$impl")"
+    done
   done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true

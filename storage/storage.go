@@ -41,6 +41,10 @@ type Options struct {
 // size it (Prometheus' default of 100,000 preallocates ~6 MiB).
 const defaultMaxExemplars = 10000
 
+// headChunksWriteBufferSize is the head chunk file writer's buffer (the TSDB's
+// default is 4 MiB; Prometheus accepts 64 KiB to 8 MiB).
+const headChunksWriteBufferSize = 1 << 20
+
 // Storage is the local TSDB (behind a ready wrapper) fanned out to the
 // remote-write queues.
 type Storage struct {
@@ -120,6 +124,12 @@ func (s *Storage) Open() error {
 	// An edge box holds thousands of series, not millions: a smaller series
 	// hash map (Prometheus' default is 16384 stripes) saves ~4 MiB.
 	opts.StripeSize = 4096
+	// The head chunks' file writer buffers 4 MiB by default, all of it
+	// resident once the first 4 MiB of chunks have been written. A full chunk
+	// is ~150-200 bytes and each series cuts one every 120 samples, so even
+	// the 100k-samples/s box writes only ~150 KB/s: 1 MiB is one write call
+	// every ~7 s there, and saves 3 MiB of RSS (docs/benchmarks.md, issue 14).
+	opts.HeadChunksWriteBufferSize = headChunksWriteBufferSize
 	// Exemplars are on (Prometheus has them behind a feature flag) with a
 	// small default buffer; storage.exemplars.max_exemplars in the
 	// configuration resizes it.
