@@ -209,7 +209,7 @@ func exposedSamples(fams []*dto.MetricFamily, target []string, modelName, engine
 			}
 			add := func(name string, v float64, extra ...string) {
 				lb := labels.NewBuilder(base.Labels())
-				lb.Set(labels.MetricName, name)
+				lb.Set(model.MetricNameLabel, name)
 				for i := 0; i+1 < len(extra); i += 2 {
 					lb.Set(extra[i], extra[i+1])
 				}
