@@ -73,3 +73,27 @@ YML
   fi
   echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
 }
+
+# start_server IMPL PORT DATA: tokenpath with $work/tokenpath.yml, or
+# Prometheus 3 with $work/prometheus.yml, on 127.0.0.1:PORT over the data
+# directory DATA, in the background, its log on stderr; sets pid and adds it
+# to pids.
+start_server() {
+  case $1 in
+    tokenpath) "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address="127.0.0.1:$2" \
+      --storage.tsdb.path="$3" --log.level=warn >&2 & ;;
+    prometheus3) "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address="127.0.0.1:$2" \
+      --storage.tsdb.path="$3" --log.level=warn >&2 & ;;
+    *) echo "start_server: unknown program $1" >&2; return 1 ;;
+  esac
+  pid=$!
+  pids+=("$pid")
+}
+
+# stop_server PID [SIGNAL]: sends SIGNAL (default TERM) and waits until the
+# process is gone, at most 2 minutes, then kills it.
+stop_server() {
+  kill -s "${2:-TERM}" "$1" 2>/dev/null || true
+  for _ in $(seq 1 1200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}

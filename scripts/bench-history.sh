@@ -63,13 +63,13 @@ if [ -z "${DATA:-}" ] || [ ! -d "$DATA/data" ]; then
 fi
 END=$(cat "$DATA/END")
 
-cat >"$work/empty.yml" <<YML
+cat >"$work/tokenpath.yml" <<YML
 global:
   scrape_interval: 15s
   evaluation_interval: 15s
 scrape_configs: []
 YML
-cp "$work/empty.yml" "$work/prometheus.yml"
+cp "$work/tokenpath.yml" "$work/prometheus.yml"
 echo "rule_files: [\"$work/rules/*.yml\"]" >>"$work/prometheus.yml"
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1)"
@@ -79,13 +79,7 @@ echo "# history: $(du -sh "$DATA/data" | cut -f1) in $DATA, end=$END; ${wrote:-r
 start() {
   rm -rf "$work/copy-$2"
   cp -r "$DATA/data" "$work/copy-$2"
-  if [ "$1" = tokenpath ]; then
-    "$work/tokenpath" --config.file="$work/empty.yml" --web.listen-address=127.0.0.1:$2 --storage.tsdb.path="$work/copy-$2" --log.level=warn &
-  else
-    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$2 --storage.tsdb.path="$work/copy-$2" --log.level=warn &
-  fi
-  pid=$!
-  pids+=("$pid")
+  start_server "$1" "$2" "$work/copy-$2"
   wait_ready http://127.0.0.1:$2 "$pid" >/dev/null
 }
 
@@ -116,11 +110,6 @@ same_blocks() {
   echo "# the copies still hold different blocks after 3 minutes: $a | $b"
 }
 
-stop() {
-  kill "$1"
-  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-}
-
 # query_ranges URL [--against URL]: every panel at 24 h and 7 d, and 7 d on
 # the 1 m series (long-range=false).
 query_ranges() {
@@ -146,9 +135,9 @@ if [ "$SIDE_BY_SIDE" = 1 ]; then
   sleep 20 # start-up compaction and the first rule evaluations
   same_blocks "$work/copy-$PORT" "$work/copy-$((PORT+1))"
   query_ranges http://127.0.0.1:$PORT --against http://127.0.0.1:$((PORT+1))
-  stop "$p3"
+  stop_server "$p3"
   paint http://127.0.0.1:$PORT
-  stop "$tp"
+  stop_server "$tp"
   exit 0
 fi
 for impl in tokenpath prometheus3 prometheus3 tokenpath; do
@@ -157,5 +146,5 @@ for impl in tokenpath prometheus3 prometheus3 tokenpath; do
   sleep 20 # start-up compaction and the first rule evaluations
   query_ranges http://127.0.0.1:$PORT
   if [ "$impl" = tokenpath ]; then paint http://127.0.0.1:$PORT; fi
-  stop "$pid"
+  stop_server "$pid"
 done

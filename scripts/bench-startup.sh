@@ -26,38 +26,19 @@ for i in $(seq 1 8); do
 done
 write_bench_configs "$targets"
 
-ready_time() { # impl, data dir: seconds from exec to ready
-  local start pid
-  start=$(date +%s.%N)
-  if [ "$1" = tokenpath ]; then
-    "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
-  else
-    "$PROM3" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$2" --log.level=warn >/dev/null 2>&1 &
-  fi
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 12000); do
-    if curl -fs http://127.0.0.1:$PORT/-/ready >/dev/null 2>&1; then
-      echo "$(date +%s.%N) - $start" | bc
-      break
-    fi
-    kill -0 "$pid" 2>/dev/null || { echo "$1 died" >&2; break; }
-    sleep 0.05
-  done
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+ready_time() { # impl, data dir: seconds from exec to ready (nothing if it died)
+  start_server "$1" "$PORT" "$2"
+  wait_ready "http://127.0.0.1:$PORT" "$pid" || true
+  stop_server "$pid"
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; tokenpath $(git rev-parse --short HEAD); $("$PROM3" --version 2>&1 | head -1); load: 8 GPUs + 8 servers × $MODELS models, ${RUN}s of scraping before the stop"
 for how in TERM KILL; do
   rm -rf "$work/data"
-  "$work/tokenpath" --config.file="$work/tokenpath.yml" --web.listen-address=127.0.0.1:$PORT --storage.tsdb.path="$work/data" --log.level=warn >/dev/null 2>&1 &
-  pid=$!
-  pids+=("$pid")
+  start_server tokenpath "$PORT" "$work/data"
   sleep "$RUN"
   samples=$(curl -fsG http://127.0.0.1:$PORT/api/v1/query --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
-  kill -s "$how" "$pid"
-  for _ in $(seq 1 1200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  stop_server "$pid" "$how"
   echo "## after SIG$how: samples/s $samples, WAL $(du -sh "$work/data/wal" | cut -f1), head chunks $(du -sh "$work/data/chunks_head" 2>/dev/null | cut -f1)"
   for impl in tokenpath prometheus3 prometheus3 tokenpath; do
     rm -rf "$work/copy"

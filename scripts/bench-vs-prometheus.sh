@@ -95,12 +95,6 @@ start_impl() { # impl, data dir
   esac
 }
 
-stop() { # pid: SIGTERM, then wait until it is gone (bounded)
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-}
-
 # run_one LOAD IMPL [profile]: one measured run; prints one result line.
 run_one() {
   local load=$1 impl=$2 profile=${3:-}
@@ -120,7 +114,7 @@ run_one() {
     cp "/proc/$pid/status" "$base.status.txt"
     cp "/proc/$pid/smaps_rollup" "$base.smaps_rollup.txt"
     cp "/proc/$pid/smaps" "$base.smaps.txt"
-    stop "$pid"
+    stop_server "$pid"
     return
   fi
   sleep "$WARMUP"
@@ -140,7 +134,7 @@ run_one() {
   q=$("$work/benchquery" --url "http://127.0.0.1:$PORT" --range 1m --repeat 5 | awk '$1=="sum_of_medians" {print $2}')
   printf 'load=%-5s impl=%-15s samples_s=%-7.0f rss_median_MiB=%-7.1f rss_max_MiB=%-7.1f cpu_s_per_min=%-7s panels_ms=%-7s ready_s=%.2f\n' \
     "$load" "$impl" "$samples" "$(echo "$rss/1024" | bc -l)" "$(echo "$rssmax/1024" | bc -l)" "$cpu" "$q" "$ready" | tee -a "$work/results"
-  stop "$pid"
+  stop_server "$pid"
 }
 
 # ratios LOAD FIELD IMPL: IMPL / Prometheus 3 for each IMPL run against the
