@@ -96,7 +96,10 @@ func TestEveryChartHasDataFromTheDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a whole tokenpath; not in -short")
 	}
-	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
+	// Steady load: the demo's cycle follows the wall clock, and during its
+	// kv_cache_pressure turn every probe times out, so the probe TTFT panels
+	// would have no data for minutes whenever a run started then.
+	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--demo.scenario=steady", "--scrape.interval=1s"}})
 	client, err := api.NewClient(api.Config{Address: p.URL})
 	require.NoError(t, err)
 	a := promv1.NewAPI(client)

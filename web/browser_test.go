@@ -350,7 +350,10 @@ func TestBrowserFixture(t *testing.T) {
 // (simulated vLLM, TGI and GPUs), built and started by internal/testbin.
 func TestBrowserDemo(t *testing.T) {
 	testbin.RequirePeer(t, "chromium", "chromium") // before the build
-	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--scrape.interval=1s"}})
+	// Steady load: the demo's cycle is anchored to the wall clock, and in its
+	// kv_cache_pressure turn every probe times out (TTFT over the probes' 25 s
+	// deadline), so a run started then would see no probe TTFT for minutes.
+	p := testbin.Start(t, testbin.Options{Args: []string{"--demo", "--demo.scenario=steady", "--scrape.interval=1s"}})
 	// Screenshots for the docs wait for three minutes of history; the checks
 	// need only a few evaluations.
 	samples := 20.0
