@@ -25,6 +25,10 @@
 #                        /metrics, /proc/PID/status, smaps_rollup and smaps,
 #                        written to DIR as LOAD-IMPL.*
 #   PROFILE_WARMUP=S     the profiled runs' warm-up (default: warmup_seconds)
+#   RSS_SERIES_DIR=DIR   keep each measured run's RSS, one line per second in
+#                        KiB, as DIR/LOAD-IMPL-RUN.kib (RUN counts the runs of
+#                        that program at that load): for long windows, where
+#                        the median and the maximum hide a trend
 #   PORT=20090 TBASE=20200   the programs' listen port; the targets listen on
 #                        TBASE … TBASE+8
 #
@@ -123,6 +127,12 @@ run_one() {
   : >"$work/rss"
   for _ in $(seq 1 "$MEASURE"); do rss_kib "$pid" >>"$work/rss"; sleep 1; done
   t1=$(date +%s.%N); c1=$(cpu_ticks "$pid")
+  if [ -n "${RSS_SERIES_DIR:-}" ]; then
+    mkdir -p "$RSS_SERIES_DIR"
+    local run=1 series="$RSS_SERIES_DIR/$load-${impl//\//-}"
+    while [ -e "$series-$run.kib" ]; do run=$((run + 1)); done
+    cp "$work/rss" "$series-$run.kib"
+  fi
   local samples rss rssmax cpu q
   # Scraped samples per second over the window (every job is scraped once a second).
   samples=$(curl -fsG "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode 'query=sum(avg_over_time(scrape_samples_scraped[30s]))' | sed -E 's/.*"value":\[[^,]*,"([^"]*)".*/\1/')
