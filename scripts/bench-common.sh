@@ -8,6 +8,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
+# median: the median of the numbers on stdin, one per line.
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
 # bench_build TOOL...: $work/tokenpath (a `make build`, or a copy of
 # $TOKENPATH), Prometheus 3 in $PROM3 (built once by build-prometheus3.sh and
 # cached), tokenpath's exported rules in $work/rules, and each named tool

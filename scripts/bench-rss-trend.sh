@@ -6,26 +6,15 @@
 #   scripts/bench-rss-trend.sh DIR/*.kib
 set -euo pipefail
 [ "$#" -gt 0 ] || { echo "usage: $0 FILE.kib..." >&2; exit 2; }
+. "$(dirname "$0")/bench-common.sh" # median
 for f in "$@"; do
-  awk -v name="$(basename "$f" .kib)" '
-    function median(lo, hi,   i, j, m, x, a) {
-      m = 0
-      for (i = lo; i <= hi; i++) { # insertion sort: mawk has no asort
-        x = v[i]
-        for (j = m; j > 0 && a[j] > x; j--) a[j + 1] = a[j]
-        a[j + 1] = x
-        m++
-      }
-      return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-    }
-    { v[NR] = $1 / 1024; sx += NR; sy += v[NR]; sxy += NR * v[NR]; sxx += NR * NR }
-    END {
-      n = NR
-      printf "%s: %d s;", name, n
-      for (b = 0; b * 300 < n; b++) {
-        hi = (b + 1) * 300 < n ? (b + 1) * 300 : n
-        printf " %d–%d min %.1f;", b * 5, (b + 1) * 5, median(b * 300 + 1, hi)
-      }
-      printf " slope %.2f MiB/min\n", (n > 1 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) * 60 : 0)
-    }' "$f"
+  n=$(wc -l <"$f")
+  line="$(basename "$f" .kib): $n s;"
+  for ((b = 0; b * 300 < n; b++)); do
+    mib=$(sed -n "$((b * 300 + 1)),$(((b + 1) * 300))p" "$f" | median | awk '{printf "%.1f", $1 / 1024}')
+    line="$line $((b * 5))–$(((b + 1) * 5)) min $mib;"
+  done
+  slope=$(awk '{ y = $1 / 1024; sx += NR; sy += y; sxy += NR * y; sxx += NR * NR }
+    END { printf "%.2f", (NR > 1 ? (NR * sxy - sx * sy) / (NR * sxx - sx * sx) * 60 : 0) }' "$f")
+  echo "$line slope $slope MiB/min"
 done
